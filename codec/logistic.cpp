@@ -1,0 +1,70 @@
+#include "codec/logistic.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "codec/fixed_point.hpp"
+
+namespace bbans::codec {
+
+namespace {
+constexpr std::int32_t kMeanLimitQ8 = 1 << 20;
+}
+
+Expected<LogisticMixture> LogisticMixture::make(std::span<const LogisticParams> components, unsigned prec) {
+    if (components.empty() || components.size() > kMaxComponents)
+        return make_error("a logistic mixture needs 1.." + std::to_string(kMaxComponents) + " components, got " +
+                          std::to_string(components.size()));
+    if (prec < 9 || prec > kMaxPrecision) return make_error("logistic precision " + std::to_string(prec) + " out of range 9..31");
+    LogisticMixture m;
+    m.prec_ = prec;
+    m.k_ = components.size();
+    for (std::size_t j = 0; j < m.k_; ++j) {
+        m.comp_[j] = components[j];
+        // Keeps (edge - mean) * inv_scale inside int64 (see cdf()); no useful mean is further out.
+        m.comp_[j].mean_q8 = std::clamp(components[j].mean_q8, -kMeanLimitQ8, kMeanLimitQ8);
+        m.inv_scale_q20_[j] = fixed::exp_neg_q20(components[j].log_scale_q8);
+        m.weight_sum_ += components[j].weight;
+    }
+    if (m.weight_sum_ == 0 || m.weight_sum_ >> 32) return make_error("logistic mixture weights must sum to 1..2^32-1");
+    return m;
+}
+
+std::uint32_t LogisticMixture::cdf(std::uint32_t v) const {
+    if (v == 0) return 0;
+    const std::uint64_t total = std::uint64_t{1} << prec_;
+    if (v >= kLevels) return static_cast<std::uint32_t>(total);
+    // Boundary v - 0.5 in Q8 pixel units.
+    const std::int64_t edge_q8 = (2 * static_cast<std::int64_t>(v) - 1) << 7;
+    std::uint64_t mix;  // Q31 mixture CDF in [0, 2^31]
+    if (k_ == 1) {
+        mix = static_cast<std::uint64_t>(fixed::sigmoid_q31((edge_q8 - comp_[0].mean_q8) * inv_scale_q20_[0]));
+    } else {
+        std::uint64_t acc = 0;  // sum of w_j * sigmoid_j < 2^32 * 2^31
+        for (std::size_t j = 0; j < k_; ++j)
+            acc += comp_[j].weight *
+                   static_cast<std::uint64_t>(fixed::sigmoid_q31((edge_q8 - comp_[j].mean_q8) * inv_scale_q20_[j]));
+        mix = acc / weight_sum_;
+    }
+    // (edge - mean) is Q8 with |.| < 2^21 (means clamped in make()) and inv_scale is Q20
+    // below 2^32: the product is the Q28 argument, below 2^53 in magnitude.
+    return static_cast<std::uint32_t>(((mix * (total - kLevels)) >> 31) + v);
+}
+
+std::uint32_t LogisticMixture::symbol(std::uint32_t cf) const {
+    // Largest v in [0, 255] with cdf(v) <= cf.
+    std::uint32_t lo = 0, hi = kLevels;  // cdf(lo) <= cf < cdf(hi)
+    while (hi - lo > 1) {
+        const std::uint32_t mid = (lo + hi) / 2;
+        if (cdf(mid) <= cf) lo = mid; else hi = mid;
+    }
+    return lo;
+}
+
+LogisticParams LogisticMixture::params_from_float(double mean, double scale, std::uint32_t weight) {
+    return {static_cast<std::int32_t>(std::lround(mean * 256.0)),
+            static_cast<std::int32_t>(std::lround(std::log(scale) * 256.0)), weight};
+}
+
+}  // namespace bbans::codec

@@ -1,0 +1,26 @@
+// bbans: lossless image compression by bits-back coding with a VAE.
+// The CLI is the only part of bbans that prints or exits; libraries return errors.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "bbans/version.hpp"
+#include "cli/commands.hpp"
+
+namespace bbans::cli {
+void report_error(const std::string& message) { std::cerr << "bbans: " << message << '\n'; }
+}  // namespace bbans::cli
+
+int main(int argc, char** argv) {
+    CLI::App app{"bbans: lossless compression of image sets by bits-back coding (BB-ANS) with a VAE"};
+    app.set_version_flag("-V,--version", std::string("bbans ") + bbans::kVersion);
+    app.require_subcommand(0, 1);
+    bbans::cli::RunState state;
+    // Subcommands (one file each in src/cli/):
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    if (app.get_subcommands().empty()) std::cout << app.help();
+    return state.exit_code;
+}
