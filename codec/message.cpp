@@ -1,5 +1,7 @@
 #include "codec/message.hpp"
 
+#include "bbans/bytes.hpp"
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -55,56 +57,21 @@ bool operator==(const Message& a, const Message& b) {
            ca.tail_ == cb.tail_;
 }
 
-namespace {
-
-void put_u32(std::vector<std::uint8_t>& out, std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-void put_u64(std::vector<std::uint8_t>& out, std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-
-// A bounds-checked little-endian reader over untrusted bytes.
-class Reader {
-public:
-    explicit Reader(std::span<const std::uint8_t> b) : b_(b) {}
-    std::size_t remaining() const { return b_.size() - pos_; }
-    bool u32(std::uint32_t& v) {
-        if (remaining() < 4) return false;
-        v = 0;
-        for (int i = 0; i < 4; ++i) v |= std::uint32_t{b_[pos_ + i]} << (8 * i);
-        pos_ += 4;
-        return true;
-    }
-    bool u64(std::uint64_t& v) {
-        if (remaining() < 8) return false;
-        v = 0;
-        for (int i = 0; i < 8; ++i) v |= std::uint64_t{b_[pos_ + i]} << (8 * i);
-        pos_ += 8;
-        return true;
-    }
-
-private:
-    std::span<const std::uint8_t> b_;
-    std::size_t pos_ = 0;
-};
-
-}  // namespace
-
 Expected<std::vector<std::uint8_t>> Message::to_bytes() const {
     if (!ok()) return make_error(std::string("cannot serialize a failed message: ") + to_string(status_));
     std::vector<std::uint8_t> out;
     out.reserve(size_bits() / 8);
-    put_u32(out, static_cast<std::uint32_t>(heads_.size()));
-    put_u64(out, drawn_);
-    for (std::uint64_t h : heads_) put_u64(out, h);
-    put_u64(out, tail_.size());
-    for (std::uint32_t w : tail_) put_u32(out, w);
+    ByteWriter w(out);
+    w.u32(static_cast<std::uint32_t>(heads_.size()));
+    w.u64(drawn_);
+    for (std::uint64_t h : heads_) w.u64(h);
+    w.u64(tail_.size());
+    for (std::uint32_t word : tail_) w.u32(word);
     return out;
 }
 
 Expected<Message> Message::from_bytes(std::span<const std::uint8_t> bytes) {
-    Reader r(bytes);
+    ByteReader r(bytes);
     std::uint32_t lanes = 0;
     if (!r.u32(lanes)) return make_error("message truncated: no lane count");
     if (lanes == 0 || lanes > kMaxLanes)
