@@ -1,0 +1,71 @@
+// Prints one hash of every frequency the codecs compute for a fixed, large set of integer
+// parameters. Builds with different compilers and flags must print the same hash: that is
+// the property that lets a file encoded on one machine decode on another.
+// (tests/determinism/cross_build.sh builds this with other compilers and compares.)
+#include <cstdint>
+#include <cstdio>
+#include <vector>
+
+#include "codec/categorical.hpp"
+#include "codec/gaussian.hpp"
+#include "codec/logistic.hpp"
+
+using namespace bbans::codec;
+
+namespace {
+struct Fnv {  // FNV-1a, 64 bit: order-sensitive, no dependencies
+    std::uint64_t h = 0xcbf29ce484222325ull;
+    void add(std::uint64_t v) {
+        for (int i = 0; i < 8; ++i) {
+            h ^= (v >> (8 * i)) & 0xFF;
+            h *= 0x100000001b3ull;
+        }
+    }
+};
+struct SplitMix {  // integer-only parameter stream
+    std::uint64_t s;
+    std::uint64_t next() {
+        std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        return z ^ (z >> 31);
+    }
+    std::int32_t range(std::int32_t lo, std::int32_t hi) { return lo + static_cast<std::int32_t>(next() % static_cast<std::uint64_t>(hi - lo + 1)); }
+};
+}  // namespace
+
+int main() {
+    Fnv fnv;
+    SplitMix rng{42};
+    // Logistic mixtures over all 256 values: 20,000 random parameter sets.
+    for (int t = 0; t < 20000; ++t) {
+        std::vector<LogisticParams> comps(1 + rng.next() % LogisticMixture::kMaxComponents);
+        for (auto& c : comps) c = {rng.range(-20 * 256, 280 * 256), rng.range(-9 * 256, 9 * 256), static_cast<std::uint32_t>(rng.next() % 100000)};
+        comps[0].weight += 1;
+        auto m = LogisticMixture::make(comps, 10 + static_cast<unsigned>(rng.next() % 22));
+        if (!m) return 1;
+        for (std::uint32_t v = 0; v <= 256; ++v) fnv.add(m->cdf(v));
+    }
+    // Bucket grids and Gaussian posteriors over them.
+    for (unsigned pp : {4u, 8u, 10u, 12u}) {
+        auto grid = BucketGrid::make(pp);
+        if (!grid) return 1;
+        for (std::uint32_t k = 1; k < grid->buckets(); ++k) fnv.add(static_cast<std::uint32_t>(grid->edge_q16(k)));
+        for (std::uint32_t k = 0; k < grid->buckets(); ++k) fnv.add(static_cast<std::uint32_t>(grid->centre_q16(k)));
+        for (int t = 0; t < 200; ++t) {
+            auto g = GaussianBuckets::make(*grid, {rng.range(-5 << 16, 5 << 16), rng.range(-6 * 256, 2 * 256)}, pp + 1 + static_cast<unsigned>(rng.next() % (31 - pp)));
+            if (!g) return 1;
+            for (std::uint32_t k = 0; k <= grid->buckets(); ++k) fnv.add(g->cdf(k));
+        }
+    }
+    // The integer frequency builder.
+    for (int t = 0; t < 2000; ++t) {
+        std::vector<std::uint64_t> w(1 + rng.next() % 300);
+        for (auto& x : w) x = rng.next() >> (rng.next() % 64);
+        auto f = frequencies_from_weights(w, 9 + static_cast<unsigned>(rng.next() % 23));
+        if (!f) return 1;
+        for (auto x : *f) fnv.add(x);
+    }
+    std::printf("frequency hash %016llx\n", static_cast<unsigned long long>(fnv.h));
+    return 0;
+}
