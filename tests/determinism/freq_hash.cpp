@@ -42,7 +42,8 @@ int main() {
         std::vector<LogisticParams> comps(1 + rng.next() % LogisticMixture::kMaxComponents);
         for (auto& c : comps) c = {rng.range(-20 * 256, 280 * 256), rng.range(-9 * 256, 9 * 256), static_cast<std::uint32_t>(rng.next() % 100000)};
         comps[0].weight += 1;
-        auto m = LogisticMixture::make(comps, 10 + static_cast<unsigned>(rng.next() % 22));
+        const unsigned prec = 10 + static_cast<unsigned>(rng.next() % 22);
+        auto m = LogisticMixture::make(comps, prec);
         if (!m) return 1;
         for (std::uint32_t v = 0; v <= 256; ++v) fnv.add(m->cdf(v));
     }
@@ -53,7 +54,11 @@ int main() {
         for (std::uint32_t k = 1; k < grid->buckets(); ++k) fnv.add(static_cast<std::uint32_t>(grid->edge_q16(k)));
         for (std::uint32_t k = 0; k < grid->buckets(); ++k) fnv.add(static_cast<std::uint32_t>(grid->centre_q16(k)));
         for (int t = 0; t < 200; ++t) {
-            auto g = GaussianBuckets::make(*grid, {rng.range(-5 << 16, 5 << 16), rng.range(-6 * 256, 2 * 256)}, pp + 1 + static_cast<unsigned>(rng.next() % (31 - pp)));
+            // Separate statements: the order in which function arguments are evaluated is
+            // unspecified (GCC and Clang differ), and the stream must be read in one order.
+            const GaussianParams params{rng.range(-5 << 16, 5 << 16), rng.range(-6 * 256, 2 * 256)};
+            const unsigned prec = pp + 1 + static_cast<unsigned>(rng.next() % (31 - pp));
+            auto g = GaussianBuckets::make(*grid, params, prec);
             if (!g) return 1;
             for (std::uint32_t k = 0; k <= grid->buckets(); ++k) fnv.add(g->cdf(k));
         }
