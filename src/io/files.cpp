@@ -1,0 +1,178 @@
+// read_file and write_file_atomic over POSIX calls, which (unlike iostreams) report why they
+// failed through errno.
+#include "src/io/files.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+namespace bbans::io {
+namespace {
+
+std::string display(const std::filesystem::path& path) { return path.string(); }
+
+std::string system_reason(int err) { return std::strerror(err); }
+
+// Closes a file descriptor on every path out of a function.
+class Fd {
+public:
+    explicit Fd(int fd) : fd_(fd) {}
+    ~Fd() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    int get() const { return fd_; }
+    // close() can report a late write error, so writers call this rather than the destructor.
+    int close() {
+        const int rc = ::close(fd_);
+        fd_ = -1;
+        return rc;
+    }
+
+private:
+    int fd_;
+};
+
+}  // namespace
+
+Expected<std::vector<std::uint8_t>> read_file(const std::filesystem::path& path, std::uint64_t max_bytes) {
+    const std::string name = display(path);
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) {
+        const int err = errno;
+        if (err == ENOENT) return make_error(name + ": no such file");
+        return make_error(name + ": cannot open: " + system_reason(err));
+    }
+    struct stat st{};
+    if (::fstat(fd.get(), &st) != 0) return make_error(name + ": cannot stat: " + system_reason(errno));
+    if (S_ISDIR(st.st_mode)) return make_error(name + ": is a directory, not a file");
+    if (S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) > max_bytes)
+        return make_error(name + ": file is " + std::to_string(st.st_size) + " bytes, more than the limit of " +
+                          std::to_string(max_bytes));
+
+    // Read until end of file rather than trusting st_size (pipes and /proc files report 0, and
+    // a file may grow): fill the expected size in place, then probe for more in small chunks.
+    std::vector<std::uint8_t> bytes(S_ISREG(st.st_mode) ? static_cast<std::size_t>(st.st_size) : 0);
+    std::size_t got = 0;
+    std::vector<std::uint8_t> chunk(65536);
+    for (;;) {
+        const bool in_place = got < bytes.size();
+        std::uint8_t* dest = in_place ? bytes.data() + got : chunk.data();
+        const std::size_t room = in_place ? bytes.size() - got : chunk.size();
+        const ssize_t n = ::read(fd.get(), dest, room);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return make_error(name + ": read error: " + system_reason(errno));
+        if (n == 0) break;
+        if (!in_place) bytes.insert(bytes.end(), chunk.begin(), chunk.begin() + n);
+        got += static_cast<std::size_t>(n);
+        if (got > max_bytes)
+            return make_error(name + ": file is more than the limit of " + std::to_string(max_bytes) + " bytes");
+    }
+    bytes.resize(got);
+    return bytes;
+}
+
+namespace {
+
+std::filesystem::path directory_of(const std::filesystem::path& path) {
+    const auto parent = path.parent_path();
+    return parent.empty() ? std::filesystem::path(".") : parent;
+}
+
+// A new, empty file next to the target, named so that concurrent writers (threads or
+// processes) never collide. O_EXCL makes a collision an error instead of a shared file, and the
+// mode 0666 (less umask) gives the final file the permissions a plain create would.
+Expected<int> create_temp_next_to(const std::filesystem::path& target, std::filesystem::path& temp) {
+    static std::atomic<unsigned> counter{0};
+    // Built with += because GCC 12 reports a false -Wrestrict positive for `"." + std::string`.
+    std::string stem = ".";
+    stem += target.filename().string();
+    stem += ".tmp-" + std::to_string(::getpid()) + "-";
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        temp = directory_of(target) / (stem + std::to_string(counter.fetch_add(1)));
+        const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0) return fd;
+        if (errno != EEXIST) return make_error(display(target) + ": cannot create a temporary file in " +
+                                               display(directory_of(target)) + ": " + system_reason(errno));
+    }
+    return make_error(display(target) + ": cannot find a free temporary file name");
+}
+
+Status write_all(int fd, std::span<const std::uint8_t> bytes, const std::string& name) {
+    while (!bytes.empty()) {
+        const ssize_t n = ::write(fd, bytes.data(), std::min<std::size_t>(bytes.size(), std::size_t{1} << 30));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return make_error(name + ": write error: " + system_reason(errno));
+        bytes = bytes.subspan(static_cast<std::size_t>(n));
+    }
+    return Ok{};
+}
+
+// Moves temp to target. Without overwrite, renameat2(RENAME_NOREPLACE) refuses atomically if
+// target exists; filesystems without it get link()+unlink(), which is just as atomic.
+Status move_into_place(const std::filesystem::path& temp, const std::filesystem::path& target, bool overwrite) {
+    const std::string name = display(target);
+    if (overwrite) {
+        if (::rename(temp.c_str(), target.c_str()) == 0) return Ok{};
+        return make_error(name + ": cannot replace: " + system_reason(errno));
+    }
+    int rc = ::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE);
+    if (rc != 0 && (errno == EINVAL || errno == ENOSYS)) {
+        rc = ::link(temp.c_str(), target.c_str());
+        if (rc == 0) ::unlink(temp.c_str());
+    }
+    if (rc == 0) return Ok{};
+    if (errno == EEXIST) return make_error(name + ": already exists (not overwritten)");
+    return make_error(name + ": cannot create: " + system_reason(errno));
+}
+
+// After a rename, the new directory entry is durable only once the directory is synced.
+void sync_directory(const std::filesystem::path& dir) {
+    Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (fd.get() >= 0) ::fsync(fd.get());  // best effort: some filesystems refuse, data is safe anyway
+}
+
+Status write_and_sync(int raw_fd, std::span<const std::uint8_t> bytes, const std::string& name) {
+    Fd fd(raw_fd);
+    if (auto ok = write_all(fd.get(), bytes, name); !ok) return ok;
+    if (::fsync(fd.get()) != 0) return make_error(name + ": fsync failed: " + system_reason(errno));
+    if (fd.close() != 0) return make_error(name + ": close failed: " + system_reason(errno));
+    return Ok{};
+}
+
+}  // namespace
+
+Status write_file_atomic(const std::filesystem::path& path, std::span<const std::uint8_t> bytes, bool overwrite) {
+    const std::string name = display(path);
+    if (path.empty() || !path.has_filename()) return make_error("'" + name + "': not a file name");
+    struct stat st{};
+    if (::stat(path.c_str(), &st) == 0) {
+        if (S_ISDIR(st.st_mode)) return make_error(name + ": is a directory");
+        if (!overwrite) return make_error(name + ": already exists (not overwritten)");
+    }
+    const auto dir = directory_of(path);
+    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        return make_error(name + ": directory " + display(dir) + " does not exist");
+
+    std::filesystem::path temp;
+    auto fd = create_temp_next_to(path, temp);
+    if (!fd) return fd.error();
+    Status written = write_and_sync(*fd, bytes, name);
+    if (written) written = move_into_place(temp, path, overwrite);
+    if (!written) {
+        ::unlink(temp.c_str());
+        return written;
+    }
+    sync_directory(dir);
+    return Ok{};
+}
+
+}  // namespace bbans::io
