@@ -4,10 +4,13 @@
 #include <iostream>
 
 #include "bbans/version.hpp"
-#include "cli/commands.hpp"
+#include "src/cli/commands.hpp"
 
 namespace bbans::cli {
-void report_error(const std::string& message) { std::cerr << "bbans: " << message << '\n'; }
+int fail(const std::string& message) {
+    std::cerr << "bbans: " << message << '\n';
+    return 1;
+}
 }  // namespace bbans::cli
 
 int main(int argc, char** argv) {
@@ -16,6 +19,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(0, 1);
     bbans::cli::RunState state;
     // Subcommands (one file each in src/cli/):
+    bbans::cli::add_codec_commands(app, state);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -1,7 +1,7 @@
 #pragma once
 // Each subcommand lives in its own src/cli/<name>.cpp and registers itself here.
-// A command's callback returns the process exit code; errors are printed as one line
-// "bbans: <message>" on stderr (see report_error).
+// A command sets the process exit code in RunState; errors are printed as one line
+// "bbans: <message>" on stderr (see fail).
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
@@ -13,9 +13,11 @@ struct RunState {
     int exit_code = 0;
 };
 
-void report_error(const std::string& message);  // "bbans: message" on stderr
+// Prints "bbans: message" on stderr and returns the exit code for errors, 1.
+int fail(const std::string& message);
 
 // Registered subcommands (defined in the command files, called from main.cpp). Each adds
 // itself to `app` and sets state.exit_code when it runs.
+void add_codec_commands(CLI::App& app, RunState& state);  // compress, decompress, info
 
 }  // namespace bbans::cli
