@@ -78,6 +78,8 @@ Expected<Message> Message::from_bytes(std::span<const std::uint8_t> bytes) {
         return make_error("message has an invalid lane count " + std::to_string(lanes));
     Message m(lanes);
     if (!r.u64(m.drawn_)) return make_error("message truncated: no virtual word count");
+    // 32 * drawn must fit (initial_bits), with room for pops that draw more.
+    if (m.drawn_ > kMaxVirtualWords) return make_error("message virtual word count " + std::to_string(m.drawn_) + " is out of range");
     for (std::uint32_t i = 0; i < lanes; ++i) {
         if (!r.u64(m.heads_[i])) return make_error("message truncated in its heads");
         if (m.heads_[i] < kHeadMin) return make_error("message head " + std::to_string(i) + " is out of range");

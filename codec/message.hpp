@@ -47,6 +47,8 @@ namespace bbans::codec {
 inline constexpr unsigned kMaxPrecision = 31;
 inline constexpr std::uint64_t kHeadMin = std::uint64_t{1} << 32;
 inline constexpr std::size_t kMaxLanes = 256;
+// A parsed message may claim at most this many drawn virtual words (far beyond any real file).
+inline constexpr std::uint64_t kMaxVirtualWords = std::uint64_t{1} << 48;
 
 enum class MessageStatus : std::uint8_t {
     ok = 0,

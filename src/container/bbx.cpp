@@ -148,6 +148,12 @@ Expected<std::vector<std::uint8_t>> compress_fallback(std::span<const std::uint8
 namespace {
 Expected<std::vector<std::uint8_t>> unzstd(std::span<const std::uint8_t> payload, std::uint64_t size) {
     if (size > (payload.size() + 1) * kZstdMaxRatio) return make_error(".bbx zstd payload is too small for the size it claims");
+    // Exactly one zstd frame (not a skippable frame, nothing after it), as docs/format.md says.
+    if (payload.size() < 4 || (payload[0] | payload[1] << 8 | payload[2] << 16 | std::uint32_t{payload[3]} << 24) != ZSTD_MAGICNUMBER)
+        return make_error(".bbx zstd payload is not a zstd frame");
+    const std::size_t frame = ZSTD_findFrameCompressedSize(payload.data(), payload.size());
+    if (ZSTD_isError(frame)) return make_error(std::string(".bbx zstd payload is corrupt: ") + ZSTD_getErrorName(frame));
+    if (frame != payload.size()) return make_error(".bbx zstd payload has bytes after its frame");
     const unsigned long long framed = ZSTD_getFrameContentSize(payload.data(), payload.size());
     if (framed == ZSTD_CONTENTSIZE_ERROR) return make_error(".bbx zstd payload is not a zstd frame");
     if (framed != size) return make_error(".bbx zstd payload does not match the original size");

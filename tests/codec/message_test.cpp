@@ -159,6 +159,11 @@ TEST_CASE("message: hostile bytes are rejected with an error, never a crash", "[
         bad[3] = 0x7F;
         REQUIRE_FALSE(Message::from_bytes(bad).has_value());
     }
+    SECTION("virtual word count beyond its bound") {
+        auto bad = good;
+        for (int i = 4; i < 12; ++i) bad[i] = 0xFF;  // drawn = 2^64 - 1: 32 * drawn would overflow
+        REQUIRE_THAT(Message::from_bytes(bad).error().message, Catch::Contains("virtual word count"));
+    }
     SECTION("head below 2^32") {
         auto bad = good;
         for (int i = 4; i < 8; ++i) bad[12 + i] = 0;  // high half of head 0
