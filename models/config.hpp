@@ -1,0 +1,97 @@
+#pragma once
+// Plain configuration structs of bbans_models: the architecture (VaeConfig), the training
+// hyper-parameters (TrainConfig) and what a model file records about its training (ModelInfo).
+// All are stored in model files; field order and meaning are part of the file format.
+#include <cstdint>
+#include <string>
+
+#include "bbans/expected.hpp"
+
+namespace bbans::models {
+
+enum class Likelihood : std::uint8_t {
+    logistic_mixture = 0,  // 8-bit pixels: discretized logistic mixture, optionally autoregressive
+    bernoulli = 1,         // binarized pixels (x > 127): one logit per pixel, no autoregression
+};
+
+struct VaeConfig {
+    std::uint32_t rows = 28;
+    std::uint32_t cols = 28;
+    std::uint32_t latent = 32;           // L
+    std::uint32_t encoder_hidden = 384;  // H: D -> H -> ... -> 2L
+    std::uint32_t encoder_layers = 2;    // hidden layers
+    std::uint32_t decoder_hidden = 384;  // L -> H -> ... -> D*C
+    std::uint32_t decoder_layers = 2;
+    Likelihood likelihood = Likelihood::logistic_mixture;
+    std::uint32_t channels = 4;       // C: decoder outputs per pixel (logistic mixture only)
+    bool autoregressive = true;       // the head also sees the 12 causal neighbours
+    std::uint32_t head_hidden = 32;   // P: per-pixel head (C + 12) -> P -> ... -> 3K
+    std::uint32_t head_layers = 1;    // hidden layers of the head (1..4)
+    std::uint32_t components = 5;     // K: logistics per pixel
+    // Latent discretization for the codec glue (classic BB-ANS): the prior puts each latent on
+    // 2^prior_precision equal-mass buckets; the posterior is coded at posterior_precision bits.
+    std::uint32_t prior_precision = 10;
+    std::uint32_t posterior_precision = 22;
+
+    std::size_t pixels() const { return std::size_t{rows} * cols; }
+    // Decoder outputs per pixel (C, or 1 logit for Bernoulli).
+    std::size_t decoder_channels() const { return likelihood == Likelihood::bernoulli ? 1 : channels; }
+    // Inputs of the per-pixel head: C (+ 12 neighbours if autoregressive).
+    std::size_t head_inputs() const;
+    // Checks every field against sane bounds (so a model file cannot ask for absurd allocations).
+    Status validate() const;
+
+    bool operator==(const VaeConfig&) const = default;
+};
+
+enum class LrSchedule : std::uint8_t {
+    constant = 0,
+    cosine = 1,       // linear warm-up, then cosine from lr down to lr * final_lr_fraction
+    exponential = 2,  // linear warm-up, then geometric decay reaching lr * final_lr_fraction at the end
+};
+
+struct TrainConfig {
+    std::uint32_t epochs = 50;
+    std::uint32_t batch_size = 64;
+    std::uint64_t seed = 1;        // weights init, shuffling and reparameterization noise
+    // Each minibatch is split into `shards` fixed contiguous parts whose gradients are summed in
+    // order; results depend on shards but not on threads, so a run reproduces exactly with any
+    // thread count.
+    std::uint32_t shards = 2;
+    std::uint32_t threads = 2;
+    double learning_rate = 2e-3;  // peak, after warm-up
+    double final_lr_fraction = 0.02;
+    std::uint32_t warmup_steps = 500;
+    LrSchedule schedule = LrSchedule::cosine;
+    double beta1 = 0.9;
+    double beta2 = 0.999;
+    double adam_epsilon = 1e-8;
+    double weight_decay = 0.0;  // decoupled (AdamW); weights only, never biases
+    double clip_norm = 20.0;    // global gradient-norm clipping (of the bits/dim loss); 0 = off
+    // Held-out evaluation: every eval_every epochs (0 = never), eval_samples posterior samples
+    // per image drawn from a generator seeded with eval_seed (same noise every evaluation).
+    std::uint32_t eval_every = 1;
+    std::uint32_t eval_samples = 1;
+    std::uint64_t eval_seed = 0x5EEDULL;
+    std::uint32_t progress_every = 50;  // minibatches between progress callbacks (0 = none)
+
+    Status validate() const;
+    bool operator==(const TrainConfig&) const = default;
+};
+
+// What a model file says about where it came from (provenance; no effect on coding).
+// train.threads and train.progress_every are not stored (they do not change the result).
+struct ModelInfo {
+    std::string description;         // free text, e.g. the training corpus; at most 4096 bytes
+    TrainConfig train;               // the hyper-parameters it was trained with
+    std::uint32_t epochs_trained = 0;
+    std::uint64_t steps = 0;
+    std::uint64_t train_images = 0;
+    double train_loss_bpd = 0.0;     // last epoch's mean training loss (negative ELBO, bits/dim)
+    double heldout_neg_elbo_bpd = 0.0;  // last held-out evaluation, 0 if none
+    std::uint64_t train_data_hash = 0;  // XXH3-64 of the training pixels
+
+    bool operator==(const ModelInfo&) const = default;
+};
+
+}  // namespace bbans::models

@@ -1,0 +1,329 @@
+#include "models/serialize.hpp"
+
+#include <xxhash.h>
+
+#include <cereal/archives/portable_binary.hpp>
+#include <cereal/cereal.hpp>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <system_error>
+#include <utility>
+
+namespace bbans::models {
+
+namespace {
+
+using OArchive = cereal::PortableBinaryOutputArchive;
+using IArchive = cereal::PortableBinaryInputArchive;
+
+// A malformed payload. Thrown inside the parser only; turned into an Error at the boundary.
+struct FormatError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+constexpr std::size_t kHeaderBytes = 8 + 4 + 8;
+constexpr std::size_t kHashBytes = 16;
+constexpr std::uint64_t kMaxDescription = 4096;
+
+void put_le(std::string& out, std::uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+std::uint64_t get_le(std::string_view in, std::size_t at, int bytes) {
+    std::uint64_t v = 0;
+    for (int i = 0; i < bytes; ++i)
+        v |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[at + static_cast<std::size_t>(i)])) << (8 * i);
+    return v;
+}
+
+void put_blob(OArchive& ar, std::string_view s) {
+    const std::uint64_t n = s.size();
+    ar(n);
+    ar(cereal::binary_data(s.data(), s.size()));
+}
+std::string get_blob(IArchive& ar, std::uint64_t max_size, const char* what) {
+    std::uint64_t n = 0;
+    ar(n);
+    if (n > max_size) throw FormatError(std::string(what) + " too long");
+    std::string s(static_cast<std::size_t>(n), '\0');
+    ar(cereal::binary_data(s.data(), s.size()));
+    return s;
+}
+std::uint8_t get_u8_at_most(IArchive& ar, std::uint8_t max, const char* what) {
+    std::uint8_t v = 0;
+    ar(v);
+    if (v > max) throw FormatError(std::string("invalid ") + what);
+    return v;
+}
+
+void write_config(OArchive& ar, const VaeConfig& c) {
+    ar(c.rows, c.cols, c.latent, c.encoder_hidden, c.encoder_layers, c.decoder_hidden, c.decoder_layers,
+       static_cast<std::uint8_t>(c.likelihood), c.channels, static_cast<std::uint8_t>(c.autoregressive ? 1 : 0),
+       c.head_hidden, c.head_layers, c.components, c.prior_precision, c.posterior_precision);
+}
+void read_config(IArchive& ar, VaeConfig& c) {
+    ar(c.rows, c.cols, c.latent, c.encoder_hidden, c.encoder_layers, c.decoder_hidden, c.decoder_layers);
+    c.likelihood = static_cast<Likelihood>(get_u8_at_most(ar, 1, "likelihood"));
+    ar(c.channels);
+    c.autoregressive = get_u8_at_most(ar, 1, "autoregressive flag") == 1;
+    ar(c.head_hidden, c.head_layers, c.components, c.prior_precision, c.posterior_precision);
+}
+
+// The hyper-parameters that determine the result. threads and progress_every do not, and are
+// stored only in checkpoints (so a model's hash does not depend on the machine it trained on).
+void write_train(OArchive& ar, const TrainConfig& t, bool with_runtime) {
+    ar(t.epochs, t.batch_size, t.seed, t.shards, t.learning_rate, t.final_lr_fraction, t.warmup_steps,
+       static_cast<std::uint8_t>(t.schedule), t.beta1, t.beta2, t.adam_epsilon, t.weight_decay, t.clip_norm,
+       t.eval_every, t.eval_samples, t.eval_seed);
+    if (with_runtime) ar(t.threads, t.progress_every);
+}
+void read_train(IArchive& ar, TrainConfig& t, bool with_runtime) {
+    ar(t.epochs, t.batch_size, t.seed, t.shards, t.learning_rate, t.final_lr_fraction, t.warmup_steps);
+    t.schedule = static_cast<LrSchedule>(get_u8_at_most(ar, 2, "learning-rate schedule"));
+    ar(t.beta1, t.beta2, t.adam_epsilon, t.weight_decay, t.clip_norm, t.eval_every, t.eval_samples, t.eval_seed);
+    if (with_runtime) ar(t.threads, t.progress_every);
+}
+
+void write_info(OArchive& ar, const ModelInfo& i) {
+    put_blob(ar, std::string_view(i.description).substr(0, kMaxDescription));
+    write_train(ar, i.train, false);
+    ar(i.epochs_trained, i.steps, i.train_images, i.train_loss_bpd, i.heldout_neg_elbo_bpd, i.train_data_hash);
+}
+void read_info(IArchive& ar, ModelInfo& i) {
+    i.description = get_blob(ar, kMaxDescription, "description");
+    read_train(ar, i.train, false);
+    ar(i.epochs_trained, i.steps, i.train_images, i.train_loss_bpd, i.heldout_neg_elbo_bpd, i.train_data_hash);
+}
+
+void write_matrix(OArchive& ar, const Mat<float>& m) {
+    ar(static_cast<std::uint32_t>(m.rows()), static_cast<std::uint32_t>(m.cols()));
+    ar(cereal::binary_data(m.data(), static_cast<std::size_t>(m.size()) * sizeof(float)));
+}
+// Reads into m, which already has the shape the configuration implies.
+void read_matrix(IArchive& ar, Mat<float>& m, const std::string& name) {
+    std::uint32_t rows = 0, cols = 0;
+    ar(rows, cols);
+    if (rows != m.rows() || cols != m.cols()) throw FormatError("tensor " + name + " has the wrong shape");
+    ar(cereal::binary_data(m.data(), static_cast<std::size_t>(m.size()) * sizeof(float)));
+    if (!m.allFinite()) throw FormatError("tensor " + name + " has a non-finite value");
+}
+
+std::string model_payload(const Vae& vae) {
+    std::ostringstream os(std::ios::binary);
+    {
+        OArchive ar(os, OArchive::Options::LittleEndian());
+        write_config(ar, vae.config());
+        write_info(ar, vae.info());
+        for (const Param<float>* p : vae.params()) write_matrix(ar, p->value);
+    }
+    return std::move(os).str();
+}
+
+// Throws FormatError / cereal::Exception on malformed input.
+Vae parse_model_payload(std::string_view payload) {
+    std::istringstream is(std::string(payload), std::ios::binary);
+    IArchive ar(is);
+    VaeConfig config;
+    read_config(ar, config);
+    if (auto st = config.validate(); !st) throw FormatError(st.error().message);
+    ModelInfo info;
+    read_info(ar, info);
+    auto made = Vae::make(config, 0);
+    if (!made) throw FormatError(made.error().message);
+    Vae vae = std::move(made).value();
+    vae.info() = info;
+    for (Param<float>* p : vae.params()) read_matrix(ar, p->value, p->name);
+    if (is.peek() != std::char_traits<char>::eof()) throw FormatError("unexpected bytes after the model");
+    return vae;
+}
+
+template <class F>
+auto guarded(const char* what, F&& f) -> decltype(f()) {
+    try {
+        return f();
+    } catch (const FormatError& e) {
+        return make_error(std::string(what) + ": " + e.what());
+    } catch (const cereal::Exception&) {
+        return make_error(std::string(what) + ": truncated or malformed payload");
+    } catch (const std::bad_alloc&) {
+        return make_error(std::string(what) + ": out of memory");
+    } catch (const std::exception& e) {
+        return make_error(std::string(what) + ": " + e.what());
+    }
+}
+
+}  // namespace
+
+std::string ModelHash::hex() const {
+    char buf[33];
+    std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(high),
+                  static_cast<unsigned long long>(low));
+    return std::string(buf, 32);
+}
+
+ModelHash hash128(std::string_view bytes) {
+    const XXH128_hash_t h = XXH3_128bits(bytes.data(), bytes.size());
+    return {h.low64, h.high64};
+}
+
+std::uint64_t hash64(const void* data, std::size_t size) { return XXH3_64bits(data, size); }
+
+std::string wrap_container(std::string_view magic, std::string_view payload) {
+    std::string out;
+    out.reserve(kHeaderBytes + payload.size() + kHashBytes);
+    out.append(magic.substr(0, 8));
+    put_le(out, kFormatVersion, 4);
+    put_le(out, payload.size(), 8);
+    out.append(payload);
+    const ModelHash h = hash128(payload);
+    put_le(out, h.low, 8);
+    put_le(out, h.high, 8);
+    return out;
+}
+
+Expected<std::string_view> unwrap_container(std::string_view magic, std::string_view bytes) {
+    const bool model = magic == kModelMagic;
+    const std::string kind = model ? "model file" : "checkpoint";
+    if (bytes.size() < kHeaderBytes + kHashBytes) {
+        if (bytes.size() >= 8 && bytes.substr(0, 8) == magic) return make_error(kind + " is truncated");
+        return make_error("not a bbans " + kind + " (too short)");
+    }
+    if (bytes.substr(0, 8) != magic) return make_error("not a bbans " + kind + " (bad magic)");
+    const std::uint64_t version = get_le(bytes, 8, 4);
+    if (version != kFormatVersion)
+        return make_error("unsupported " + kind + " format version " + std::to_string(version));
+    const std::uint64_t size = get_le(bytes, 12, 8);
+    const std::uint64_t available = bytes.size() - kHeaderBytes - kHashBytes;
+    if (size > available) return make_error(kind + " is truncated");
+    if (size < available) return make_error(kind + " has trailing bytes");
+    const std::string_view payload = bytes.substr(kHeaderBytes, static_cast<std::size_t>(size));
+    const ModelHash stored{get_le(bytes, kHeaderBytes + payload.size(), 8),
+                           get_le(bytes, kHeaderBytes + payload.size() + 8, 8)};
+    if (hash128(payload) != stored) return make_error(kind + " is corrupt (content hash mismatch)");
+    return payload;
+}
+
+std::string serialize_model(const Vae& vae) { return wrap_container(kModelMagic, model_payload(vae)); }
+
+ModelHash model_hash(const Vae& vae) { return hash128(model_payload(vae)); }
+
+Expected<ModelHash> file_model_hash(std::string_view file_bytes) {
+    auto payload = unwrap_container(kModelMagic, file_bytes);
+    if (!payload) return payload.error();
+    return hash128(*payload);
+}
+
+Expected<Vae> deserialize_model(std::string_view file_bytes) {
+    auto payload = unwrap_container(kModelMagic, file_bytes);
+    if (!payload) return payload.error();
+    return guarded("invalid model file", [&]() -> Expected<Vae> { return parse_model_payload(*payload); });
+}
+
+std::string serialize_checkpoint(const Vae& vae, const CheckpointState& s) {
+    std::ostringstream os(std::ios::binary);
+    {
+        OArchive ar(os, OArchive::Options::LittleEndian());
+        put_blob(ar, model_payload(vae));
+        write_train(ar, s.train, true);
+        ar(s.epochs_done, s.adam_steps, s.rng[0], s.rng[1], s.rng[2], s.rng[3], s.data_hash, s.data_count,
+           s.last_train_loss_bpd, s.last_heldout_bpd);
+        for (const Param<float>* p : vae.params()) {
+            write_matrix(ar, p->m);
+            write_matrix(ar, p->v);
+        }
+    }
+    return wrap_container(kCheckpointMagic, std::move(os).str());
+}
+
+Expected<Checkpoint> deserialize_checkpoint(std::string_view file_bytes) {
+    auto payload = unwrap_container(kCheckpointMagic, file_bytes);
+    if (!payload) return payload.error();
+    return guarded("invalid checkpoint", [&]() -> Expected<Checkpoint> {
+        std::istringstream is(std::string(*payload), std::ios::binary);
+        IArchive ar(is);
+        const std::string model = get_blob(ar, payload->size(), "model");
+        Checkpoint ck{parse_model_payload(model), {}};
+        CheckpointState& s = ck.state;
+        read_train(ar, s.train, true);
+        if (auto st = s.train.validate(); !st) throw FormatError(st.error().message);
+        ar(s.epochs_done, s.adam_steps, s.rng[0], s.rng[1], s.rng[2], s.rng[3], s.data_hash, s.data_count,
+           s.last_train_loss_bpd, s.last_heldout_bpd);
+        for (Param<float>* p : ck.model.params()) {
+            read_matrix(ar, p->m, p->name + " (Adam m)");
+            read_matrix(ar, p->v, p->name + " (Adam v)");
+            if ((p->v.array() < 0.0f).any()) throw FormatError("negative Adam second moment in " + p->name);
+        }
+        if (is.peek() != std::char_traits<char>::eof()) throw FormatError("unexpected bytes after the checkpoint");
+        return ck;
+    });
+}
+
+Expected<std::string> read_file_bytes(const std::filesystem::path& path) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec) return make_error("cannot read " + path.string() + ": " + ec.message());
+    if (size > kMaxFileBytes) return make_error(path.string() + " is too large");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return make_error("cannot open " + path.string());
+    try {
+        std::string bytes(static_cast<std::size_t>(size), '\0');
+        in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        if (in.gcount() != static_cast<std::streamsize>(bytes.size())) return make_error("cannot read " + path.string());
+        return bytes;
+    } catch (const std::bad_alloc&) {
+        return make_error("not enough memory to read " + path.string());
+    }
+}
+
+Status write_file_atomic(const std::filesystem::path& path, std::string_view bytes) {
+    std::filesystem::path tmp = path;
+    tmp += ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        if (!out) return make_error("cannot write " + tmp.string());
+        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        out.flush();
+        if (!out) {
+            std::error_code ignored;
+            std::filesystem::remove(tmp, ignored);
+            return make_error("cannot write " + tmp.string());
+        }
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) {
+        std::error_code ignored;
+        std::filesystem::remove(tmp, ignored);
+        return make_error("cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message());
+    }
+    return Ok{};
+}
+
+Status save_model(const Vae& vae, const std::filesystem::path& path) {
+    return write_file_atomic(path, serialize_model(vae));
+}
+
+Expected<Vae> load_model(const std::filesystem::path& path) {
+    auto bytes = read_file_bytes(path);
+    if (!bytes) return bytes.error();
+    auto vae = deserialize_model(*bytes);
+    if (!vae) return make_error(path.string() + ": " + vae.error().message);
+    return vae;
+}
+
+Status save_checkpoint(const Vae& vae, const CheckpointState& state, const std::filesystem::path& path) {
+    return write_file_atomic(path, serialize_checkpoint(vae, state));
+}
+
+Expected<Checkpoint> load_checkpoint(const std::filesystem::path& path) {
+    auto bytes = read_file_bytes(path);
+    if (!bytes) return bytes.error();
+    auto ck = deserialize_checkpoint(*bytes);
+    if (!ck) return make_error(path.string() + ": " + ck.error().message);
+    return ck;
+}
+
+}  // namespace bbans::models

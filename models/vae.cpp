@@ -1,0 +1,457 @@
+#include "models/vae.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <numbers>
+
+#include "models/rng.hpp"
+
+namespace bbans::models {
+
+// ---------------------------------------------------------------------------------------------
+// Configuration checks
+
+std::size_t VaeConfig::head_inputs() const { return channels + (autoregressive ? kNeighbours : 0); }
+
+namespace {
+std::uint64_t mlp_params(const std::vector<std::uint64_t>& sizes) {
+    std::uint64_t n = 0;
+    for (std::size_t i = 0; i + 1 < sizes.size(); ++i) n += sizes[i] * sizes[i + 1] + sizes[i + 1];
+    return n;
+}
+constexpr std::uint64_t kMaxParams = std::uint64_t{1} << 27;  // 512 MB of float32
+}  // namespace
+
+Status VaeConfig::validate() const {
+    auto bad = [](const std::string& what) { return Status(make_error("invalid model configuration: " + what)); };
+    if (rows < 1 || rows > 1024 || cols < 1 || cols > 1024) return bad("image size must be 1..1024 per side");
+    if (latent < 1 || latent > 4096) return bad("latent size must be 1..4096");
+    if (encoder_hidden < 1 || encoder_hidden > 16384 || decoder_hidden < 1 || decoder_hidden > 16384)
+        return bad("hidden widths must be 1..16384");
+    if (encoder_layers > 8 || decoder_layers > 8) return bad("at most 8 hidden layers");
+    if (likelihood != Likelihood::logistic_mixture && likelihood != Likelihood::bernoulli)
+        return bad("unknown likelihood");
+    if (channels < 1 || channels > 64) return bad("channels must be 1..64");
+    if (head_hidden < 1 || head_hidden > 4096) return bad("head width must be 1..4096");
+    if (head_layers < 1 || head_layers > 4) return bad("head hidden layers must be 1..4");
+    if (components < 1 || components > 8) return bad("mixture components must be 1..8");
+    if (prior_precision < 1 || prior_precision > 16) return bad("prior precision must be 1..16");
+    if (posterior_precision <= prior_precision || posterior_precision > 31)
+        return bad("posterior precision must exceed the prior precision and be at most 31");
+    const std::uint64_t d = std::uint64_t{rows} * cols;
+    std::vector<std::uint64_t> enc{d}, dec{latent};
+    for (std::uint32_t i = 0; i < encoder_layers; ++i) enc.push_back(encoder_hidden);
+    for (std::uint32_t i = 0; i < decoder_layers; ++i) dec.push_back(decoder_hidden);
+    enc.push_back(2ULL * latent);
+    dec.push_back(d * decoder_channels());
+    std::uint64_t total = mlp_params(enc) + mlp_params(dec);
+    if (likelihood == Likelihood::logistic_mixture) {
+        std::vector<std::uint64_t> head{head_inputs()};
+        for (std::uint32_t i = 0; i < head_layers; ++i) head.push_back(head_hidden);
+        head.push_back(3ULL * components);
+        total += mlp_params(head);
+    }
+    if (total > kMaxParams) return bad("too many parameters");
+    return Ok{};
+}
+
+Status TrainConfig::validate() const {
+    auto bad = [](const std::string& what) { return Status(make_error("invalid training configuration: " + what)); };
+    if (epochs < 1) return bad("epochs must be at least 1");
+    if (batch_size < 1 || batch_size > 65536) return bad("batch size must be 1..65536");
+    if (shards < 1 || shards > 256) return bad("shards must be 1..256");
+    if (threads < 1 || threads > 256) return bad("threads must be 1..256");
+    if (!(learning_rate > 0.0) || !std::isfinite(learning_rate)) return bad("learning rate must be positive");
+    if (!(final_lr_fraction > 0.0) || final_lr_fraction > 1.0) return bad("final lr fraction must be in (0, 1]");
+    if (schedule != LrSchedule::constant && schedule != LrSchedule::cosine && schedule != LrSchedule::exponential)
+        return bad("unknown learning-rate schedule");
+    if (!(beta1 >= 0.0 && beta1 < 1.0) || !(beta2 >= 0.0 && beta2 < 1.0)) return bad("Adam betas must be in [0, 1)");
+    if (!(adam_epsilon > 0.0)) return bad("Adam epsilon must be positive");
+    if (!(weight_decay >= 0.0) || !std::isfinite(weight_decay)) return bad("weight decay must be >= 0");
+    if (!(clip_norm >= 0.0) || !std::isfinite(clip_norm)) return bad("clip norm must be >= 0");
+    if (eval_samples < 1 || eval_samples > 1024) return bad("eval samples must be 1..1024");
+    return Ok{};
+}
+
+// ---------------------------------------------------------------------------------------------
+// The model
+
+template <class T>
+struct BasicVae<T>::Workspace {
+    Mat<T> x;          // D x n, pixels / 255
+    Mat<T> enc_out;    // 2L x n
+    Mat<T> mean;       // L x n
+    Mat<T> log_scale;  // L x n (clamped)
+    Mat<T> eps;        // L x n
+    Mat<T> z;          // L x n
+    Mat<T> dec_out;    // D*C x n (Bernoulli: D x n logits)
+    Mat<T> head_in;    // F x D*n, F = C (+ 12)
+    Mat<T> head_out;   // 3K x D*n
+    typename Mlp<T>::Tape enc_tape, dec_tape, head_tape;
+    MixtureParams<T> mix, mix_grad;
+    std::vector<T> logp;  // D*n (mixture) or n (Bernoulli)
+    std::vector<T> kl;    // n
+    Mat<T> d_head_out, d_head_in, d_dec_out, dz, g_mean, g_log_scale, d_enc_out;
+    std::vector<Mat<T>> grads;  // parallel to params()
+};
+
+template <class T>
+BasicVae<T>::BasicVae(const BasicVae& o)
+    : config_(o.config_), info_(o.info_), encoder_(o.encoder_), decoder_(o.decoder_), head_(o.head_) {}
+
+template <class T>
+BasicVae<T>& BasicVae<T>::operator=(const BasicVae& o) {
+    if (this != &o) {
+        config_ = o.config_;
+        info_ = o.info_;
+        encoder_ = o.encoder_;
+        decoder_ = o.decoder_;
+        head_ = o.head_;
+        scratch_.clear();
+    }
+    return *this;
+}
+
+template <class T>
+BasicVae<T>::BasicVae(BasicVae&&) noexcept = default;
+template <class T>
+BasicVae<T>& BasicVae<T>::operator=(BasicVae&&) noexcept = default;
+template <class T>
+BasicVae<T>::~BasicVae() = default;
+
+template <class T>
+void BasicVae<T>::build() {
+    const auto d = static_cast<Index>(config_.pixels());
+    std::vector<Index> enc{d}, dec{static_cast<Index>(config_.latent)};
+    for (std::uint32_t i = 0; i < config_.encoder_layers; ++i) enc.push_back(config_.encoder_hidden);
+    for (std::uint32_t i = 0; i < config_.decoder_layers; ++i) dec.push_back(config_.decoder_hidden);
+    enc.push_back(2 * static_cast<Index>(config_.latent));
+    dec.push_back(d * static_cast<Index>(config_.decoder_channels()));
+    encoder_ = Mlp<T>("encoder", enc);
+    decoder_ = Mlp<T>("decoder", dec);
+    if (config_.likelihood == Likelihood::logistic_mixture) {
+        std::vector<Index> head{static_cast<Index>(config_.head_inputs())};
+        for (std::uint32_t i = 0; i < config_.head_layers; ++i) head.push_back(config_.head_hidden);
+        head.push_back(3 * static_cast<Index>(config_.components));
+        head_ = Mlp<T>("head", head);
+    } else {
+        head_ = Mlp<T>();
+    }
+}
+
+template <class T>
+Expected<BasicVae<T>> BasicVae<T>::make(const VaeConfig& config, std::uint64_t seed) {
+    if (auto st = config.validate(); !st) return st.error();
+    BasicVae vae;
+    vae.config_ = config;
+    vae.build();
+    Rng rng(mix_seed(seed, 1));
+    vae.encoder_.init(rng, 1.0);
+    vae.decoder_.init(rng, 1.0);
+    if (config.likelihood == Likelihood::logistic_mixture) {
+        vae.head_.init(rng, 1.0);
+        // Start every logistic near mid-grey with a wide scale (s = e^3 = 20 pixel units), so the
+        // first steps see moderate losses rather than hundreds of nats per pixel.
+        auto& b = vae.head_.layers().back().bias.value;
+        const Index k = config.components;
+        b.middleRows(k, k).setConstant(T(0.5));
+        b.bottomRows(k).setConstant(T(3));
+    }
+    return vae;
+}
+
+template <class T>
+std::vector<Param<T>*> BasicVae<T>::params() {
+    std::vector<Param<T>*> out;
+    for (Mlp<T>* m : {&encoder_, &decoder_, &head_})
+        for (auto& l : m->layers()) {
+            out.push_back(&l.weight);
+            out.push_back(&l.bias);
+        }
+    return out;
+}
+
+template <class T>
+std::vector<const Param<T>*> BasicVae<T>::params() const {
+    std::vector<const Param<T>*> out;
+    for (const Mlp<T>* m : {&encoder_, &decoder_, &head_})
+        for (const auto& l : m->layers()) {
+            out.push_back(&l.weight);
+            out.push_back(&l.bias);
+        }
+    return out;
+}
+
+template <class T>
+std::size_t BasicVae<T>::parameter_count() const {
+    std::size_t n = 0;
+    for (const Param<T>* p : params()) n += static_cast<std::size_t>(p->size());
+    return n;
+}
+
+template <class T>
+void BasicVae<T>::run_shard(Workspace& ws, const std::uint8_t* images, Index n, const T* eps, bool grads, T scale,
+                            double* recon, double* kl) const {
+    const auto D = static_cast<Index>(config_.pixels());
+    const auto L = static_cast<Index>(config_.latent);
+    if (grads) ws.grads.resize(2 * (encoder_.depth() + decoder_.depth() + head_.depth()));
+    Mat<T>* g_enc = ws.grads.data();
+    Mat<T>* g_dec = g_enc + 2 * encoder_.depth();
+    Mat<T>* g_head = g_dec + 2 * decoder_.depth();
+
+    // Encoder and posterior.
+    ws.x = Eigen::Map<const Eigen::Matrix<std::uint8_t, Eigen::Dynamic, Eigen::Dynamic>>(images, D, n).template cast<T>() /
+           T(255);
+    encoder_.forward(ws.x, ws.enc_tape, ws.enc_out);
+    ws.mean = ws.enc_out.topRows(L);
+    ws.log_scale = ws.enc_out.bottomRows(L).cwiseMax(T(kMinPosteriorLogScale)).cwiseMin(T(kMaxPosteriorLogScale));
+    ws.eps = Eigen::Map<const Mat<T>>(eps, L, n);
+    reparameterize(ws.mean, ws.log_scale, ws.eps, ws.z);
+    ws.kl.resize(static_cast<std::size_t>(n));
+    gaussian_kl(ws.mean, ws.log_scale, ws.kl.data(), grads ? &ws.g_mean : nullptr, grads ? &ws.g_log_scale : nullptr);
+
+    // Decoder and likelihood.
+    decoder_.forward(ws.z, ws.dec_tape, ws.dec_out);
+    if (config_.likelihood == Likelihood::bernoulli) {
+        ws.logp.resize(static_cast<std::size_t>(n));
+        bernoulli_log_prob(ws.dec_out, images, ws.logp.data(), grads ? &ws.d_dec_out : nullptr);
+        for (Index i = 0; i < n; ++i) recon[i] = -static_cast<double>(ws.logp[static_cast<std::size_t>(i)]);
+        if (grads) ws.d_dec_out *= -scale;
+    } else {
+        const auto C = static_cast<Index>(config_.channels);
+        const auto F = static_cast<Index>(config_.head_inputs());
+        const auto K = static_cast<Index>(config_.components);
+        const Index N = D * n;
+        ws.head_in.resize(F, N);
+        // dec_out (D*C x n, pixel-major per column) is, in memory, the C x (D*n) matrix whose
+        // column i*D + p holds the channels of pixel p of image i.
+        ws.head_in.topRows(C) = Eigen::Map<const Mat<T>>(ws.dec_out.data(), C, N);
+        if (config_.autoregressive) {
+            for (Index i = 0; i < n; ++i) {
+                const std::uint8_t* img = images + i * D;
+                for (std::size_t r = 0; r < config_.rows; ++r)
+                    for (std::size_t c = 0; c < config_.cols; ++c) {
+                        const Index col = i * D + static_cast<Index>(r * config_.cols + c);
+                        neighbourhood(img, config_.rows, config_.cols, r, c, ws.head_in.col(col).data() + C);
+                    }
+            }
+        }
+        head_.forward(ws.head_in, ws.head_tape, ws.head_out);
+        mixture_from_raw(ws.head_out, K, ws.mix);
+        ws.logp.resize(static_cast<std::size_t>(N));
+        logistic_mixture_log_prob(ws.mix, images, ws.logp.data(), grads ? &ws.mix_grad : nullptr);
+        for (Index i = 0; i < n; ++i) {
+            double s = 0.0;
+            for (Index p = 0; p < D; ++p) s += static_cast<double>(ws.logp[static_cast<std::size_t>(i * D + p)]);
+            recon[i] = -s;
+        }
+        if (grads) {
+            ws.mix_grad.logits *= -scale;
+            ws.mix_grad.means *= -scale;
+            ws.mix_grad.log_scales *= -scale;
+            mixture_grad_to_raw(ws.head_out, ws.mix_grad, ws.d_head_out);
+            // Only the decoder channels (the first C inputs) need a gradient; the neighbours are data.
+            head_.backward(ws.head_tape, ws.d_head_out, g_head, &ws.d_head_in, C);
+            ws.d_dec_out.resize(D * C, n);
+            Eigen::Map<Mat<T>>(ws.d_dec_out.data(), C, N) = ws.d_head_in;
+        }
+    }
+    for (Index i = 0; i < n; ++i) kl[i] = static_cast<double>(ws.kl[static_cast<std::size_t>(i)]);
+    if (!grads) return;
+
+    decoder_.backward(ws.dec_tape, ws.d_dec_out, g_dec, &ws.dz);
+    ws.g_mean *= scale;  // KL terms
+    ws.g_log_scale *= scale;
+    reparameterize_backward(ws.log_scale, ws.eps, ws.dz, ws.g_mean, ws.g_log_scale);
+    const auto raw_ls = ws.enc_out.bottomRows(L).array();
+    ws.d_enc_out.resize(2 * L, n);
+    ws.d_enc_out.topRows(L) = ws.g_mean;
+    ws.d_enc_out.bottomRows(L) =
+        (raw_ls > T(kMinPosteriorLogScale) && raw_ls < T(kMaxPosteriorLogScale)).select(ws.g_log_scale.array(), T(0)).matrix();
+    encoder_.backward(ws.enc_tape, ws.d_enc_out, g_enc, nullptr);
+}
+
+template <class T>
+LossParts BasicVae<T>::run_batch(const std::uint8_t* batch, Index n, const Mat<T>& eps, Parallelism par, bool grads,
+                                 std::vector<std::unique_ptr<Workspace>>& pool) const {
+    const auto D = static_cast<Index>(config_.pixels());
+    const auto L = static_cast<Index>(config_.latent);
+    if (n < 1) return {};
+    if (eps.rows() != L || eps.cols() != n) throw std::invalid_argument("eps must be latent x batch");
+    const auto shards = static_cast<unsigned>(std::min<Index>(std::max(1U, par.shards), n));
+    if (pool.size() < shards) pool.resize(shards);
+    for (auto& w : pool)
+        if (!w) w = std::make_unique<Workspace>();
+    const T scale = T(1.0 / (static_cast<double>(n) * static_cast<double>(D) * std::numbers::ln2));
+    std::vector<double> recon(static_cast<std::size_t>(n)), kl(static_cast<std::size_t>(n));
+    for_each_shard(shards, par.threads, [&](unsigned s) {
+        const Index i0 = n * s / shards, i1 = n * (s + 1) / shards;
+        run_shard(*pool[s], batch + i0 * D, i1 - i0, eps.data() + i0 * L, grads, scale, recon.data() + i0,
+                  kl.data() + i0);
+    });
+    double r = 0.0, k = 0.0;
+    for (Index i = 0; i < n; ++i) {
+        r += recon[static_cast<std::size_t>(i)];
+        k += kl[static_cast<std::size_t>(i)];
+    }
+    const double to_bpd = 1.0 / (static_cast<double>(n) * static_cast<double>(D) * std::numbers::ln2);
+    return {(r + k) * to_bpd, r * to_bpd, k * to_bpd};
+}
+
+template <class T>
+LossParts BasicVae<T>::loss_and_grad(const std::uint8_t* batch, Index n, const Mat<T>& eps, Parallelism par) {
+    const LossParts out = run_batch(batch, n, eps, par, true, scratch_);
+    const auto ps = params();
+    const auto shards = static_cast<std::size_t>(std::min<Index>(std::max(1U, par.shards), n));
+    std::vector<Index> sizes;
+    for (Param<T>* p : ps) {
+        p->grad.resize(p->value.rows(), p->value.cols());
+        sizes.push_back(p->value.size());
+    }
+    // Sum the shards' gradients in shard order, element by element: the same bits whatever the
+    // thread count (the chunks only decide who does the work).
+    const std::vector<TensorChunk> chunks = tensor_chunks(sizes);
+    for_each_shard(static_cast<unsigned>(chunks.size()), par.threads, [&](unsigned c) {
+        const TensorChunk& ch = chunks[c];
+        Eigen::Map<Vec<T>> dst(ps[ch.tensor]->grad.data() + ch.offset, ch.size);
+        dst = Eigen::Map<const Vec<T>>(scratch_[0]->grads[ch.tensor].data() + ch.offset, ch.size);
+        for (std::size_t s = 1; s < shards; ++s)
+            dst += Eigen::Map<const Vec<T>>(scratch_[s]->grads[ch.tensor].data() + ch.offset, ch.size);
+    });
+    return out;
+}
+
+template <class T>
+LossParts BasicVae<T>::loss(const std::uint8_t* batch, Index n, const Mat<T>& eps, Parallelism par) const {
+    std::vector<std::unique_ptr<Workspace>> pool;
+    return run_batch(batch, n, eps, par, false, pool);
+}
+
+template <class T>
+EvalResult BasicVae<T>::evaluate(const ImageSet& images, std::uint32_t samples, std::uint64_t seed,
+                                 Parallelism par) const {
+    EvalResult res;
+    res.images = images.count;
+    res.samples = std::max(1U, samples);
+    if (images.count == 0) return res;
+    const auto L = static_cast<Index>(config_.latent);
+    const double D = static_cast<double>(config_.pixels());
+    constexpr Index kBatch = 256;
+    Rng rng(seed);
+    std::vector<std::unique_ptr<Workspace>> pool;
+    double recon_sum = 0.0, kl_sum = 0.0;
+    Mat<T> eps;
+    for (std::size_t b0 = 0; b0 < images.count; b0 += kBatch) {
+        const Index n = std::min<Index>(kBatch, static_cast<Index>(images.count - b0));
+        for (std::uint32_t s = 0; s < res.samples; ++s) {
+            eps.resize(L, n);
+            for (Index j = 0; j < n; ++j)
+                for (Index i = 0; i < L; ++i) eps(i, j) = static_cast<T>(rng.normal());
+            const LossParts lp = run_batch(images.image(b0), n, eps, par, false, pool);
+            const double to_nats = static_cast<double>(n) * D * std::numbers::ln2;
+            recon_sum += lp.recon_bpd * to_nats / res.samples;
+            if (s == 0) kl_sum += lp.kl_bpd * to_nats;
+        }
+    }
+    const double denom = static_cast<double>(images.count) * D * std::numbers::ln2;
+    res.recon_bpd = recon_sum / denom;
+    res.kl_bpd = kl_sum / denom;
+    res.neg_elbo_bpd = res.recon_bpd + res.kl_bpd;
+    return res;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inference API
+
+template <class T>
+Posterior<T> BasicVae<T>::posterior(std::span<const std::uint8_t> image) const {
+    const auto D = static_cast<Index>(config_.pixels());
+    const auto L = static_cast<Index>(config_.latent);
+    if (static_cast<Index>(image.size()) != D) throw std::invalid_argument("posterior: wrong image size");
+    Mat<T> x(D, 1), out;
+    for (Index p = 0; p < D; ++p) x(p, 0) = static_cast<T>(image[static_cast<std::size_t>(p)]) / T(255);
+    encoder_.infer(x, out);
+    Posterior<T> post;
+    post.mean.resize(static_cast<std::size_t>(L));
+    post.log_scale.resize(static_cast<std::size_t>(L));
+    for (Index i = 0; i < L; ++i) {
+        post.mean[static_cast<std::size_t>(i)] = out(i, 0);
+        post.log_scale[static_cast<std::size_t>(i)] =
+            std::clamp(out(L + i, 0), T(kMinPosteriorLogScale), T(kMaxPosteriorLogScale));
+    }
+    return post;
+}
+
+template <class T>
+std::vector<T> BasicVae<T>::decoder_channels(std::span<const T> z) const {
+    const auto L = static_cast<Index>(config_.latent);
+    if (static_cast<Index>(z.size()) != L) throw std::invalid_argument("decoder_channels: wrong latent size");
+    Mat<T> zm = Eigen::Map<const Mat<T>>(z.data(), L, 1), out;
+    decoder_.infer(zm, out);
+    return std::vector<T>(out.data(), out.data() + out.size());
+}
+
+template <class T>
+PixelMixture<T> BasicVae<T>::pixel_params(std::span<const T> channels, std::span<const T> neighbours) const {
+    if (config_.likelihood != Likelihood::logistic_mixture) throw std::logic_error("pixel_params: not a mixture model");
+    const auto C = static_cast<Index>(config_.channels);
+    const auto K = static_cast<std::size_t>(config_.components);
+    if (static_cast<Index>(channels.size()) != C) throw std::invalid_argument("pixel_params: wrong channel count");
+    Mat<T> f(static_cast<Index>(config_.head_inputs()), 1), raw;
+    for (Index i = 0; i < C; ++i) f(i, 0) = channels[static_cast<std::size_t>(i)];
+    if (config_.autoregressive) {
+        if (neighbours.size() != kNeighbours) throw std::invalid_argument("pixel_params: need 12 neighbours");
+        for (std::size_t k = 0; k < kNeighbours; ++k) f(C + static_cast<Index>(k), 0) = neighbours[k];
+    }
+    head_.infer(f, raw);
+    PixelMixture<T> px;
+    px.logits.resize(K);
+    px.means.resize(K);
+    px.log_scales.resize(K);
+    for (std::size_t k = 0; k < K; ++k) {
+        const auto i = static_cast<Index>(k);
+        const auto ki = static_cast<Index>(K);
+        px.logits[k] = raw(i, 0);
+        px.means[k] = T(kMeanScale) * raw(ki + i, 0);
+        px.log_scales[k] = std::clamp(raw(2 * ki + i, 0), T(kMinLogScale), T(kMaxLogScale));
+    }
+    return px;
+}
+
+template <class T>
+double BasicVae<T>::log_likelihood(std::span<const std::uint8_t> image, std::span<const T> z) const {
+    const std::size_t D = config_.pixels();
+    if (image.size() != D) throw std::invalid_argument("log_likelihood: wrong image size");
+    const std::vector<T> ch = decoder_channels(z);
+    double total = 0.0;
+    if (config_.likelihood == Likelihood::bernoulli) {
+        for (std::size_t p = 0; p < D; ++p) {
+            const double l = static_cast<double>(ch[p]);
+            const double s = image[p] > 127 ? -l : l;
+            total -= std::max(s, 0.0) + std::log1p(std::exp(-std::abs(s)));
+        }
+        return total;
+    }
+    const std::size_t C = config_.channels, K = config_.components;
+    std::vector<T> nb(kNeighbours, T(0));
+    std::vector<double> lg(K), mu(K), ls(K);
+    for (std::size_t r = 0; r < config_.rows; ++r)
+        for (std::size_t c = 0; c < config_.cols; ++c) {
+            const std::size_t p = r * config_.cols + c;
+            neighbourhood(image.data(), config_.rows, config_.cols, r, c, nb.data());
+            const PixelMixture<T> px = pixel_params(std::span<const T>(ch.data() + p * C, C), nb);
+            for (std::size_t k = 0; k < K; ++k) {
+                lg[k] = static_cast<double>(px.logits[k]);
+                mu[k] = static_cast<double>(px.means[k]);
+                ls[k] = static_cast<double>(px.log_scales[k]);
+            }
+            total += logistic_mixture_log_prob(image[p], lg, mu, ls);
+        }
+    return total;
+}
+
+template class BasicVae<float>;
+template class BasicVae<double>;
+
+}  // namespace bbans::models

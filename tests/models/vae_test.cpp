@@ -1,0 +1,233 @@
+// The whole VAE: loss gradients against finite differences (double precision), the
+// autoregressive head's causality and its agreement with the per-pixel inference API, threads.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <numbers>
+#include <vector>
+
+#include "models/serialize.hpp"
+#include "models/vae.hpp"
+#include "test_util.hpp"
+
+using namespace bbans::models;
+using namespace bbans::models::test;
+
+namespace {
+
+VaeConfig small_config(Likelihood lik, bool ar) {
+    VaeConfig c;
+    c.rows = 5;
+    c.cols = 6;
+    c.latent = 3;
+    c.encoder_hidden = 7;
+    c.encoder_layers = 2;
+    c.decoder_hidden = 6;
+    c.decoder_layers = 1;
+    c.likelihood = lik;
+    c.channels = 2;
+    c.autoregressive = ar;
+    c.head_hidden = 5;
+    c.components = 3;
+    return c;
+}
+
+template <class T>
+BasicVae<T> make_model(const VaeConfig& c, std::uint64_t seed) {
+    auto m = BasicVae<T>::make(c, seed);
+    REQUIRE(m.has_value());
+    // Non-zero biases so their gradients are exercised with generic values.
+    Rng rng(seed + 100);
+    for (Param<T>* p : m->params())
+        if (!p->decay) p->value.array() += (random_matrix(rng, p->value.rows(), p->value.cols(), 0.05)).array().template cast<T>();
+    return std::move(m).value();
+}
+
+std::vector<std::uint8_t> test_images(const VaeConfig& c, std::size_t n, std::uint64_t seed) {
+    auto px = bar_images(n, c.rows, c.cols, seed);
+    px[0] = 0;  // both edge buckets present
+    px[1] = 255;
+    px[2] = 255;
+    return px;
+}
+
+// Checks d loss / d theta for `per_tensor` entries of every parameter tensor (all entries if
+// per_tensor == 0, or only the tensors whose name starts with `prefix`).
+void check_loss_gradient(const VaeConfig& c, std::size_t per_tensor, const std::string& prefix = "") {
+    BasicVae<double> vae = make_model<double>(c, 7);
+    const Index n = 3;
+    const auto images = test_images(c, static_cast<std::size_t>(n), 8);
+    Rng rng(9);
+    const Mat<double> eps = random_matrix(rng, c.latent, n);
+    const Parallelism par{2, 2};
+    const LossParts lp = vae.loss_and_grad(images.data(), n, eps, par);
+    REQUIRE(std::isfinite(lp.loss_bpd));
+    CHECK(lp.loss_bpd == Approx(lp.recon_bpd + lp.kl_bpd));
+    auto J = [&] { return vae.loss(images.data(), n, eps, par).loss_bpd; };
+    CHECK(J() == lp.loss_bpd);
+    std::size_t checked = 0;
+    for (Param<double>* p : vae.params()) {
+        if (p->name.rfind(prefix, 0) != 0) continue;
+        const Index size = p->value.size();
+        const Index count = per_tensor == 0 ? size : std::min<Index>(size, static_cast<Index>(per_tensor));
+        for (Index s = 0; s < count; ++s) {
+            const Index idx = per_tensor == 0 ? s : static_cast<Index>(rng.uniform_below(static_cast<std::uint64_t>(size)));
+            double& v = p->value.data()[idx];
+            const double analytic = p->grad.data()[idx];
+            INFO(p->name << "[" << idx << "]");
+            // Tolerance: central differences in double with h = 1e-6 on a loss of a few bits
+            // give ~1e-9 absolute error; 1e-5 relative allows for curvature near ReLU kinks.
+            CHECK(close(numeric_derivative(J, v), analytic, 1e-5, 1e-8));
+            ++checked;
+        }
+    }
+    CHECK(checked > 0);
+}
+
+}  // namespace
+
+TEST_CASE("VAE loss gradient matches finite differences with the AR logistic mixture", "[vae]") {
+    check_loss_gradient(small_config(Likelihood::logistic_mixture, true), 6);
+}
+
+TEST_CASE("VAE loss gradient matches finite differences without autoregression", "[vae]") {
+    check_loss_gradient(small_config(Likelihood::logistic_mixture, false), 6);
+}
+
+TEST_CASE("VAE loss gradient matches finite differences with the Bernoulli likelihood", "[vae]") {
+    check_loss_gradient(small_config(Likelihood::bernoulli, false), 8);
+}
+
+TEST_CASE("AR head gradient matches finite differences for every head parameter", "[vae]") {
+    check_loss_gradient(small_config(Likelihood::logistic_mixture, true), 0, "head.");
+    VaeConfig deep = small_config(Likelihood::logistic_mixture, true);
+    deep.head_layers = 2;
+    check_loss_gradient(deep, 0, "head.");
+}
+
+TEST_CASE("Encoder gradient through KL and reparameterization matches finite differences", "[vae]") {
+    check_loss_gradient(small_config(Likelihood::logistic_mixture, true), 0, "encoder.2");
+}
+
+TEST_CASE("Neighbourhood reads only earlier pixels and pads with black", "[vae]") {
+    const std::size_t rows = 5, cols = 6;
+    Rng rng(31);
+    std::vector<std::uint8_t> img(rows * cols);
+    for (auto& v : img) v = static_cast<std::uint8_t>(1 + rng.uniform_below(255));
+    for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t c = 0; c < cols; ++c) {
+            double nb[kNeighbours], nb2[kNeighbours];
+            neighbourhood(img.data(), rows, cols, r, c, nb);
+            // Scramble the pixel itself and everything after it in raster order.
+            std::vector<std::uint8_t> other = img;
+            for (std::size_t i = r * cols + c; i < rows * cols; ++i) other[i] = static_cast<std::uint8_t>(rng.uniform_below(256));
+            neighbourhood(other.data(), rows, cols, r, c, nb2);
+            for (std::size_t k = 0; k < kNeighbours; ++k) {
+                CHECK(nb[k] == nb2[k]);
+                const long rr = static_cast<long>(r) + kNeighbourOffsets[k].dr;
+                const long cc = static_cast<long>(c) + kNeighbourOffsets[k].dc;
+                const bool inside = rr >= 0 && cc >= 0 && rr < static_cast<long>(rows) && cc < static_cast<long>(cols);
+                CHECK(inside == (nb[k] > 0.0));  // every pixel is >= 1, so 0 means padding
+                if (inside) CHECK(nb[k] == img[static_cast<std::size_t>(rr) * cols + static_cast<std::size_t>(cc)] / 255.0);
+            }
+        }
+    for (const auto& o : kNeighbourOffsets) CHECK((o.dr < 0 || (o.dr == 0 && o.dc < 0)));
+}
+
+TEST_CASE("Batched training path equals the pixel-by-pixel inference path", "[vae]") {
+    VaeConfig c = small_config(Likelihood::logistic_mixture, true);
+    c.rows = 7;
+    c.encoder_hidden = 16;
+    c.decoder_hidden = 16;
+    const Vae vae = make_model<float>(c, 41);
+    const Index n = 4;
+    const auto images = test_images(c, static_cast<std::size_t>(n), 42);
+    Rng rng(43);
+    const Mat<float> eps = random_matrix(rng, c.latent, n).cast<float>();
+    const LossParts lp = vae.loss(images.data(), n, eps);
+    const double D = static_cast<double>(c.pixels());
+    double recon = 0.0, kl = 0.0;
+    for (Index i = 0; i < n; ++i) {
+        const std::span<const std::uint8_t> img(images.data() + i * c.pixels(), c.pixels());
+        const Posterior<float> post = vae.posterior(img);
+        REQUIRE(post.mean.size() == c.latent);
+        std::vector<float> z(c.latent);
+        for (std::size_t l = 0; l < c.latent; ++l) {
+            z[l] = post.mean[l] + std::exp(post.log_scale[l]) * eps(static_cast<Index>(l), i);
+            const double s2 = std::exp(2.0 * post.log_scale[l]);
+            kl += 0.5 * (post.mean[l] * post.mean[l] + s2 - 1.0) - post.log_scale[l];
+        }
+        recon -= vae.log_likelihood(img, std::span<const float>(z));
+    }
+    const double to_bpd = 1.0 / (static_cast<double>(n) * D * std::numbers::ln2);
+    CHECK(recon * to_bpd == Approx(lp.recon_bpd).epsilon(1e-4));
+    CHECK(kl * to_bpd == Approx(lp.kl_bpd).epsilon(1e-4).margin(1e-6));
+
+    const std::vector<float> ch = vae.decoder_channels(std::vector<float>(c.latent, 0.5f));
+    CHECK(ch.size() == c.pixels() * c.channels);
+    const PixelMixture<float> px = vae.pixel_params(std::span<const float>(ch.data(), c.channels),
+                                                    std::vector<float>(kNeighbours, 0.25f));
+    REQUIRE(px.logits.size() == c.components);
+    for (float ls : px.log_scales) CHECK((ls >= kMinLogScale && ls <= kMaxLogScale));
+}
+
+TEST_CASE("Bernoulli model batched path equals the inference path", "[vae]") {
+    const VaeConfig c = small_config(Likelihood::bernoulli, false);
+    const Vae vae = make_model<float>(c, 44);
+    const auto images = test_images(c, 1, 45);
+    const Mat<float> eps = Mat<float>::Zero(c.latent, 1);
+    const LossParts lp = vae.loss(images.data(), 1, eps);
+    const Posterior<float> post = vae.posterior(std::span<const std::uint8_t>(images.data(), c.pixels()));
+    const double ll = vae.log_likelihood(std::span<const std::uint8_t>(images.data(), c.pixels()), std::span<const float>(post.mean));
+    CHECK(-ll / (static_cast<double>(c.pixels()) * std::numbers::ln2) == Approx(lp.recon_bpd).epsilon(1e-4));
+}
+
+TEST_CASE("Gradients do not depend on the thread count", "[vae]") {
+    const VaeConfig c = small_config(Likelihood::logistic_mixture, true);
+    Vae a = make_model<float>(c, 51), b = a;
+    const Index n = 5;
+    const auto images = test_images(c, static_cast<std::size_t>(n), 52);
+    Rng rng(53);
+    const Mat<float> eps = random_matrix(rng, c.latent, n).cast<float>();
+    const LossParts la = a.loss_and_grad(images.data(), n, eps, {3, 1});
+    const LossParts lb = b.loss_and_grad(images.data(), n, eps, {3, 2});
+    CHECK(la.loss_bpd == lb.loss_bpd);
+    const auto pa = a.params(), pb = b.params();
+    for (std::size_t i = 0; i < pa.size(); ++i) CHECK(pa[i]->grad == pb[i]->grad);
+    // A different split gives the same gradient up to rounding.
+    Vae d = a;
+    d.loss_and_grad(images.data(), n, eps, {1, 1});
+    const auto pd = d.params();
+    for (std::size_t i = 0; i < pa.size(); ++i)
+        CHECK((pa[i]->grad - pd[i]->grad).cwiseAbs().maxCoeff() <= 1e-5f * (1.0f + pa[i]->grad.cwiseAbs().maxCoeff()));
+}
+
+TEST_CASE("Default architecture size and model file under 8 MB", "[vae]") {
+    const VaeConfig c;
+    auto vae = Vae::make(c, 1);
+    REQUIRE(vae.has_value());
+    const std::size_t D = 784, H = 384, L = 32, C = 4, P = 32, K = 5;
+    const std::size_t expected = (D * H + H) + (H * H + H) + (H * 2 * L + 2 * L)   // encoder
+                                 + (L * H + H) + (H * H + H) + (H * D * C + D * C)  // decoder
+                                 + ((C + 12) * P + P) + (P * 3 * K + 3 * K);        // head
+    CHECK(vae->parameter_count() == expected);
+    const std::size_t bytes = serialize_model(*vae).size();
+    CHECK(bytes < 8'000'000);
+    CHECK(bytes > 4 * expected);
+}
+
+TEST_CASE("Invalid configurations are rejected", "[vae]") {
+    auto bad = [](auto&& edit) {
+        VaeConfig c;
+        edit(c);
+        return !c.validate().has_value() && !Vae::make(c, 1).has_value();
+    };
+    CHECK(VaeConfig{}.validate().has_value());
+    CHECK(bad([](VaeConfig& c) { c.latent = 0; }));
+    CHECK(bad([](VaeConfig& c) { c.components = 9; }));
+    CHECK(bad([](VaeConfig& c) { c.rows = 0; }));
+    CHECK(bad([](VaeConfig& c) { c.posterior_precision = c.prior_precision; }));
+    CHECK(bad([](VaeConfig& c) { c.prior_precision = 17; }));
+    CHECK(bad([](VaeConfig& c) { c.encoder_hidden = 16000; c.decoder_hidden = 16000; }));  // too many parameters
+    CHECK(bad([](VaeConfig& c) { c.likelihood = static_cast<Likelihood>(7); }));
+}
