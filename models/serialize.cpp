@@ -1,5 +1,7 @@
 #include "models/serialize.hpp"
 
+#include "models/quantized.hpp"
+
 #include <xxhash.h>
 
 #include <cereal/archives/portable_binary.hpp>
@@ -138,6 +140,53 @@ Vae parse_model_payload(std::string_view payload) {
     for (Param<float>* p : vae.params()) read_matrix(ar, p->value, p->name);
     if (is.peek() != std::char_traits<char>::eof()) throw FormatError("unexpected bytes after the model");
     return vae;
+}
+
+// Quantized layers, read with every size checked before anything is allocated.
+constexpr std::uint64_t kMaxQuantizedLayerWeights = std::uint64_t{1} << 26;
+
+template <class T>
+void write_array(OArchive& ar, const std::vector<T>& v) {
+    ar(cereal::binary_data(v.data(), v.size() * sizeof(T)));
+}
+template <class T>
+void read_array(IArchive& ar, std::vector<T>& v, std::size_t n) {
+    v.resize(n);
+    ar(cereal::binary_data(v.data(), n * sizeof(T)));
+}
+
+void write_qlayers(OArchive& ar, const std::vector<QLinear>& layers) {
+    ar(static_cast<std::uint32_t>(layers.size()));
+    for (const QLinear& l : layers) {
+        ar(static_cast<std::uint32_t>(l.in), static_cast<std::uint32_t>(l.out));
+        write_array(ar, l.weight);
+        write_array(ar, l.bias);
+        write_array(ar, l.shift);
+        write_array(ar, l.lo);
+        write_array(ar, l.hi);
+        write_array(ar, l.in_max);
+    }
+}
+std::vector<QLinear> read_qlayers(IArchive& ar, const char* what) {
+    std::uint32_t count = 0;
+    ar(count);
+    if (count == 0 || count > 64) throw FormatError(std::string("quantized ") + what + " has " + std::to_string(count) + " layers");
+    std::vector<QLinear> layers(count);
+    for (QLinear& l : layers) {
+        std::uint32_t in = 0, out = 0;
+        ar(in, out);
+        if (in == 0 || out == 0 || std::uint64_t{in} * out > kMaxQuantizedLayerWeights)
+            throw FormatError(std::string("quantized ") + what + " has a layer of absurd size");
+        l.in = static_cast<std::int32_t>(in);
+        l.out = static_cast<std::int32_t>(out);
+        read_array(ar, l.weight, std::size_t{in} * out);
+        read_array(ar, l.bias, out);
+        read_array(ar, l.shift, out);
+        read_array(ar, l.lo, out);
+        read_array(ar, l.hi, out);
+        read_array(ar, l.in_max, in);
+    }
+    return layers;
 }
 
 template <class F>
@@ -324,6 +373,46 @@ Expected<Checkpoint> load_checkpoint(const std::filesystem::path& path) {
     auto ck = deserialize_checkpoint(*bytes);
     if (!ck) return make_error(path.string() + ": " + ck.error().message);
     return ck;
+}
+
+std::string serialize_coding_model(const ModelInfo& info, const QuantizedVae& q) {
+    std::ostringstream os(std::ios::binary);
+    {
+        OArchive ar(os, OArchive::Options::LittleEndian());
+        write_config(ar, q.config());
+        write_info(ar, info);
+        write_qlayers(ar, q.encoder());
+        write_qlayers(ar, q.decoder());
+        write_qlayers(ar, q.head());
+        ar(q.channel_frac());
+    }
+    return wrap_container(kCodingModelMagic, std::move(os).str());
+}
+
+Expected<CodingModelFile> deserialize_coding_model(std::string_view file_bytes) {
+    if (file_bytes.size() >= kModelMagic.size() && file_bytes.substr(0, kModelMagic.size()) == kModelMagic)
+        return make_error("this is a float model (training output), not a coding model; `bbans train` writes coding models");
+    auto payload = unwrap_container(kCodingModelMagic, file_bytes);
+    if (!payload) return payload.error();
+    return guarded("coding model", [&]() -> Expected<CodingModelFile> {
+        std::istringstream is{std::string(*payload), std::ios::binary};
+        IArchive ar(is);
+        VaeConfig config;
+        read_config(ar, config);
+        if (auto st = config.validate(); !st) throw FormatError(st.error().message);
+        CodingModelFile f;
+        read_info(ar, f.info);
+        auto enc = read_qlayers(ar, "encoder");
+        auto dec = read_qlayers(ar, "decoder");
+        auto head = read_qlayers(ar, "head");
+        std::int32_t channel_frac = 0;
+        ar(channel_frac);
+        if (is.peek() != std::char_traits<char>::eof()) throw FormatError("unexpected bytes after the model");
+        f.quantized = QuantizedVae(config, std::move(enc), std::move(dec), std::move(head), channel_frac);
+        if (auto st = f.quantized.validate(); !st) throw FormatError(st.error().message);
+        f.hash = hash128(*payload);
+        return f;
+    });
 }
 
 }  // namespace bbans::models

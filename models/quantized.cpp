@@ -1,0 +1,363 @@
+#include "models/quantized.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "models/likelihood.hpp"
+#include "models/neighbourhood.hpp"
+
+namespace bbans::models {
+
+namespace {
+constexpr std::int64_t kBudget = (std::int64_t{1} << 30) - 1;  // per-row bound of sum |W| * in_max, and of |b|
+constexpr std::int64_t kMaxWeight = 32767;
+
+// Rounds half away from zero; the only float->int step of quantization (done once, offline).
+std::int64_t round_to_int(double v) { return static_cast<std::int64_t>(std::llround(v)); }
+
+std::int32_t requantize(std::int32_t acc, std::int8_t shift, std::int32_t lo, std::int32_t hi) {
+    std::int64_t v = acc;
+    if (shift > 0) v = (v + (std::int64_t{1} << (shift - 1))) >> shift;  // C++20: arithmetic shift
+    else if (shift < 0) v *= std::int64_t{1} << (-shift);
+    return static_cast<std::int32_t>(std::clamp<std::int64_t>(v, lo, hi));
+}
+}  // namespace
+
+void QLinear::forward(const std::int16_t* x, std::int32_t* y) const {
+    const std::int16_t* w = weight.data();
+    const auto n = static_cast<std::size_t>(in);
+    std::int32_t r = 0;
+    // Four rows at a time: each input is loaded once for four accumulators. The int32 sums are
+    // exact (see the bound in the header), so the compiler's vectorized order does not matter.
+    for (; r + 4 <= out; r += 4) {
+        const std::int16_t* w0 = w + static_cast<std::size_t>(r) * n;
+        const std::int16_t* w1 = w0 + n;
+        const std::int16_t* w2 = w1 + n;
+        const std::int16_t* w3 = w2 + n;
+        std::int32_t a0 = bias[r], a1 = bias[r + 1], a2 = bias[r + 2], a3 = bias[r + 3];
+        for (std::size_t c = 0; c < n; ++c) {
+            const std::int32_t xc = x[c];
+            a0 += w0[c] * xc;
+            a1 += w1[c] * xc;
+            a2 += w2[c] * xc;
+            a3 += w3[c] * xc;
+        }
+        y[r] = requantize(a0, shift[r], lo[r], hi[r]);
+        y[r + 1] = requantize(a1, shift[r + 1], lo[r + 1], hi[r + 1]);
+        y[r + 2] = requantize(a2, shift[r + 2], lo[r + 2], hi[r + 2]);
+        y[r + 3] = requantize(a3, shift[r + 3], lo[r + 3], hi[r + 3]);
+    }
+    for (; r < out; ++r) {
+        const std::int16_t* wr = w + static_cast<std::size_t>(r) * n;
+        std::int32_t a = bias[r];
+        for (std::size_t c = 0; c < n; ++c) a += wr[c] * static_cast<std::int32_t>(x[c]);
+        y[r] = requantize(a, shift[r], lo[r], hi[r]);
+    }
+}
+
+QLinear quantize_linear(const Mat<float>& W, const Mat<float>& b, std::span<const double> in_scale,
+                        std::span<const std::int32_t> in_max, int out_frac, std::int32_t lo, std::int32_t hi) {
+    QLinear q;
+    q.in = static_cast<std::int32_t>(W.cols());
+    q.out = static_cast<std::int32_t>(W.rows());
+    q.in_max.assign(in_max.begin(), in_max.end());
+    q.lo.assign(static_cast<std::size_t>(q.out), lo);
+    q.hi.assign(static_cast<std::size_t>(q.out), hi);
+    const auto n = static_cast<std::size_t>(q.in);
+    q.weight.resize(static_cast<std::size_t>(q.out) * n);
+    q.bias.resize(static_cast<std::size_t>(q.out));
+    q.shift.resize(static_cast<std::size_t>(q.out));
+    std::vector<double> w(n);
+    std::vector<std::int64_t> wq(n);
+    for (Index r = 0; r < W.rows(); ++r) {
+        double max_w = 0, l1 = 0;
+        for (std::size_t c = 0; c < n; ++c) {
+            w[c] = static_cast<double>(W(r, static_cast<Index>(c))) * in_scale[c];
+            max_w = std::max(max_w, std::abs(w[c]));
+            l1 += std::abs(w[c]) * in_max[c];
+        }
+        const double bias = static_cast<double>(b(r, 0));
+        // Largest f whose rounded integers meet all three bounds; start from the float estimate
+        // and step down until the rounded values fit.
+        double bound = static_cast<double>(kMaxWeight) / std::max(max_w, 1e-30);
+        bound = std::min(bound, static_cast<double>(kBudget) / std::max(l1, 1e-30));
+        bound = std::min(bound, static_cast<double>(kBudget) / std::max(std::abs(bias), 1e-30));
+        // The shift f - out_frac stays in [-31, 62]: a left shift of an int32 by 31 fits int64.
+        // (A row that would need f < out_frac - 31 has weights beyond any trained model's.)
+        int f = std::clamp(static_cast<int>(std::floor(std::log2(bound))), out_frac - 31, out_frac + 62);
+        std::int64_t bq = 0;
+        for (;; --f) {
+            const double s = std::ldexp(1.0, f);
+            std::int64_t sum = 0, mx = 0;
+            for (std::size_t c = 0; c < n; ++c) {
+                wq[c] = round_to_int(w[c] * s);
+                mx = std::max(mx, std::abs(wq[c]));
+                sum += std::abs(wq[c]) * in_max[c];
+            }
+            bq = round_to_int(bias * s);
+            if ((mx <= kMaxWeight && sum <= kBudget && std::abs(bq) <= kBudget) || f == out_frac - 31) break;
+        }
+        for (std::size_t c = 0; c < n; ++c) q.weight[static_cast<std::size_t>(r) * n + c] = static_cast<std::int16_t>(wq[c]);
+        q.bias[static_cast<std::size_t>(r)] = static_cast<std::int32_t>(bq);
+        q.shift[static_cast<std::size_t>(r)] = static_cast<std::int8_t>(f - out_frac);
+    }
+    return q;
+}
+
+namespace {
+
+// floor(log2(cap / max)): the scale that maps the calibrated maximum to at most `cap`.
+int frac_for(double max_abs, std::int32_t cap) {
+    if (!(max_abs > 0)) return 12;
+    return std::clamp(static_cast<int>(std::floor(std::log2(cap / max_abs))), -16, 24);
+}
+
+// Forward through a float MLP keeping every activation; returns max |a| per hidden layer and
+// the final output.
+std::vector<double> hidden_maxima(const Mlp<float>& mlp, const Mat<float>& X, Mat<float>& Y) {
+    typename Mlp<float>::Tape tape;
+    mlp.forward(X, tape, Y);
+    std::vector<double> m;
+    for (std::size_t i = 1; i < tape.a.size(); ++i) m.push_back(static_cast<double>(tape.a[i].cwiseAbs().maxCoeff()));
+    return m;
+}
+
+// Quantizes the hidden layers of an MLP: layer 0 with the given input description, the others
+// from the previous layer's activation scale. Returns the fracs of the hidden activations.
+std::vector<int> quantize_hidden(const Mlp<float>& mlp, const std::vector<double>& maxima, std::vector<double> in_scale,
+                                 std::vector<std::int32_t> in_max, std::vector<QLinear>& out) {
+    std::vector<int> fracs;
+    for (std::size_t i = 0; i + 1 < mlp.depth(); ++i) {
+        const auto& layer = mlp.layers()[i];
+        const int f = frac_for(maxima[i], kQActivationMax);
+        fracs.push_back(f);
+        out.push_back(quantize_linear(layer.weight.value, layer.bias.value, in_scale, in_max, f, 0, kQActivationMax));
+        in_scale.assign(static_cast<std::size_t>(layer.out_size()), std::ldexp(1.0, -f));
+        in_max.assign(static_cast<std::size_t>(layer.out_size()), kQActivationMax);
+    }
+    return fracs;
+}
+
+// A final layer whose rows fall in groups with their own output format: rows [begin, end)
+// with out_frac and clamp, and an optional factor folded into W and b (e.g. mean = 255 raw).
+struct RowGroup {
+    Index begin, end;
+    int out_frac;
+    std::int32_t lo, hi;
+    double factor;
+};
+
+QLinear quantize_grouped(const Linear<float>& layer, std::span<const double> in_scale, std::span<const std::int32_t> in_max,
+                         const std::vector<RowGroup>& groups) {
+    QLinear all;
+    all.in = static_cast<std::int32_t>(layer.in_size());
+    all.out = static_cast<std::int32_t>(layer.out_size());
+    for (const RowGroup& g : groups) {
+        const Mat<float> W = layer.weight.value.middleRows(g.begin, g.end - g.begin) * static_cast<float>(g.factor);
+        const Mat<float> b = layer.bias.value.middleRows(g.begin, g.end - g.begin) * static_cast<float>(g.factor);
+        QLinear part = quantize_linear(W, b, in_scale, in_max, g.out_frac, g.lo, g.hi);
+        all.in_max = part.in_max;
+        all.weight.insert(all.weight.end(), part.weight.begin(), part.weight.end());
+        all.bias.insert(all.bias.end(), part.bias.begin(), part.bias.end());
+        all.shift.insert(all.shift.end(), part.shift.begin(), part.shift.end());
+        all.lo.insert(all.lo.end(), part.lo.begin(), part.lo.end());
+        all.hi.insert(all.hi.end(), part.hi.begin(), part.hi.end());
+    }
+    return all;
+}
+
+}  // namespace
+
+Expected<QuantizedVae> QuantizedVae::from_float(const Vae& vae, const ImageSet& calibration) {
+    const VaeConfig& cfg = vae.config();
+    if (cfg.likelihood != Likelihood::logistic_mixture)
+        return make_error("only logistic-mixture models can be quantized for coding");
+    if (calibration.count == 0 || calibration.rows != cfg.rows || calibration.cols != cfg.cols)
+        return make_error("calibration images must be non-empty and of the model's shape");
+    const auto D = static_cast<Index>(cfg.pixels());
+    const auto L = static_cast<Index>(cfg.latent);
+    const auto C = static_cast<Index>(cfg.channels);
+    const auto K = static_cast<Index>(cfg.components);
+    const auto n = static_cast<Index>(calibration.count);
+
+    QuantizedVae q;
+    q.config_ = cfg;
+
+    // Encoder: calibrate on the images.
+    Mat<float> X(D, n), enc_out;
+    for (Index j = 0; j < n; ++j)
+        for (Index p = 0; p < D; ++p) X(p, j) = static_cast<float>(calibration.image(static_cast<std::size_t>(j))[p]) / 255.0f;
+    const auto enc_max = hidden_maxima(vae.encoder(), X, enc_out);
+    const auto enc_fracs = quantize_hidden(vae.encoder(), enc_max, std::vector<double>(static_cast<std::size_t>(D), 1.0 / 255.0),
+                                           std::vector<std::int32_t>(static_cast<std::size_t>(D), 255), q.encoder_);
+    const std::size_t last_enc_in = static_cast<std::size_t>(vae.encoder().layers().back().in_size());
+    const std::vector<double> enc_scale(last_enc_in, std::ldexp(1.0, -enc_fracs.back()));
+    const std::vector<std::int32_t> act_max(last_enc_in, kQActivationMax);
+    q.encoder_.push_back(quantize_grouped(
+        vae.encoder().layers().back(), enc_scale, act_max,
+        {{0, L, kQLatentMeanFrac, -(16 << kQLatentMeanFrac), 16 << kQLatentMeanFrac, 1.0},
+         {L, 2 * L, kQLogScaleFrac, static_cast<std::int32_t>(kMinPosteriorLogScale * 256), static_cast<std::int32_t>(kMaxPosteriorLogScale * 256), 1.0}}));
+
+    // Decoder: calibrate on posterior samples z = mean + scale * eps (fixed-seed noise).
+    Mat<float> Z(L, n);
+    Rng rng(0xCA11B8A7EULL);
+    for (Index j = 0; j < n; ++j)
+        for (Index i = 0; i < L; ++i) {
+            const float ls = std::clamp(enc_out(L + i, j), static_cast<float>(kMinPosteriorLogScale), static_cast<float>(kMaxPosteriorLogScale));
+            Z(i, j) = enc_out(i, j) + std::exp(ls) * static_cast<float>(rng.normal());
+        }
+    Mat<float> channels;
+    const auto dec_max = hidden_maxima(vae.decoder(), Z, channels);
+    const auto dec_fracs = quantize_hidden(vae.decoder(), dec_max, std::vector<double>(static_cast<std::size_t>(L), std::ldexp(1.0, -kQDecoderInputFrac)),
+                                           std::vector<std::int32_t>(static_cast<std::size_t>(L), kQDecoderInputMax), q.decoder_);
+    const int ch_frac = frac_for(static_cast<double>(channels.cwiseAbs().maxCoeff()), kQActivationMax);
+    q.channel_frac_ = ch_frac;
+    {
+        const auto& last = vae.decoder().layers().back();
+        const std::size_t in = static_cast<std::size_t>(last.in_size());
+        q.decoder_.push_back(quantize_linear(last.weight.value, last.bias.value, std::vector<double>(in, std::ldexp(1.0, -dec_fracs.back())),
+                                             std::vector<std::int32_t>(in, kQActivationMax), ch_frac, -kQActivationMax, kQActivationMax));
+    }
+
+    // Head: calibrate on every pixel of the calibration images.
+    const auto F = static_cast<Index>(cfg.head_inputs());
+    Mat<float> feats(F, n * D), head_out;
+    std::vector<float> nb(kNeighbours);
+    for (Index j = 0; j < n; ++j)
+        for (Index p = 0; p < D; ++p) {
+            const Index col = j * D + p;
+            for (Index ch = 0; ch < C; ++ch) feats(ch, col) = channels(p * C + ch, j);
+            if (cfg.autoregressive) {
+                neighbourhood(calibration.image(static_cast<std::size_t>(j)), cfg.rows, cfg.cols, static_cast<std::size_t>(p) / cfg.cols,
+                              static_cast<std::size_t>(p) % cfg.cols, nb.data());
+                for (Index k = 0; k < static_cast<Index>(kNeighbours); ++k) feats(C + k, col) = nb[static_cast<std::size_t>(k)];
+            }
+        }
+    const auto head_max = hidden_maxima(vae.head(), feats, head_out);
+    std::vector<double> head_scale(static_cast<std::size_t>(F), 1.0 / 255.0);
+    std::vector<std::int32_t> head_in_max(static_cast<std::size_t>(F), 255);
+    for (Index ch = 0; ch < C; ++ch) {
+        head_scale[static_cast<std::size_t>(ch)] = std::ldexp(1.0, -ch_frac);
+        head_in_max[static_cast<std::size_t>(ch)] = kQActivationMax;
+    }
+    const auto head_fracs = quantize_hidden(vae.head(), head_max, head_scale, head_in_max, q.head_);
+    {
+        const auto& last = vae.head().layers().back();
+        const std::size_t in = static_cast<std::size_t>(last.in_size());
+        const std::vector<double> s = head_fracs.empty() ? head_scale : std::vector<double>(in, std::ldexp(1.0, -head_fracs.back()));
+        const std::vector<std::int32_t> m = head_fracs.empty() ? head_in_max : std::vector<std::int32_t>(in, kQActivationMax);
+        constexpr std::int32_t kWide = 1 << 20;  // logits and means: +-4096 in Q8, far beyond any useful value
+        q.head_.push_back(quantize_grouped(last, s, m,
+                                           {{0, K, kQPixelFrac, -kWide, kWide, 1.0},
+                                            {K, 2 * K, kQPixelFrac, -kWide, kWide, kMeanScale},
+                                            {2 * K, 3 * K, kQLogScaleFrac, static_cast<std::int32_t>(kMinLogScale * 256),
+                                             static_cast<std::int32_t>(kMaxLogScale * 256), 1.0}}));
+    }
+    return q;
+}
+
+// ---- Integer inference -------------------------------------------------------------------------
+
+namespace {
+// Runs layers in turn; hidden outputs (already clamped to int16 ranges) feed the next layer.
+void run_layers(const std::vector<QLinear>& layers, std::vector<std::int16_t>& in, std::vector<std::int32_t>& out) {
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+        out.resize(static_cast<std::size_t>(layers[i].out));
+        layers[i].forward(in.data(), out.data());
+        if (i + 1 < layers.size()) {
+            in.resize(out.size());
+            for (std::size_t k = 0; k < out.size(); ++k) in[k] = static_cast<std::int16_t>(out[k]);  // within [0, 4095]
+        }
+    }
+}
+}  // namespace
+
+void QuantizedVae::posterior(std::span<const std::uint8_t> x, std::span<std::int32_t> mean_q16,
+                             std::span<std::int32_t> log_scale_q8) const {
+    std::vector<std::int16_t> in(x.begin(), x.end());
+    std::vector<std::int32_t> out;
+    run_layers(encoder_, in, out);
+    const std::size_t L = config_.latent;
+    for (std::size_t i = 0; i < L; ++i) {
+        mean_q16[i] = out[i];
+        log_scale_q8[i] = out[L + i];
+    }
+}
+
+void QuantizedVae::decoder_channels(std::span<const std::int32_t> z_q16, std::span<std::int16_t> channels) const {
+    std::vector<std::int16_t> in(z_q16.size());
+    constexpr int kDrop = kQLatentMeanFrac - kQDecoderInputFrac;
+    for (std::size_t i = 0; i < z_q16.size(); ++i) {
+        const std::int32_t v = (z_q16[i] + (1 << (kDrop - 1))) >> kDrop;
+        in[i] = static_cast<std::int16_t>(std::clamp(v, -kQDecoderInputMax, kQDecoderInputMax));
+    }
+    std::vector<std::int32_t> out;
+    run_layers(decoder_, in, out);
+    for (std::size_t k = 0; k < out.size(); ++k) channels[k] = static_cast<std::int16_t>(out[k]);  // within +-4095
+}
+
+void QuantizedVae::pixel_params(const std::int16_t* channels, const std::uint8_t* neighbours, QPixelMixture& px) const {
+    const std::size_t C = config_.channels, K = config_.components;
+    std::vector<std::int16_t> in(channels, channels + C);
+    if (config_.autoregressive) in.insert(in.end(), neighbours, neighbours + kNeighbours);
+    std::vector<std::int32_t> out;
+    run_layers(head_, in, out);
+    px.logits.assign(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(K));
+    px.means.assign(out.begin() + static_cast<std::ptrdiff_t>(K), out.begin() + static_cast<std::ptrdiff_t>(2 * K));
+    px.log_scales.assign(out.begin() + static_cast<std::ptrdiff_t>(2 * K), out.begin() + static_cast<std::ptrdiff_t>(3 * K));
+}
+
+bool QLinear::within_budget() const {
+    const auto n = static_cast<std::size_t>(in);
+    if (in_max.size() != n) return false;
+    for (std::size_t r = 0; r < static_cast<std::size_t>(out); ++r) {
+        std::int64_t sum = 0;
+        for (std::size_t c = 0; c < n; ++c) sum += std::abs(std::int64_t{weight[r * n + c]}) * in_max[c];
+        if (sum > kBudget || std::abs(std::int64_t{bias[r]}) > kBudget) return false;
+    }
+    return true;
+}
+
+Status QuantizedVae::validate() const {
+    // Every layer's shapes and row formats, its accumulator bound, and that each layer's input
+    // ranges cover what feeds it: then no file, however made, can overflow an accumulator.
+    auto chain = [](const std::vector<QLinear>& layers, std::span<const std::int32_t> input_max, std::size_t out,
+                    const char* what) -> Status {
+        const auto bad = [what](const char* problem) { return make_error(std::string("quantized ") + what + " " + problem); };
+        if (layers.empty()) return bad("has no layers");
+        std::vector<std::int32_t> feeds(input_max.begin(), input_max.end());
+        for (const QLinear& l : layers) {
+            const auto in = static_cast<std::size_t>(l.in), rows = static_cast<std::size_t>(l.out);
+            if (l.in < 1 || l.out < 1 || in != feeds.size() || l.weight.size() != in * rows || l.bias.size() != rows ||
+                l.shift.size() != rows || l.lo.size() != rows || l.hi.size() != rows || l.in_max.size() != in)
+                return bad("has inconsistent layer shapes");
+            for (std::size_t c = 0; c < in; ++c)
+                if (l.in_max[c] < feeds[c]) return bad("has an input range smaller than what feeds it");
+            if (!l.within_budget()) return bad("exceeds the accumulator bound");
+            feeds.resize(rows);
+            for (std::size_t r = 0; r < rows; ++r) {
+                if (l.shift[r] < -31 || l.shift[r] > 62 || l.lo[r] > l.hi[r]) return bad("has an invalid row format");
+                feeds[r] = static_cast<std::int32_t>(std::max(std::abs(std::int64_t{l.lo[r]}), std::abs(std::int64_t{l.hi[r]})));
+            }
+            // Hidden outputs travel as int16.
+            if (&l != &layers.back())
+                for (std::int32_t f : feeds)
+                    if (f > 32767) return bad("has a hidden layer wider than int16");
+        }
+        if (feeds.size() != out) return bad("has the wrong output size");
+        return Ok{};
+    };
+    const std::vector<std::int32_t> pixels(config_.pixels(), 255);
+    const std::vector<std::int32_t> latents(config_.latent, kQDecoderInputMax);
+    std::vector<std::int32_t> head_in(config_.channels, kQActivationMax);
+    if (config_.autoregressive) head_in.resize(config_.head_inputs(), 255);
+    if (auto s = chain(encoder_, pixels, 2 * std::size_t{config_.latent}, "encoder"); !s) return s;
+    if (auto s = chain(decoder_, latents, config_.pixels() * config_.channels, "decoder"); !s) return s;
+    for (std::size_t r = 0; r < static_cast<std::size_t>(decoder_.back().out); ++r)
+        if (decoder_.back().lo[r] < -kQActivationMax || decoder_.back().hi[r] > kQActivationMax)
+            return make_error("quantized decoder outputs exceed the channel range");
+    return chain(head_, head_in, 3 * std::size_t{config_.components}, "head");
+}
+
+}  // namespace bbans::models
