@@ -19,5 +19,6 @@ int fail(const std::string& message);
 // Registered subcommands (defined in the command files, called from main.cpp). Each adds
 // itself to `app` and sets state.exit_code when it runs.
 void add_codec_commands(CLI::App& app, RunState& state);  // compress, decompress, info
+void add_train_command(CLI::App& app, RunState& state);   // train
 
 }  // namespace bbans::cli

@@ -196,7 +196,7 @@ bool check_file(ByteSpan file) {
     if (file.size() >= kHeader) check_bits_back_payload(file.subspan(kHeader));
     if (info) check_decoder_contract(file, *info);
 
-    auto out = bbans::decompress(file);
+    auto out = bbans::decompress(file, {});
     if (!out) {
         check_error(out.error());
         return false;
@@ -207,11 +207,11 @@ bool check_file(ByteSpan file) {
     FUZZ_CHECK(out->size() == info->header.original_size);
     FUZZ_CHECK(container::content_checksum(*out) == info->header.checksum);
 
-    auto again = bbans::compress(*out, CompressOptions{});
+    auto again = bbans::compress(*out, CompressOptions{}, {});
     if (!again) violated(again.error().message.c_str(), __FILE__, __LINE__);
     FUZZ_CHECK(again->summary.input_bytes == out->size());
     FUZZ_CHECK(again->file.size() <= out->size() + kHeader);
-    auto back = bbans::decompress(again->file);
+    auto back = bbans::decompress(again->file, {});
     FUZZ_CHECK(back.has_value());
     FUZZ_CHECK(*back == *out);
     return true;
@@ -235,7 +235,7 @@ void check_zstd_reference(ByteSpan file) {
     put_le(f, 8, size, 8);
     put_le(f, 16, XXH64(ref.data(), ref.size(), 0), 8);
     f = with_matching_checksums(f);
-    auto out = bbans::decompress(f);
+    auto out = bbans::decompress(f, {});
     if (out) {
         ++fuzz::stats().repaired_decoded;
         FUZZ_CHECK(*out == ref);

@@ -1,0 +1,105 @@
+#include "src/coding/model_file.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <sstream>
+
+#include "src/coding/vae_coder.hpp"
+#include "src/io/files.hpp"
+
+namespace bbans::coding {
+
+Expected<CodingModel> CodingModel::from_trained(const models::Vae& vae, const models::ImageSet& calibration) {
+    auto q = models::QuantizedVae::from_float(vae, calibration);
+    if (!q) return q.error();
+    const std::string bytes = models::serialize_coding_model(vae.info(), *q);
+    auto file = models::deserialize_coding_model(bytes);  // also validates what we made
+    if (!file) return file.error();
+    return CodingModel{std::move(*file)};
+}
+
+container::ModelId CodingModel::identity() const {
+    container::ModelId id{};
+    for (int i = 0; i < 8; ++i) {
+        id[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(file.hash.high >> (56 - 8 * i));
+        id[static_cast<std::size_t>(8 + i)] = static_cast<std::uint8_t>(file.hash.low >> (56 - 8 * i));
+    }
+    return id;  // to_hex(identity()) == identity_hex()
+}
+
+Expected<CodingModel> parse_model(std::span<const std::uint8_t> bytes) {
+    auto file = models::deserialize_coding_model(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    if (!file) return file.error();
+    return CodingModel{std::move(*file)};
+}
+
+Expected<CodingModel> load_model(const std::filesystem::path& path) {
+    auto bytes = io::read_file(path);
+    if (!bytes) return bytes.error();
+    auto m = parse_model(*bytes);
+    if (!m) return make_error(path.string() + ": " + m.error().message);
+    return m;
+}
+
+Expected<Evaluation> evaluate(const CodingModel& model, const io::ImageSet& images, std::uint64_t seed) {
+    auto coder = VaeCoder::make(model.quantized());
+    if (!coder) return coder.error();
+    if (images.pixels_per_image() != coder->pixels()) return make_error("the images do not have the model's shape");
+    std::mt19937_64 draw(seed);
+    double bits = 0;
+    Image x(coder->pixels());
+    for (std::size_t i = 0; i < images.count; ++i) {
+        const auto px = images.image(i);
+        x.assign(px.begin(), px.end());
+        bits += coder->neg_elbo_bits(x, draw);
+    }
+    return Evaluation{bits / static_cast<double>(images.count * coder->pixels()), images.count};
+}
+
+std::string card_path(const std::string& model_path) { return model_path + ".md"; }
+
+std::string card_markdown(const CodingModel& model, const TrainingRecord& r) {
+    const auto& c = model.file.config();
+    const auto& info = model.file.info;
+    const auto& t = info.train;
+    std::ostringstream s;
+    char buf[256];
+    s << "# bbans model card\n\n";
+    s << "| | |\n| --- | --- |\n";
+    s << "| identity (XXH3-128 of the payload) | `" << model.identity_hex() << "` |\n";
+    s << "| description | " << info.description << " |\n";
+    s << "| training corpus | `" << r.corpus << "` (" << r.train_images << " images) |\n";
+    s << "| held-out corpus | `" << r.test << "` (" << r.test_images << " images, never trained on) |\n";
+    s << "| image shape | " << c.rows << "x" << c.cols << " |\n";
+    s << "| architecture | encoder " << c.pixels() << " -> " << c.encoder_layers << "x" << c.encoder_hidden << " -> 2x" << c.latent
+      << "; decoder " << c.latent << " -> " << c.decoder_layers << "x" << c.decoder_hidden << " -> " << c.pixels() << "x" << c.channels
+      << " channels; per-pixel head " << c.head_inputs() << " -> " << c.head_hidden << " -> " << 3 * c.components << " ("
+      << c.components << " logistics" << (c.autoregressive ? ", 12 causal neighbours" : "") << ") |\n";
+    s << "| latent discretization | 2^" << c.prior_precision << " equal-mass buckets per dimension, posterior at "
+      << c.posterior_precision << " bits |\n";
+    std::snprintf(buf, sizeof buf, "| training | %u epochs, batch %u, Adam lr %g (schedule %d, final fraction %g, warm-up %u), weight decay %g, clip %g, seed %llu |\n",
+                  info.epochs_trained, t.batch_size, t.learning_rate, static_cast<int>(t.schedule), t.final_lr_fraction, t.warmup_steps,
+                  t.weight_decay, t.clip_norm, static_cast<unsigned long long>(t.seed));
+    s << buf;
+    std::snprintf(buf, sizeof buf, "| wall time | %.0f s (%.1f h) on this machine's cores |\n", r.seconds, r.seconds / 3600);
+    s << buf;
+    std::snprintf(buf, sizeof buf, "| last training loss | %.4f bits/dim |\n", info.train_loss_bpd);
+    s << buf;
+    std::snprintf(buf, sizeof buf, "| held-out negative ELBO, float model | %.4f bits/dim |\n", r.float_neg_elbo_bpd);
+    s << buf;
+    std::snprintf(buf, sizeof buf, "| held-out negative ELBO, integer model as it codes | %.4f bits/dim (%+.2f%% vs float; %zu images, one latent sample each) |\n",
+                  r.integer_neg_elbo_bpd, 100.0 * (r.integer_neg_elbo_bpd / r.float_neg_elbo_bpd - 1.0), r.evaluated_images);
+    s << buf;
+    return s.str();
+}
+
+Status save(const CodingModel& model, const TrainingRecord& record, const std::string& path, bool overwrite) {
+    const std::string bytes = models::serialize_coding_model(model.file.info, model.file.quantized);
+    const std::string card = card_markdown(model, record);
+    if (auto ok = io::write_file_atomic(path, std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()), overwrite); !ok)
+        return ok;
+    return io::write_file_atomic(card_path(path), std::span(reinterpret_cast<const std::uint8_t*>(card.data()), card.size()), overwrite);
+}
+
+}  // namespace bbans::coding

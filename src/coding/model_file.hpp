@@ -1,0 +1,52 @@
+#pragma once
+// Coding models: what `bbans train` writes and `bbans compress` loads. A coding model is the
+// quantized VAE (integer weights only: it is what codes) with its configuration and its
+// provenance, in a file whose XXH3-128 payload hash is the model identity stored in every
+// .bbx file it makes. A markdown card beside each model file says where it came from and what
+// it measures.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "bbans/expected.hpp"
+#include "models/quantized.hpp"
+#include "models/serialize.hpp"
+#include "src/container/bbx.hpp"
+#include "src/io/images.hpp"
+
+namespace bbans::coding {
+
+struct CodingModel {
+    models::CodingModelFile file;  // config, provenance, quantized layers, identity
+    static Expected<CodingModel> from_trained(const models::Vae& vae, const models::ImageSet& calibration);
+    container::ModelId identity() const;
+    std::string identity_hex() const { return file.hash.hex(); }
+    const models::QuantizedVae& quantized() const { return file.quantized; }
+};
+
+Expected<CodingModel> load_model(const std::filesystem::path& path);
+Expected<CodingModel> parse_model(std::span<const std::uint8_t> bytes);
+
+// How the integer model does on images, measured with exactly the frequencies coding uses.
+struct Evaluation {
+    double neg_elbo_bpd = 0;  // single-sample estimate per image, latents drawn with a fixed seed
+    std::size_t images = 0;
+};
+Expected<Evaluation> evaluate(const CodingModel& model, const io::ImageSet& images, std::uint64_t seed);
+
+// What the card records about the training run.
+struct TrainingRecord {
+    std::string corpus, test;
+    std::size_t train_images = 0, test_images = 0;
+    double seconds = 0;
+    double float_neg_elbo_bpd = 0;    // held-out, float model, as bbans train measured it
+    double integer_neg_elbo_bpd = 0;  // held-out, the quantized model as it codes
+    std::size_t evaluated_images = 0;
+};
+
+std::string card_path(const std::string& model_path);  // MODEL.md beside MODEL
+std::string card_markdown(const CodingModel& model, const TrainingRecord& record);
+// Writes the model file and its card, each atomically; refuses to overwrite unless asked.
+Status save(const CodingModel& model, const TrainingRecord& record, const std::string& path, bool overwrite);
+
+}  // namespace bbans::coding

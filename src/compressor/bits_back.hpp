@@ -1,0 +1,37 @@
+#pragma once
+// Many images on one message: the bits-back part of a .bbx file (docs/format.md, method 2).
+// The first `seed` images are pushed without bits back, the rest by bits-back coding, in
+// order; decoding pops them in reverse and must end on the empty message.
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "bbans/expected.hpp"
+#include "src/coding/vae_coder.hpp"
+#include "src/io/images.hpp"
+
+namespace bbans {
+
+struct BitsBackStats {
+    std::uint64_t message_bits = 0;      // the serialized message
+    std::uint64_t initial_bits = 0;      // words drawn from the virtual bottom, times 32
+    // size_bits() of the message after each image (for the running rate)
+    std::vector<std::uint64_t> bits_after;
+};
+
+using Progress = std::function<void(std::size_t done, std::size_t total)>;
+
+struct EncodedImages {
+    std::vector<std::uint8_t> message;  // serialized codec::Message
+    BitsBackStats stats;
+};
+
+Expected<EncodedImages> encode_images(const coding::VaeCoder& coder, const io::ImageSet& images, std::size_t lanes,
+                                      std::size_t seed_images, const Progress& progress = {});
+
+// Pixels of `count` images (count * rows * cols bytes). The message must have `lanes` lanes.
+Expected<std::vector<std::uint8_t>> decode_images(const coding::VaeCoder& coder, std::span<const std::uint8_t> message,
+                                                  std::size_t lanes, std::size_t count, std::size_t seed_images,
+                                                  const Progress& progress = {});
+
+}  // namespace bbans

@@ -1,0 +1,58 @@
+#pragma once
+// Small VAEs with random weights, quantized, for tests of the integer model and the coder.
+#include <random>
+#include <vector>
+
+#include "models/quantized.hpp"
+#include "models/vae.hpp"
+
+namespace bbans::test {
+
+inline models::VaeConfig tiny_config(bool autoregressive = true) {
+    models::VaeConfig c;
+    c.rows = 8;
+    c.cols = 8;
+    c.latent = 4;
+    c.encoder_hidden = 24;
+    c.decoder_hidden = 24;
+    c.channels = 3;
+    c.head_hidden = 8;
+    c.components = 3;
+    c.autoregressive = autoregressive;
+    c.prior_precision = 8;
+    c.posterior_precision = 18;
+    return c;
+}
+
+// Images with structure (a bright blob on a dark background, plus noise) so that activations
+// and likelihoods look like real ones.
+inline std::vector<std::uint8_t> blob_images(std::size_t count, std::size_t rows, std::size_t cols, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::vector<std::uint8_t> px(count * rows * cols);
+    for (std::size_t i = 0; i < count; ++i) {
+        const double cr = static_cast<double>(rng() % rows), cc = static_cast<double>(rng() % cols);
+        for (std::size_t r = 0; r < rows; ++r)
+            for (std::size_t c = 0; c < cols; ++c) {
+                const double d2 = (r - cr) * (r - cr) + (c - cc) * (c - cc);
+                const double v = 255.0 * std::exp(-d2 / 6.0) + static_cast<double>(rng() % 12);
+                px[(i * rows + r) * cols + c] = static_cast<std::uint8_t>(std::min(255.0, v));
+            }
+    }
+    return px;
+}
+
+struct TinyModel {
+    models::Vae vae;
+    models::QuantizedVae q;
+};
+
+inline TinyModel tiny_model(std::uint64_t seed, bool autoregressive = true) {
+    const auto cfg = tiny_config(autoregressive);
+    auto vae = models::Vae::make(cfg, seed);
+    const auto px = blob_images(64, cfg.rows, cfg.cols, seed + 1);
+    const models::ImageSet calib{px.data(), 64, cfg.rows, cfg.cols};
+    auto q = models::QuantizedVae::from_float(*vae, calib);
+    return {std::move(*vae), std::move(*q)};
+}
+
+}  // namespace bbans::test
