@@ -298,14 +298,20 @@ void QuantizedVae::decoder_channels(std::span<const std::int32_t> z_q16, std::sp
 }
 
 void QuantizedVae::pixel_params(const std::int16_t* channels, const std::uint8_t* neighbours, QPixelMixture& px) const {
+    // Called for every pixel: scratch buffers live per thread, so nothing is allocated here
+    // after the first call.
+    thread_local std::vector<std::int16_t> in;
+    thread_local std::vector<std::int32_t> out;
     const std::size_t C = config_.channels, K = config_.components;
-    std::vector<std::int16_t> in(channels, channels + C);
+    in.assign(channels, channels + C);
     if (config_.autoregressive) in.insert(in.end(), neighbours, neighbours + kNeighbours);
-    std::vector<std::int32_t> out;
     run_layers(head_, in, out);
-    px.logits.assign(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(K));
-    px.means.assign(out.begin() + static_cast<std::ptrdiff_t>(K), out.begin() + static_cast<std::ptrdiff_t>(2 * K));
-    px.log_scales.assign(out.begin() + static_cast<std::ptrdiff_t>(2 * K), out.begin() + static_cast<std::ptrdiff_t>(3 * K));
+    px.k = K;
+    for (std::size_t j = 0; j < K; ++j) {
+        px.logits[j] = out[j];
+        px.means[j] = out[K + j];
+        px.log_scales[j] = out[2 * K + j];
+    }
 }
 
 bool QLinear::within_budget() const {

@@ -24,6 +24,7 @@
 //   hidden          ReLU outputs in [0, 4095] at a per-layer scale found by calibration
 //   channels        decoder outputs in [-4095, 4095] at a calibrated scale
 //   pixel mixture   logits Q8, means Q8 pixel units, log-scales Q8 clamped to [-7, 7]
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -67,10 +68,11 @@ struct QLinear {
 QLinear quantize_linear(const Mat<float>& W, const Mat<float>& b, std::span<const double> in_scale,
                         std::span<const std::int32_t> in_max, int out_frac, std::int32_t lo, std::int32_t hi);
 
+// One pixel's mixture: K logits (Q8), K means (Q8 pixel units), K log-scales (Q8, in [-7, 7]).
 struct QPixelMixture {
-    std::vector<std::int32_t> logits;      // K, Q8
-    std::vector<std::int32_t> means;       // K, Q8 pixel units
-    std::vector<std::int32_t> log_scales;  // K, Q8, within [-7, 7]
+    static constexpr std::size_t kMaxComponents = 16;
+    std::size_t k = 0;
+    std::array<std::int32_t, kMaxComponents> logits{}, means{}, log_scales{};
 };
 
 class QuantizedVae {

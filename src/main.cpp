@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
     // Subcommands (one file each in src/cli/):
     bbans::cli::add_codec_commands(app, state);
     bbans::cli::add_train_command(app, state);
+    bbans::cli::add_report_command(app, state);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

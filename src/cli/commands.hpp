@@ -20,5 +20,6 @@ int fail(const std::string& message);
 // itself to `app` and sets state.exit_code when it runs.
 void add_codec_commands(CLI::App& app, RunState& state);  // compress, decompress, info
 void add_train_command(CLI::App& app, RunState& state);   // train
+void add_report_command(CLI::App& app, RunState& state);  // report
 
 }  // namespace bbans::cli

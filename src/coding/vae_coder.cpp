@@ -11,8 +11,8 @@
 namespace bbans::coding {
 
 codec::LogisticMixture pixel_model(const models::QPixelMixture& px, unsigned precision) {
-    const std::size_t k = px.logits.size();
-    const std::int32_t best = *std::max_element(px.logits.begin(), px.logits.end());
+    const std::size_t k = px.k;
+    const std::int32_t best = *std::max_element(px.logits.begin(), px.logits.begin() + static_cast<std::ptrdiff_t>(k));
     std::array<codec::LogisticParams, codec::LogisticMixture::kMaxComponents> comps{};
     for (std::size_t j = 0; j < k; ++j) {
         const std::int32_t below = best - px.logits[j];  // Q8 nats, >= 0

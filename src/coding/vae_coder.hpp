@@ -43,9 +43,10 @@ public:
     Image pop(codec::Message& m) const;
     // -log2 of the probability of x under this codec's frequencies (what push will cost).
     double cost_bits(const Image& x) const;
+    // The model of pixel (r, c), given the image's pixels before it in raster order.
+    codec::LogisticMixture model_at(const Image& x, std::size_t r, std::size_t c) const;
 
 private:
-    codec::LogisticMixture model_at(const Image& x, std::size_t r, std::size_t c) const;
     const models::QuantizedVae* vae_;
     std::vector<std::int16_t> channels_;
     unsigned prec_;

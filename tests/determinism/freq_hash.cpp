@@ -1,14 +1,23 @@
 // Prints one hash of every frequency the codecs compute for a fixed, large set of integer
-// parameters. Builds with different compilers and flags must print the same hash: that is
-// the property that lets a file encoded on one machine decode on another.
-// (tests/determinism/cross_build.sh builds this with other compilers and compares.)
+// parameters and, given a coding model and images, of every frequency that model codes them
+// with (posterior, latents, every pixel's whole CDF). Builds with different compilers and
+// flags must print the same hashes: that is the property that lets a file encoded on one
+// machine decode on another. (tests/determinism/cross_build.sh builds this with other
+// compilers and compares.)
+//   usage: freq_hash [MODEL.bbm IMAGES.idx [COUNT]]
 #include <cstdint>
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include "codec/categorical.hpp"
 #include "codec/gaussian.hpp"
 #include "codec/logistic.hpp"
+#include "src/coding/model_file.hpp"
+#include "src/coding/vae_coder.hpp"
+#include "src/io/files.hpp"
+#include "src/io/images.hpp"
 
 using namespace bbans::codec;
 
@@ -34,7 +43,38 @@ struct SplitMix {  // integer-only parameter stream
 };
 }  // namespace
 
-int main() {
+// Every frequency a model would code `count` images with.
+int model_hash(const char* model_path, const char* images_path, std::size_t count) {
+    auto model = bbans::coding::load_model(model_path);
+    if (!model) return std::fprintf(stderr, "%s\n", model.error().message.c_str()), 1;
+    auto images = bbans::io::load_images(images_path);
+    if (!images) return std::fprintf(stderr, "%s\n", images.error().message.c_str()), 1;
+    auto coder = bbans::coding::VaeCoder::make(model->quantized());
+    if (!coder) return std::fprintf(stderr, "%s\n", coder.error().message.c_str()), 1;
+    Fnv fnv;
+    SplitMix rng{7};
+    count = std::min(count, images->count);
+    for (std::size_t i = 0; i < count; ++i) {
+        const auto px = images->image(i);
+        const bbans::coding::Image x(px.begin(), px.end());
+        const auto post = coder->posterior_models(x);
+        bbans::coding::Latent z;
+        for (const auto& q : post) {
+            for (std::uint32_t k = 0; k <= coder->grid().buckets(); ++k) fnv.add(q.cdf(k));
+            z.push_back(q.symbol(static_cast<std::uint32_t>(rng.next() & ((std::uint64_t{1} << q.precision()) - 1))));
+        }
+        const auto lik = coder->likelihood(z);
+        for (std::size_t p = 0; p < x.size(); ++p) {
+            const auto m = lik.model_at(x, p / model->quantized().config().cols, p % model->quantized().config().cols);
+            for (std::uint32_t v = 0; v <= 256; ++v) fnv.add(m.cdf(v));
+        }
+    }
+    std::printf("model frequency hash %016llx (%zu images)\n", static_cast<unsigned long long>(fnv.h), count);
+    return 0;
+}
+
+int main(int argc, char** argv) {
+    if (argc >= 3) return model_hash(argv[1], argv[2], argc >= 4 ? std::strtoul(argv[3], nullptr, 10) : 20);
     Fnv fnv;
     SplitMix rng{42};
     // Logistic mixtures over all 256 values: 20,000 random parameter sets.
