@@ -10,6 +10,7 @@ namespace bbans::codec {
 
 namespace {
 constexpr std::int32_t kMeanLimitQ8 = 1 << 20;
+__extension__ typedef unsigned __int128 u128;
 }
 
 Expected<LogisticMixture> LogisticMixture::make(std::span<const LogisticParams> components, unsigned prec) {
@@ -28,6 +29,7 @@ Expected<LogisticMixture> LogisticMixture::make(std::span<const LogisticParams> 
         m.weight_sum_ += components[j].weight;
     }
     if (m.weight_sum_ == 0 || m.weight_sum_ >> 32) return make_error("logistic mixture weights must sum to 1..2^32-1");
+    m.inv_weight_sum_ = (std::uint64_t{1} << 62) / m.weight_sum_;
     return m;
 }
 
@@ -45,7 +47,9 @@ std::uint32_t LogisticMixture::cdf(std::uint32_t v) const {
         for (std::size_t j = 0; j < k_; ++j)
             acc += comp_[j].weight *
                    static_cast<std::uint64_t>(fixed::sigmoid_q31((edge_q8 - comp_[j].mean_q8) * inv_scale_q20_[j]));
-        mix = acc / weight_sum_;
+        // acc / W by the reciprocal floor(2^62 / W): one multiplication instead of a division
+        // per evaluation (a pop makes eight). Monotone in acc, and never above acc / W <= 2^31.
+        mix = static_cast<std::uint64_t>((static_cast<u128>(acc) * inv_weight_sum_) >> 62);
     }
     // (edge - mean) is Q8 with |.| < 2^21 (means clamped in make()) and inv_scale is Q20
     // below 2^32: the product is the Q28 argument, below 2^53 in magnitude.

@@ -3,8 +3,9 @@
 //
 // Pixel value v owns the interval (v - 0.5, v + 0.5] of the real line, except that 0 owns
 // everything below 0.5 and 255 everything above 254.5 (the edge buckets take the tails, as in
-// PixelCNN++). With mixture CDF F(y) = sum_j w_j sigmoid((y - mean_j) / scale_j) / sum_j w_j,
-// the integer cumulative frequency of the boundary below v is
+// PixelCNN++). With mixture CDF F(y) = sum_j w_j sigmoid((y - mean_j) / scale_j) / sum_j w_j
+// (the division done as a multiplication by floor(2^62 / sum_j w_j) and a shift), the integer
+// cumulative frequency of the boundary below v is
 //     C(0) = 0,  C(256) = 2^prec,
 //     C(v) = floor(F(v - 0.5) * (2^prec - 256)) + v       for v = 1..255,
 // where F is evaluated with the integer sigmoid of fixed_point.hpp. C is strictly increasing
@@ -57,6 +58,7 @@ private:
     std::array<std::uint32_t, kMaxComponents> inv_scale_q20_{};
     std::size_t k_ = 0;
     std::uint64_t weight_sum_ = 0;
+    std::uint64_t inv_weight_sum_ = 0;  // floor(2^62 / weight_sum_)
     unsigned prec_ = 0;
 };
 
