@@ -30,6 +30,10 @@ Expected<LogisticMixture> LogisticMixture::make(std::span<const LogisticParams> 
     }
     if (m.weight_sum_ == 0 || m.weight_sum_ >> 32) return make_error("logistic mixture weights must sum to 1..2^32-1");
     m.inv_weight_sum_ = (std::uint64_t{1} << 62) / m.weight_sum_;
+    std::size_t heavy = 0;
+    for (std::size_t j = 1; j < m.k_; ++j)
+        if (m.comp_[j].weight > m.comp_[heavy].weight) heavy = j;
+    m.guess_ = static_cast<std::uint32_t>(std::clamp((m.comp_[heavy].mean_q8 + 128) >> 8, 0, static_cast<std::int32_t>(kLevels) - 1));
     return m;
 }
 
@@ -57,10 +61,29 @@ std::uint32_t LogisticMixture::cdf(std::uint32_t v) const {
 }
 
 std::uint32_t LogisticMixture::symbol(std::uint32_t cf) const {
-    // Largest v in [0, 255] with cdf(v) <= cf.
-    std::uint32_t lo = 0, hi = kLevels;  // cdf(lo) <= cf < cdf(hi)
+    // The largest v in [0, 255] with cdf(v) <= cf; it is unique (cdf is strictly increasing),
+    // so the search order cannot change the answer. Most of the mass sits near the heaviest
+    // component's mean: start there, gallop outwards, then bisect. A pixel at the guess takes
+    // two evaluations instead of the eight of a plain bisection.
+    std::uint32_t lo, hi;  // cdf(lo) <= cf < cdf(hi)
+    const std::uint32_t guess = guess_;
+    if (cdf(guess) <= cf) {
+        lo = guess;
+        hi = guess + 1;
+        for (std::uint32_t step = 1; hi < kLevels && cdf(hi) <= cf; step *= 2) {
+            lo = hi;
+            hi = std::min(kLevels, lo + 2 * step);
+        }
+    } else {  // guess > 0, since cdf(0) = 0 <= cf
+        hi = guess;
+        lo = guess - 1;
+        for (std::uint32_t step = 1; lo > 0 && cdf(lo) > cf; step *= 2) {
+            hi = lo;
+            lo = lo > 2 * step ? lo - 2 * step : 0;
+        }
+    }
     while (hi - lo > 1) {
-        const std::uint32_t mid = (lo + hi) / 2;
+        const std::uint32_t mid = lo + (hi - lo) / 2;
         if (cdf(mid) <= cf) lo = mid; else hi = mid;
     }
     return lo;

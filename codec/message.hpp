@@ -75,8 +75,7 @@ public:
     // Push the interval [start, start + freq) of a 2^prec-sized range onto `lane`.
     void push(std::size_t lane, std::uint32_t start, std::uint32_t freq, unsigned prec) {
         if (!ok()) return;
-        if (prec == 0 || prec > kMaxPrecision || freq == 0 ||
-            std::uint64_t{start} + freq > (std::uint64_t{1} << prec)) {
+        if (!valid_interval(start, freq, prec)) {
             fail(MessageStatus::bad_interval);
             return;
         }
@@ -98,8 +97,7 @@ public:
     // checked start <= peek(lane, prec) < start + freq; if not, this fails with `mismatch`.
     void pop(std::size_t lane, std::uint32_t start, std::uint32_t freq, unsigned prec) {
         if (!ok()) return;
-        if (prec == 0 || prec > kMaxPrecision || freq == 0 ||
-            std::uint64_t{start} + freq > (std::uint64_t{1} << prec)) {
+        if (!valid_interval(start, freq, prec)) {
             fail(MessageStatus::bad_interval);
             return;
         }
@@ -143,6 +141,11 @@ public:
     static Expected<Message> from_bytes(std::span<const std::uint8_t> bytes);
 
 private:
+    // 1 <= prec <= 31, freq >= 1, start + freq <= 2^prec.
+    static bool valid_interval(std::uint32_t start, std::uint32_t freq, unsigned prec) {
+        return prec != 0 && prec <= kMaxPrecision && freq != 0 && std::uint64_t{start} + freq <= (std::uint64_t{1} << prec);
+    }
+
     std::uint32_t pop_word() {
         if (!tail_.empty()) {
             const std::uint32_t w = tail_.back();
