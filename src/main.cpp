@@ -1,6 +1,7 @@
 // bbans: lossless image compression by bits-back coding with a VAE.
 // The CLI is the only part of bbans that prints or exits; libraries return errors.
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <iostream>
 
 #include "bbans/version.hpp"
@@ -10,6 +11,14 @@ namespace bbans::cli {
 int fail(const std::string& message) {
     std::cerr << "bbans: " << message << '\n';
     return 1;
+}
+
+std::optional<io::Shape> parse_shape(const std::string& text) {
+    unsigned rows = 0, cols = 0;
+    char x = 0, extra = 0;
+    if (std::sscanf(text.c_str(), "%u%c%u%c", &rows, &x, &cols, &extra) != 3 || (x != 'x' && x != 'X') || rows == 0 || cols == 0)
+        return std::nullopt;
+    return io::Shape{rows, cols};
 }
 }  // namespace bbans::cli
 

@@ -85,14 +85,6 @@ Status check_paths(const std::string& in, const std::string& out, bool force, bo
     return Ok{};
 }
 
-std::optional<io::Shape> parse_shape(const std::string& s) {
-    unsigned rows = 0, cols = 0;
-    char x = 0, extra = 0;
-    if (std::sscanf(s.c_str(), "%u%c%u%c", &rows, &x, &cols, &extra) != 3 || (x != 'x' && x != 'X') || rows == 0 || cols == 0)
-        return std::nullopt;
-    return io::Shape{rows, cols};
-}
-
 std::string bits_per_dim(std::uint64_t bytes, std::uint64_t dims) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.4f", dims ? 8.0 * static_cast<double>(bytes) / static_cast<double>(dims) : 0.0);

@@ -4,7 +4,10 @@
 // "bbans: <message>" on stderr (see fail).
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <optional>
 #include <string>
+
+#include "src/io/images.hpp"
 
 namespace bbans::cli {
 
@@ -15,6 +18,9 @@ struct RunState {
 
 // Prints "bbans: message" on stderr and returns the exit code for errors, 1.
 int fail(const std::string& message);
+
+// "28x28" (or 28X28) -> rows and cols, both non-zero; nothing else is accepted.
+std::optional<io::Shape> parse_shape(const std::string& text);
 
 // Registered subcommands (defined in the command files, called from main.cpp). Each adds
 // itself to `app` and sets state.exit_code when it runs.

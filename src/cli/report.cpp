@@ -24,10 +24,8 @@ int run_report(const ReportFlags& f) {
     CompressOptions options;
     options.lanes = f.lanes;
     if (!f.shape.empty()) {
-        unsigned r = 0, c = 0;
-        char x = 0;
-        if (std::sscanf(f.shape.c_str(), "%u%c%u", &r, &x, &c) != 3 || r == 0 || c == 0) return fail("--shape must look like 28x28");
-        options.raw_shape = io::Shape{r, c};
+        options.raw_shape = parse_shape(f.shape);
+        if (!options.raw_shape) return fail("--shape must look like 28x28, got '" + f.shape + "'");
     }
     auto input = io::read_file(f.input);
     if (!input) return fail(input.error().message);

@@ -46,11 +46,8 @@ models::ImageSet view(const io::ImageSet& s) { return {s.pixels.data(), s.count,
 Expected<io::ImageSet> load(const std::string& path, const std::string& shape_text, const char* what) {
     std::optional<io::Shape> shape;
     if (!shape_text.empty()) {
-        unsigned r = 0, c = 0;
-        char x = 0;
-        if (std::sscanf(shape_text.c_str(), "%u%c%u", &r, &x, &c) != 3 || r == 0 || c == 0)
-            return make_error("--shape must look like 28x28");
-        shape = io::Shape{r, c};
+        shape = parse_shape(shape_text);
+        if (!shape) return make_error("--shape must look like 28x28, got '" + shape_text + "'");
     }
     auto images = io::load_images(path, shape);
     if (!images) return make_error(std::string(what) + ": " + images.error().message);
