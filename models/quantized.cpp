@@ -16,12 +16,6 @@ constexpr std::int64_t kMaxWeight = 32767;
 // Rounds half away from zero; the only float->int step of quantization (done once, offline).
 std::int64_t round_to_int(double v) { return static_cast<std::int64_t>(std::llround(v)); }
 
-std::int32_t requantize(std::int32_t acc, std::int8_t shift, std::int32_t lo, std::int32_t hi) {
-    std::int64_t v = acc;
-    if (shift > 0) v = (v + (std::int64_t{1} << (shift - 1))) >> shift;  // C++20: arithmetic shift
-    else if (shift < 0) v *= std::int64_t{1} << (-shift);
-    return static_cast<std::int32_t>(std::clamp<std::int64_t>(v, lo, hi));
-}
 }  // namespace
 
 void QLinear::forward(const std::int16_t* x, std::int32_t* y) const {
@@ -287,11 +281,7 @@ void QuantizedVae::posterior(std::span<const std::uint8_t> x, std::span<std::int
 
 void QuantizedVae::decoder_channels(std::span<const std::int32_t> z_q16, std::span<std::int16_t> channels) const {
     std::vector<std::int16_t> in(z_q16.size());
-    constexpr int kDrop = kQLatentMeanFrac - kQDecoderInputFrac;
-    for (std::size_t i = 0; i < z_q16.size(); ++i) {
-        const std::int32_t v = (z_q16[i] + (1 << (kDrop - 1))) >> kDrop;
-        in[i] = static_cast<std::int16_t>(std::clamp(v, -kQDecoderInputMax, kQDecoderInputMax));
-    }
+    for (std::size_t i = 0; i < z_q16.size(); ++i) in[i] = decoder_input(z_q16[i]);
     std::vector<std::int32_t> out;
     run_layers(decoder_, in, out);
     for (std::size_t k = 0; k < out.size(); ++k) channels[k] = static_cast<std::int16_t>(out[k]);  // within +-4095

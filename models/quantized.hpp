@@ -24,6 +24,7 @@
 //   hidden          ReLU outputs in [0, 4095] at a per-layer scale found by calibration
 //   channels        decoder outputs in [-4095, 4095] at a calibrated scale
 //   pixel mixture   logits Q8, means Q8 pixel units, log-scales Q8 clamped to [-7, 7]
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <span>
@@ -44,6 +45,22 @@ inline constexpr int kQDecoderInputFrac = 11;
 inline constexpr std::int32_t kQDecoderInputMax = 9216;  // 4.5 * 2^11
 inline constexpr int kQPixelFrac = 8;                     // pixel means and logits
 inline constexpr std::int32_t kQActivationMax = 4095;
+
+// A row's output from its exact accumulator: round(acc / 2^shift) (half up; a negative shift
+// multiplies), clamped to [lo, hi]. Shared by every kernel, so they all round alike.
+inline std::int32_t requantize(std::int32_t acc, std::int8_t shift, std::int32_t lo, std::int32_t hi) {
+    std::int64_t v = acc;
+    if (shift > 0) v = (v + (std::int64_t{1} << (shift - 1))) >> shift;  // C++20: arithmetic shift
+    else if (shift < 0) v *= std::int64_t{1} << (-shift);
+    return static_cast<std::int32_t>(std::clamp<std::int64_t>(v, lo, hi));
+}
+
+// A latent value (bucket centre, Q16) as the decoder's input: Q11, clamped to +-4.5.
+inline std::int16_t decoder_input(std::int32_t z_q16) {
+    constexpr int kDrop = kQLatentMeanFrac - kQDecoderInputFrac;
+    const std::int32_t v = (z_q16 + (1 << (kDrop - 1))) >> kDrop;
+    return static_cast<std::int16_t>(std::clamp(v, -kQDecoderInputMax, kQDecoderInputMax));
+}
 
 struct QLinear {
     std::int32_t in = 0, out = 0;

@@ -82,8 +82,9 @@ Expected<VaeCoder> VaeCoder::make(const models::QuantizedVae& vae, CoderSettings
         return make_error("the model's posterior precision must be above its prior precision and at most 31");
     if (settings.likelihood_precision < 9 || settings.likelihood_precision > codec::kMaxPrecision)
         return make_error("likelihood precision out of range 9..31");
-    if (auto ok = vae.validate(); !ok) return ok.error();
-    return VaeCoder(vae, std::move(*grid), settings);
+    auto packed = models::PackedVae::make(vae);
+    if (!packed) return packed.error();
+    return VaeCoder(std::make_shared<const models::PackedVae>(std::move(*packed)), std::move(*grid), settings);
 }
 
 std::vector<codec::GaussianBuckets> VaeCoder::posterior_models(const Image& x) const {

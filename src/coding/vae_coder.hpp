@@ -13,6 +13,7 @@
 //
 // Every number that reaches a codec here is an integer computed by integer arithmetic.
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "codec/codec.hpp"
 #include "codec/gaussian.hpp"
 #include "codec/logistic.hpp"
+#include "models/packed.hpp"
 #include "models/quantized.hpp"
 
 namespace bbans::coding {
@@ -36,7 +38,7 @@ codec::LogisticMixture pixel_model(const models::QPixelMixture& px, unsigned pre
 class ImageCodec {
 public:
     using symbol_type = Image;
-    ImageCodec(const models::QuantizedVae& vae, std::vector<std::int16_t> channels, unsigned precision)
+    ImageCodec(const models::PackedVae& vae, std::vector<std::int16_t> channels, unsigned precision)
         : vae_(&vae), channels_(std::move(channels)), prec_(precision) {}
 
     void push(codec::Message& m, const Image& x) const;
@@ -47,7 +49,7 @@ public:
     codec::LogisticMixture model_at(const Image& x, std::size_t r, std::size_t c) const;
 
 private:
-    const models::QuantizedVae* vae_;
+    const models::PackedVae* vae_;
     std::vector<std::int16_t> channels_;
     unsigned prec_;
 };
@@ -58,6 +60,7 @@ struct CoderSettings {
 
 class VaeCoder {
 public:
+    // Validates and packs the model (models/packed.hpp); the coder does not refer to `vae` later.
     static Expected<VaeCoder> make(const models::QuantizedVae& vae, CoderSettings settings = {});
 
     std::size_t pixels() const { return vae_->config().pixels(); }
@@ -84,9 +87,11 @@ public:
     ImageCodec likelihood(const Latent& z) const;
 
 private:
-    VaeCoder(const models::QuantizedVae& vae, codec::BucketGrid grid, CoderSettings s)
-        : vae_(&vae), grid_(std::move(grid)), settings_(s) {}
-    const models::QuantizedVae* vae_;
+    VaeCoder(std::shared_ptr<const models::PackedVae> vae, codec::BucketGrid grid, CoderSettings s)
+        : vae_(std::move(vae)), grid_(std::move(grid)), settings_(s) {}
+    // The model's layers rearranged for fast inference (a snapshot taken by make()); shared
+    // by copies of the coder, and pointed to by the ImageCodecs it makes.
+    std::shared_ptr<const models::PackedVae> vae_;
     codec::BucketGrid grid_;
     CoderSettings settings_;
 };

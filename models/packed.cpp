@@ -1,0 +1,276 @@
+#include "models/packed.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "models/neighbourhood.hpp"
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+namespace bbans::models {
+
+namespace {
+
+// A pair of inputs (2p, 2p+1) of which at least one is non-zero.
+struct NonZeroPair {
+    std::uint32_t pair;
+    std::int32_t packed;  // the two int16 inputs as one int32: x[2p] in the low half
+};
+
+// Per-thread buffers, so that nothing is allocated per call once they have grown.
+struct Scratch {
+    std::vector<NonZeroPair> nz;
+    std::vector<std::int32_t> acc;
+    std::vector<std::int16_t> a, b;
+};
+
+Scratch& scratch() {
+    thread_local Scratch s;
+    return s;
+}
+
+#if defined(__AVX2__)
+// acc[0, 8R) = bias[0, 8R) + sum over the non-zero pairs of the rows' weight pairs times the
+// input pair; w points at row 0 of this block within pair 0. Each vpmaddwd result is one
+// row's W[r][2p] x[2p] + W[r][2p+1] x[2p+1], exact in int32 (see packed.hpp).
+template <int R>
+void block(const std::int16_t* w, std::size_t pair_stride, const NonZeroPair* nz, std::size_t n, const std::int32_t* bias,
+           std::int32_t* acc) {
+    __m256i a[R];
+    for (int j = 0; j < R; ++j) a[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + 8 * j));
+    for (std::size_t i = 0; i < n; ++i) {
+        const __m256i xv = _mm256_set1_epi32(nz[i].packed);
+        const std::int16_t* wp = w + std::size_t{nz[i].pair} * pair_stride;
+        for (int j = 0; j < R; ++j)
+            a[j] = _mm256_add_epi32(a[j], _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + 16 * j)), xv));
+    }
+    for (int j = 0; j < R; ++j) _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + 8 * j), a[j]);
+}
+
+// The same for every input pair, read straight from x (no list of non-zero pairs).
+template <int R>
+void dense_block(const std::int16_t* w, std::size_t pair_stride, const std::int16_t* x, std::size_t in, const std::int32_t* bias,
+                 std::int32_t* acc) {
+    __m256i a[R];
+    for (int j = 0; j < R; ++j) a[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + 8 * j));
+    const auto step = [&](std::size_t p, std::int32_t packed) {
+        const __m256i xv = _mm256_set1_epi32(packed);
+        const std::int16_t* wp = w + p * pair_stride;
+        for (int j = 0; j < R; ++j)
+            a[j] = _mm256_add_epi32(a[j], _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + 16 * j)), xv));
+    };
+    for (std::size_t p = 0; p < in / 2; ++p) {
+        std::int32_t packed;  // x[2p] in the low half (x86 is little-endian)
+        std::memcpy(&packed, x + 2 * p, sizeof packed);
+        step(p, packed);
+    }
+    if (in % 2 != 0) step(in / 2, static_cast<std::uint16_t>(x[in - 1]));
+    for (int j = 0; j < R; ++j) _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + 8 * j), a[j]);
+}
+#endif
+
+}  // namespace
+
+PackedLinear PackedLinear::pack(const QLinear& q) {
+    PackedLinear p;
+    p.in = q.in;
+    p.out = q.out;
+    p.pairs = (q.in + 1) / 2;
+    p.out_pad = (q.out + 7) / 8 * 8;
+    const auto in = static_cast<std::size_t>(q.in), out = static_cast<std::size_t>(q.out);
+    const auto out_pad = static_cast<std::size_t>(p.out_pad);
+    p.w.assign(static_cast<std::size_t>(p.pairs) * out_pad * 2, 0);
+    for (std::size_t r = 0; r < out; ++r)
+        for (std::size_t c = 0; c < in; ++c) p.w[((c / 2) * out_pad + r) * 2 + c % 2] = q.weight[r * in + c];
+    p.bias.assign(out_pad, 0);
+    std::copy(q.bias.begin(), q.bias.end(), p.bias.begin());
+    // Padding rows: shift 1, clamp [0, 0].
+    p.shift32.assign(out_pad, 1);
+    p.lo.assign(out_pad, 0);
+    p.hi.assign(out_pad, 0);
+    p.plain_shifts = true;
+    for (std::size_t r = 0; r < out; ++r) {
+        p.shift32[r] = q.shift[r];
+        p.lo[r] = q.lo[r];
+        p.hi[r] = q.hi[r];
+        p.plain_shifts = p.plain_shifts && q.shift[r] >= 1 && q.shift[r] <= 31;
+    }
+    return p;
+}
+
+// acc[0, out_pad) = requantized rows, in plain C++ (any summation order gives the same exact
+// int32 sums). The reference for the SIMD version, and what builds without AVX2 run.
+void PackedLinear::accumulate_portable(const std::int16_t* x, std::int32_t* acc) const {
+    const auto rows = static_cast<std::size_t>(out_pad), n = static_cast<std::size_t>(in);
+    std::copy(bias.begin(), bias.end(), acc);
+    for (std::size_t p = 0; p < static_cast<std::size_t>(pairs); ++p) {
+        const std::int32_t x0 = x[2 * p], x1 = 2 * p + 1 < n ? x[2 * p + 1] : 0;
+        if (x0 == 0 && x1 == 0) continue;
+        const std::int16_t* wp = w.data() + p * rows * 2;
+        for (std::size_t r = 0; r < rows; ++r) acc[r] += wp[2 * r] * x0 + wp[2 * r + 1] * x1;
+    }
+    for (std::size_t r = 0; r < rows; ++r) acc[r] = requantize(acc[r], static_cast<std::int8_t>(shift32[r]), lo[r], hi[r]);
+}
+
+#if defined(__AVX2__)
+void PackedLinear::accumulate_avx2(const std::int16_t* x, std::int32_t* acc) const {
+    const auto rows = static_cast<std::size_t>(out_pad), nin = static_cast<std::size_t>(in);
+    const std::size_t stride = rows * 2;
+    if (rows <= 64) {
+        // One block of rows: finding the zero pairs would cost more than multiplying them.
+        switch (rows / 8) {
+            case 8: dense_block<8>(w.data(), stride, x, nin, bias.data(), acc); break;
+            case 7: dense_block<7>(w.data(), stride, x, nin, bias.data(), acc); break;
+            case 6: dense_block<6>(w.data(), stride, x, nin, bias.data(), acc); break;
+            case 5: dense_block<5>(w.data(), stride, x, nin, bias.data(), acc); break;
+            case 4: dense_block<4>(w.data(), stride, x, nin, bias.data(), acc); break;
+            case 3: dense_block<3>(w.data(), stride, x, nin, bias.data(), acc); break;
+            case 2: dense_block<2>(w.data(), stride, x, nin, bias.data(), acc); break;
+            default: dense_block<1>(w.data(), stride, x, nin, bias.data(), acc); break;
+        }
+    } else {
+        // The pairs with a non-zero input (each written, and kept if non-zero: no branch), then
+        // blocks of 64 rows whose 8 accumulators stay in registers across those pairs.
+        Scratch& s = scratch();
+        const auto npairs = static_cast<std::size_t>(pairs);
+        s.nz.resize(npairs);
+        std::size_t n = 0;
+        for (std::size_t p = 0; p < npairs; ++p) {
+            const std::int32_t x0 = x[2 * p], x1 = 2 * p + 1 < nin ? x[2 * p + 1] : 0;
+            s.nz[n] = {static_cast<std::uint32_t>(p),
+                       static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<std::uint16_t>(x0)) |
+                                                 (static_cast<std::uint32_t>(static_cast<std::uint16_t>(x1)) << 16))};
+            n += (x0 | x1) != 0;
+        }
+        for (std::size_t r0 = 0; r0 < rows; r0 += 64) {
+            const std::int16_t* w0 = w.data() + r0 * 2;
+            switch (std::min<std::size_t>(8, (rows - r0) / 8)) {
+                case 8: block<8>(w0, stride, s.nz.data(), n, bias.data() + r0, acc + r0); break;
+                case 7: block<7>(w0, stride, s.nz.data(), n, bias.data() + r0, acc + r0); break;
+                case 6: block<6>(w0, stride, s.nz.data(), n, bias.data() + r0, acc + r0); break;
+                case 5: block<5>(w0, stride, s.nz.data(), n, bias.data() + r0, acc + r0); break;
+                case 4: block<4>(w0, stride, s.nz.data(), n, bias.data() + r0, acc + r0); break;
+                case 3: block<3>(w0, stride, s.nz.data(), n, bias.data() + r0, acc + r0); break;
+                case 2: block<2>(w0, stride, s.nz.data(), n, bias.data() + r0, acc + r0); break;
+                default: block<1>(w0, stride, s.nz.data(), n, bias.data() + r0, acc + r0); break;
+            }
+        }
+    }
+    if (!plain_shifts) {
+        for (std::size_t r = 0; r < rows; ++r) acc[r] = requantize(acc[r], static_cast<std::int8_t>(shift32[r]), lo[r], hi[r]);
+        return;
+    }
+    // requantize() for shifts in 1..31 without its int64 step: with acc = q 2^s + rem,
+    // 0 <= rem < 2^s, floor((acc + 2^(s-1)) / 2^s) = q + [rem >= 2^(s-1)]
+    //                                             = (acc >> s) + ((acc >> (s-1)) & 1).
+    const __m256i one = _mm256_set1_epi32(1);
+    for (std::size_t r = 0; r < rows; r += 8) {
+        const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + r));
+        const __m256i sh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(shift32.data() + r));
+        const __m256i q = _mm256_srav_epi32(a, sh);
+        const __m256i half = _mm256_and_si256(_mm256_srav_epi32(a, _mm256_sub_epi32(sh, one)), one);
+        __m256i v = _mm256_add_epi32(q, half);
+        v = _mm256_max_epi32(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lo.data() + r)));
+        v = _mm256_min_epi32(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(hi.data() + r)));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + r), v);
+    }
+}
+#endif
+
+bool PackedLinear::has_avx2() {
+#if defined(__AVX2__)
+    return true;
+#else
+    return false;
+#endif
+}
+
+template <class Out>
+void PackedLinear::forward(const std::int16_t* x, Out* y, Kernel kernel) const {
+    Scratch& s = scratch();
+    s.acc.resize(static_cast<std::size_t>(out_pad));
+#if defined(__AVX2__)
+    if (kernel == Kernel::best) accumulate_avx2(x, s.acc.data());
+    else accumulate_portable(x, s.acc.data());
+#else
+    (void)kernel;
+    accumulate_portable(x, s.acc.data());
+#endif
+    // Outputs are within [lo, hi]; for hidden layers (Out = int16) validate() checked that fits.
+    for (std::size_t r = 0; r < static_cast<std::size_t>(out); ++r) y[r] = static_cast<Out>(s.acc[r]);
+}
+
+template void PackedLinear::forward(const std::int16_t*, std::int32_t*, Kernel) const;
+template void PackedLinear::forward(const std::int16_t*, std::int16_t*, Kernel) const;
+
+// ---- PackedVae -----------------------------------------------------------------------------------
+
+Expected<PackedVae> PackedVae::make(const QuantizedVae& q) {
+    if (auto ok = q.validate(); !ok) return ok.error();
+    PackedVae p;
+    p.config_ = q.config();
+    for (const QLinear& l : q.encoder()) p.encoder_.push_back(PackedLinear::pack(l));
+    for (const QLinear& l : q.decoder()) p.decoder_.push_back(PackedLinear::pack(l));
+    for (const QLinear& l : q.head()) p.head_.push_back(PackedLinear::pack(l));
+    return p;
+}
+
+namespace {
+// Runs the layers on `in` (int16 inputs); the last layer's outputs go to out. Hidden outputs
+// are within [0, 4095] or +-4095 (validate() checked that they fit int16).
+void run(const std::vector<PackedLinear>& layers, const std::int16_t* in, std::int32_t* out) {
+    Scratch& s = scratch();
+    const std::int16_t* x = in;
+    for (std::size_t i = 0; i + 1 < layers.size(); ++i) {
+        std::vector<std::int16_t>& next = (i % 2 == 0) ? s.a : s.b;
+        next.resize(static_cast<std::size_t>(layers[i].out));
+        layers[i].forward(x, next.data());
+        x = next.data();
+    }
+    layers.back().forward(x, out);
+}
+}  // namespace
+
+void PackedVae::posterior(std::span<const std::uint8_t> x, std::span<std::int32_t> mean_q16,
+                          std::span<std::int32_t> log_scale_q8) const {
+    const std::size_t L = config_.latent;
+    thread_local std::vector<std::int16_t> in;
+    thread_local std::vector<std::int32_t> out;
+    in.assign(x.begin(), x.end());
+    out.resize(2 * L);
+    run(encoder_, in.data(), out.data());
+    for (std::size_t i = 0; i < L; ++i) {
+        mean_q16[i] = out[i];
+        log_scale_q8[i] = out[L + i];
+    }
+}
+
+void PackedVae::decoder_channels(std::span<const std::int32_t> z_q16, std::span<std::int16_t> channels) const {
+    thread_local std::vector<std::int16_t> in;
+    thread_local std::vector<std::int32_t> out;
+    in.resize(z_q16.size());
+    for (std::size_t i = 0; i < z_q16.size(); ++i) in[i] = decoder_input(z_q16[i]);
+    out.resize(static_cast<std::size_t>(decoder_.back().out));
+    run(decoder_, in.data(), out.data());
+    for (std::size_t k = 0; k < out.size(); ++k) channels[k] = static_cast<std::int16_t>(out[k]);  // within +-4095
+}
+
+void PackedVae::pixel_params(const std::int16_t* channels, const std::uint8_t* neighbours, QPixelMixture& px) const {
+    thread_local std::vector<std::int16_t> in;
+    std::array<std::int32_t, 3 * QPixelMixture::kMaxComponents> out{};
+    const std::size_t C = config_.channels, K = config_.components;
+    in.assign(channels, channels + C);
+    if (config_.autoregressive) in.insert(in.end(), neighbours, neighbours + kNeighbours);
+    run(head_, in.data(), out.data());
+    px.k = K;
+    for (std::size_t j = 0; j < K; ++j) {
+        px.logits[j] = out[j];
+        px.means[j] = out[K + j];
+        px.log_scales[j] = out[2 * K + j];
+    }
+}
+
+}  // namespace bbans::models
