@@ -46,6 +46,18 @@ concept SymbolModel = requires(const M& m, const typename M::symbol_type& s, std
     { m.symbol(cf) } -> std::same_as<typename M::symbol_type>;
 };
 
+// Optional: a model whose search for cf finds the symbol's interval on the way can offer
+// lookup(cf) -> {symbol, interval}; pop_symbol then skips recomputing the interval.
+template <class M>
+struct Lookup {
+    typename M::symbol_type symbol;
+    Interval interval;
+};
+template <class M>
+concept LookupModel = SymbolModel<M> && requires(const M& m, std::uint32_t cf) {
+    { m.lookup(cf) } -> std::same_as<Lookup<M>>;
+};
+
 template <class C, class S>
 concept CodecFor = requires(const C& c, Message& m, const S& s) {
     { c.push(m, s) } -> std::same_as<void>;
@@ -62,10 +74,16 @@ template <SymbolModel M>
 inline typename M::symbol_type pop_symbol(Message& msg, std::size_t lane, const M& model) {
     const unsigned prec = model.precision();
     const std::uint32_t cf = msg.peek(lane, prec);
-    typename M::symbol_type s = model.symbol(cf);
-    const Interval iv = model.interval(s);
-    msg.pop(lane, iv.start, iv.freq, prec);  // checks start <= cf < start + freq
-    return s;
+    if constexpr (LookupModel<M>) {
+        const Lookup<M> found = model.lookup(cf);
+        msg.pop(lane, found.interval.start, found.interval.freq, prec);  // checks start <= cf < start + freq
+        return found.symbol;
+    } else {
+        typename M::symbol_type s = model.symbol(cf);
+        const Interval iv = model.interval(s);
+        msg.pop(lane, iv.start, iv.freq, prec);  // checks start <= cf < start + freq
+        return s;
+    }
 }
 
 // A symbol model used as a codec on one lane.

@@ -13,27 +13,38 @@ constexpr std::int32_t kMeanLimitQ8 = 1 << 20;
 __extension__ typedef unsigned __int128 u128;
 }
 
-Expected<LogisticMixture> LogisticMixture::make(std::span<const LogisticParams> components, unsigned prec) {
+Status LogisticMixture::assign(std::span<const LogisticParams> components, unsigned prec) {
     if (components.empty() || components.size() > kMaxComponents)
         return make_error("a logistic mixture needs 1.." + std::to_string(kMaxComponents) + " components, got " +
                           std::to_string(components.size()));
     if (prec < 9 || prec > kMaxPrecision) return make_error("logistic precision " + std::to_string(prec) + " out of range 9..31");
-    LogisticMixture m;
+    LogisticMixture& m = *this;
     m.prec_ = prec;
-    m.k_ = components.size();
-    for (std::size_t j = 0; j < m.k_; ++j) {
-        m.comp_[j] = components[j];
+    m.k_ = 0;
+    m.weight_sum_ = 0;
+    m.single_ = components.size() == 1;
+    // Components of weight 0 add nothing to any sum in cdf(): they are left out (a speed-up
+    // that changes no frequency). The rest keep their order.
+    std::size_t heavy = 0;
+    for (const LogisticParams& c : components) {
+        m.weight_sum_ += c.weight;
+        if (c.weight == 0) continue;
+        const std::size_t j = m.k_++;
+        m.comp_[j] = c;
         // Keeps (edge - mean) * inv_scale inside int64 (see cdf()); no useful mean is further out.
-        m.comp_[j].mean_q8 = std::clamp(components[j].mean_q8, -kMeanLimitQ8, kMeanLimitQ8);
-        m.inv_scale_q20_[j] = fixed::exp_neg_q20(components[j].log_scale_q8);
-        m.weight_sum_ += components[j].weight;
+        m.comp_[j].mean_q8 = std::clamp(c.mean_q8, -kMeanLimitQ8, kMeanLimitQ8);
+        m.inv_scale_q20_[j] = fixed::exp_neg_q20(c.log_scale_q8);
+        if (c.weight > m.comp_[heavy].weight) heavy = j;
     }
     if (m.weight_sum_ == 0 || m.weight_sum_ >> 32) return make_error("logistic mixture weights must sum to 1..2^32-1");
     m.inv_weight_sum_ = (std::uint64_t{1} << 62) / m.weight_sum_;
-    std::size_t heavy = 0;
-    for (std::size_t j = 1; j < m.k_; ++j)
-        if (m.comp_[j].weight > m.comp_[heavy].weight) heavy = j;
     m.guess_ = static_cast<std::uint32_t>(std::clamp((m.comp_[heavy].mean_q8 + 128) >> 8, 0, static_cast<std::int32_t>(kLevels) - 1));
+    return Ok{};
+}
+
+Expected<LogisticMixture> LogisticMixture::make(std::span<const LogisticParams> components, unsigned prec) {
+    LogisticMixture m;
+    if (auto s = m.assign(components, prec); !s) return s.error();
     return m;
 }
 
@@ -44,7 +55,7 @@ std::uint32_t LogisticMixture::cdf(std::uint32_t v) const {
     // Boundary v - 0.5 in Q8 pixel units.
     const std::int64_t edge_q8 = (2 * static_cast<std::int64_t>(v) - 1) << 7;
     std::uint64_t mix;  // Q31 mixture CDF in [0, 2^31]
-    if (k_ == 1) {
+    if (single_) {
         mix = static_cast<std::uint64_t>(fixed::sigmoid_q31((edge_q8 - comp_[0].mean_q8) * inv_scale_q20_[0]));
     } else {
         std::uint64_t acc = 0;  // sum of w_j * sigmoid_j < 2^32 * 2^31
@@ -60,33 +71,50 @@ std::uint32_t LogisticMixture::cdf(std::uint32_t v) const {
     return static_cast<std::uint32_t>(((mix * (total - kLevels)) >> 31) + v);
 }
 
-std::uint32_t LogisticMixture::symbol(std::uint32_t cf) const {
+Lookup<LogisticMixture> LogisticMixture::lookup(std::uint32_t cf) const {
     // The largest v in [0, 255] with cdf(v) <= cf; it is unique (cdf is strictly increasing),
     // so the search order cannot change the answer. Most of the mass sits near the heaviest
     // component's mean: start there, gallop outwards, then bisect. A pixel at the guess takes
-    // two evaluations instead of the eight of a plain bisection.
-    std::uint32_t lo, hi;  // cdf(lo) <= cf < cdf(hi)
+    // two evaluations instead of the eight of a plain bisection (and the two give its interval).
+    std::uint32_t lo, hi;        // cdf(lo) <= cf < cdf(hi)
+    std::uint32_t c_lo, c_hi;    // cdf(lo), cdf(hi)
     const std::uint32_t guess = guess_;
-    if (cdf(guess) <= cf) {
+    const std::uint32_t c_guess = cdf(guess);
+    if (c_guess <= cf) {
         lo = guess;
+        c_lo = c_guess;
         hi = guess + 1;
-        for (std::uint32_t step = 1; hi < kLevels && cdf(hi) <= cf; step *= 2) {
+        c_hi = cdf(hi);
+        for (std::uint32_t step = 1; hi < kLevels && c_hi <= cf; step *= 2) {
             lo = hi;
+            c_lo = c_hi;
             hi = std::min(kLevels, lo + 2 * step);
+            c_hi = cdf(hi);
         }
     } else {  // guess > 0, since cdf(0) = 0 <= cf
         hi = guess;
+        c_hi = c_guess;
         lo = guess - 1;
-        for (std::uint32_t step = 1; lo > 0 && cdf(lo) > cf; step *= 2) {
+        c_lo = cdf(lo);
+        for (std::uint32_t step = 1; lo > 0 && c_lo > cf; step *= 2) {
             hi = lo;
+            c_hi = c_lo;
             lo = lo > 2 * step ? lo - 2 * step : 0;
+            c_lo = cdf(lo);
         }
     }
     while (hi - lo > 1) {
         const std::uint32_t mid = lo + (hi - lo) / 2;
-        if (cdf(mid) <= cf) lo = mid; else hi = mid;
+        const std::uint32_t c_mid = cdf(mid);
+        if (c_mid <= cf) {
+            lo = mid;
+            c_lo = c_mid;
+        } else {
+            hi = mid;
+            c_hi = c_mid;
+        }
     }
-    return lo;
+    return {lo, {c_lo, c_hi - c_lo}};
 }
 
 LogisticParams LogisticMixture::params_from_float(double mean, double scale, std::uint32_t weight) {

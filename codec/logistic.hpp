@@ -39,6 +39,9 @@ public:
     // Fails for 0 or more than kMaxComponents components, all-zero weights, weights summing
     // to 2^32 or more, or a precision outside 9..31 (there must be room for 256 values).
     static Expected<LogisticMixture> make(std::span<const LogisticParams> components, unsigned prec);
+    // The same in place (for a coder that reuses one object per pixel); on failure the object
+    // is not usable until a successful assign.
+    Status assign(std::span<const LogisticParams> components, unsigned prec);
 
     unsigned precision() const { return prec_; }
     Interval interval(std::uint32_t v) const {
@@ -46,7 +49,9 @@ public:
         const std::uint32_t a = cdf(v), b = cdf(v + 1);
         return {a, b - a};
     }
-    std::uint32_t symbol(std::uint32_t cf) const;
+    std::uint32_t symbol(std::uint32_t cf) const { return lookup(cf).symbol; }
+    // The symbol whose interval holds cf, and that interval (the search evaluates both ends).
+    Lookup<LogisticMixture> lookup(std::uint32_t cf) const;
 
     // C(v) above, for v in 0..256.
     std::uint32_t cdf(std::uint32_t v) const;
@@ -57,7 +62,8 @@ public:
 private:
     std::array<LogisticParams, kMaxComponents> comp_{};
     std::array<std::uint32_t, kMaxComponents> inv_scale_q20_{};
-    std::size_t k_ = 0;
+    std::size_t k_ = 0;                 // components of non-zero weight, in comp_[0, k_)
+    bool single_ = false;               // made with one component: cdf() needs no division
     std::uint64_t weight_sum_ = 0;
     std::uint64_t inv_weight_sum_ = 0;  // floor(2^62 / weight_sum_)
     std::uint32_t guess_ = 0;           // where symbol() starts: the heaviest component's mean

@@ -188,17 +188,21 @@ bool PackedLinear::has_avx2() {
 #endif
 }
 
+void PackedLinear::forward_padded(const std::int16_t* x, std::int32_t* acc, Kernel kernel) const {
+#if defined(__AVX2__)
+    if (kernel == Kernel::best) accumulate_avx2(x, acc);
+    else accumulate_portable(x, acc);
+#else
+    (void)kernel;
+    accumulate_portable(x, acc);
+#endif
+}
+
 template <class Out>
 void PackedLinear::forward(const std::int16_t* x, Out* y, Kernel kernel) const {
     Scratch& s = scratch();
     s.acc.resize(static_cast<std::size_t>(out_pad));
-#if defined(__AVX2__)
-    if (kernel == Kernel::best) accumulate_avx2(x, s.acc.data());
-    else accumulate_portable(x, s.acc.data());
-#else
-    (void)kernel;
-    accumulate_portable(x, s.acc.data());
-#endif
+    forward_padded(x, s.acc.data(), kernel);
     // Outputs are within [lo, hi]; for hidden layers (Out = int16) validate() checked that fits.
     for (std::size_t r = 0; r < static_cast<std::size_t>(out); ++r) y[r] = static_cast<Out>(s.acc[r]);
 }
@@ -214,7 +218,10 @@ Expected<PackedVae> PackedVae::make(const QuantizedVae& q) {
     p.config_ = q.config();
     for (const QLinear& l : q.encoder()) p.encoder_.push_back(PackedLinear::pack(l));
     for (const QLinear& l : q.decoder()) p.decoder_.push_back(PackedLinear::pack(l));
-    for (const QLinear& l : q.head()) p.head_.push_back(PackedLinear::pack(l));
+    for (const QLinear& l : q.head()) {
+        p.head_.push_back(PackedLinear::pack(l));
+        p.head_width_ = std::max(p.head_width_, static_cast<std::size_t>(p.head_.back().out_pad));
+    }
     return p;
 }
 
@@ -259,12 +266,30 @@ void PackedVae::decoder_channels(std::span<const std::int32_t> z_q16, std::span<
 }
 
 void PackedVae::pixel_params(const std::int16_t* channels, const std::uint8_t* neighbours, QPixelMixture& px) const {
-    thread_local std::vector<std::int16_t> in;
-    std::array<std::int32_t, 3 * QPixelMixture::kMaxComponents> out{};
-    const std::size_t C = config_.channels, K = config_.components;
-    in.assign(channels, channels + C);
+    std::vector<std::int16_t> in(channels, channels + config_.channels);
     if (config_.autoregressive) in.insert(in.end(), neighbours, neighbours + kNeighbours);
-    run(head_, in.data(), out.data());
+    head(in.data(), px);
+}
+
+void PackedVae::head(const std::int16_t* input, QPixelMixture& px) const {
+    // Called for every pixel. Usual heads (layers up to 256 wide) run on the stack, without
+    // the generic path's buffers and copies.
+    constexpr std::size_t kWide = 256;
+    std::array<std::int32_t, kWide> acc;
+    const std::int32_t* out = acc.data();
+    if (head_width_ <= kWide) {
+        std::array<std::int16_t, kWide> h;
+        const std::int16_t* x = input;
+        for (std::size_t i = 0; i + 1 < head_.size(); ++i) {
+            head_[i].forward_padded(x, acc.data());
+            for (std::size_t k = 0; k < static_cast<std::size_t>(head_[i].out); ++k) h[k] = static_cast<std::int16_t>(acc[k]);
+            x = h.data();
+        }
+        head_.back().forward_padded(x, acc.data());
+    } else {
+        run(head_, input, acc.data());
+    }
+    const std::size_t K = config_.components;
     px.k = K;
     for (std::size_t j = 0; j < K; ++j) {
         px.logits[j] = out[j];

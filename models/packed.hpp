@@ -49,6 +49,8 @@ struct PackedLinear {
     // Out = int16 only where the outputs fit (hidden layers; QuantizedVae::validate checks).
     template <class Out>
     void forward(const std::int16_t* x, Out* y, Kernel kernel = Kernel::best) const;
+    // The same into acc[0, out_pad) (rows from out on are padding), without a copy.
+    void forward_padded(const std::int16_t* x, std::int32_t* acc, Kernel kernel = Kernel::best) const;
 
 private:
     // acc[0, out_pad): the requantized rows.
@@ -66,10 +68,14 @@ public:
     void posterior(std::span<const std::uint8_t> x, std::span<std::int32_t> mean_q16, std::span<std::int32_t> log_scale_q8) const;
     void decoder_channels(std::span<const std::int32_t> z_q16, std::span<std::int16_t> channels) const;
     void pixel_params(const std::int16_t* channels, const std::uint8_t* neighbours, QPixelMixture& out) const;
+    // The same from the head's input vector: the C channels, then (if autoregressive) the 12
+    // neighbour bytes, as int16.
+    void head(const std::int16_t* input, QPixelMixture& out) const;
 
 private:
     VaeConfig config_;
     std::vector<PackedLinear> encoder_, decoder_, head_;
+    std::size_t head_width_ = 0;  // the widest head layer's out_pad
 };
 
 }  // namespace bbans::models

@@ -10,34 +10,67 @@
 
 namespace bbans::coding {
 
-codec::LogisticMixture pixel_model(const models::QPixelMixture& px, unsigned precision) {
+void pixel_model(const models::QPixelMixture& px, unsigned precision, codec::LogisticMixture& out) {
     const std::size_t k = px.k;
     const std::int32_t best = *std::max_element(px.logits.begin(), px.logits.begin() + static_cast<std::ptrdiff_t>(k));
-    std::array<codec::LogisticParams, codec::LogisticMixture::kMaxComponents> comps{};
+    std::array<codec::LogisticParams, codec::LogisticMixture::kMaxComponents> comps;
     for (std::size_t j = 0; j < k; ++j) {
         const std::int32_t below = best - px.logits[j];  // Q8 nats, >= 0
         const std::uint32_t w = below > codec::fixed::kLogScaleMax ? 0u : codec::fixed::exp_neg_q20(below);
         comps[j] = {px.means[j], px.log_scales[j], w};
     }
     // The best component has weight 2^20, so the weights are valid; k <= kMaxComponents is
-    // checked when the coder is made.
-    return *codec::LogisticMixture::make(std::span(comps.data(), k), precision);
+    // checked when the coder is made, and the precision by the coder's settings.
+    (void)out.assign(std::span(comps.data(), k), precision);
+}
+
+codec::LogisticMixture pixel_model(const models::QPixelMixture& px, unsigned precision) {
+    codec::LogisticMixture m;
+    pixel_model(px, precision, m);
+    return m;
 }
 
 // ---- ImageCodec ---------------------------------------------------------------------------------
+//
+// The pixels live in a zero-bordered copy of the image: 2 rows above, 2 columns left and right
+// (rows + 2) x (cols + 4), so every causal neighbour is one load at a fixed offset and a
+// neighbour outside the image reads 0, as models/neighbourhood.hpp specifies.
+
+ImageCodec::ImageCodec(const models::PackedVae& vae, std::vector<std::int16_t> channels, unsigned precision)
+    : vae_(&vae), channels_(std::move(channels)), prec_(precision) {
+    const auto& cfg = vae.config();
+    stride_ = cfg.cols + 4;
+    for (std::size_t k = 0; k < models::kNeighbours; ++k)
+        offsets_[k] = models::kNeighbourOffsets[k].dr * static_cast<std::ptrdiff_t>(stride_) + models::kNeighbourOffsets[k].dc;
+}
+
+std::vector<std::uint8_t> ImageCodec::padded(const Image& x) const {
+    const auto& cfg = vae_->config();
+    std::vector<std::uint8_t> out((cfg.rows + 2) * stride_, 0);
+    for (std::size_t r = 0; r < cfg.rows; ++r)
+        std::copy_n(x.begin() + static_cast<std::ptrdiff_t>(r * cfg.cols), cfg.cols, out.begin() + static_cast<std::ptrdiff_t>(at(r, 0)));
+    return out;
+}
+
+void ImageCodec::model_from(const std::uint8_t* padded, std::size_t r, std::size_t c, PixelScratch& out) const {
+    const auto& cfg = vae_->config();
+    const std::size_t C = cfg.channels;
+    // Head input: the pixel's C decoder channels, then its 12 neighbours (models/packed.hpp).
+    std::array<std::int16_t, kMaxHeadInputs> in;
+    const std::int16_t* ch = channels_.data() + (r * cfg.cols + c) * C;
+    for (std::size_t k = 0; k < C; ++k) in[k] = ch[k];
+    if (cfg.autoregressive) {
+        const std::uint8_t* centre = padded + at(r, c);
+        for (std::size_t k = 0; k < models::kNeighbours; ++k) in[C + k] = centre[offsets_[k]];
+    }
+    vae_->head(in.data(), out.params);
+    pixel_model(out.params, prec_, out.model);
+}
 
 codec::LogisticMixture ImageCodec::model_at(const Image& x, std::size_t r, std::size_t c) const {
-    const auto& cfg = vae_->config();
-    std::array<std::uint8_t, models::kNeighbours> nb{};
-    for (std::size_t k = 0; k < models::kNeighbours; ++k) {
-        const auto rr = static_cast<std::ptrdiff_t>(r) + models::kNeighbourOffsets[k].dr;
-        const auto cc = static_cast<std::ptrdiff_t>(c) + models::kNeighbourOffsets[k].dc;
-        const bool inside = rr >= 0 && cc >= 0 && rr < static_cast<std::ptrdiff_t>(cfg.rows) && cc < static_cast<std::ptrdiff_t>(cfg.cols);
-        nb[k] = inside ? x[static_cast<std::size_t>(rr) * cfg.cols + static_cast<std::size_t>(cc)] : 0;
-    }
-    models::QPixelMixture px;
-    vae_->pixel_params(channels_.data() + (r * cfg.cols + c) * cfg.channels, nb.data(), px);
-    return pixel_model(px, prec_);
+    PixelScratch px;
+    model_from(padded(x).data(), r, c, px);
+    return px.model;
 }
 
 void ImageCodec::push(codec::Message& m, const Image& x) const {
@@ -47,25 +80,40 @@ void ImageCodec::push(codec::Message& m, const Image& x) const {
         return;
     }
     // Pop goes in raster order, so push goes backwards; every neighbour is known here.
+    const std::vector<std::uint8_t> px = padded(x);
     const std::size_t lanes = m.lanes();
-    for (std::size_t p = x.size(); p-- > 0;) codec::push_symbol(m, p % lanes, model_at(x, p / cfg.cols, p % cfg.cols), std::uint32_t{x[p]});
+    PixelScratch pixel;  // re-assigned for each pixel
+    for (std::size_t p = x.size(); p-- > 0;) {
+        model_from(px.data(), p / cfg.cols, p % cfg.cols, pixel);
+        codec::push_symbol(m, p % lanes, pixel.model, std::uint32_t{x[p]});
+    }
 }
 
 Image ImageCodec::pop(codec::Message& m) const {
     const auto& cfg = vae_->config();
+    std::vector<std::uint8_t> px((cfg.rows + 2) * stride_, 0);
     Image x(cfg.pixels(), 0);
     const std::size_t lanes = m.lanes();
-    for (std::size_t p = 0; p < x.size(); ++p)
-        x[p] = static_cast<std::uint8_t>(codec::pop_symbol(m, p % lanes, model_at(x, p / cfg.cols, p % cfg.cols)));
+    PixelScratch pixel;
+    for (std::size_t p = 0; p < x.size(); ++p) {
+        const std::size_t r = p / cfg.cols, c = p % cfg.cols;
+        model_from(px.data(), r, c, pixel);
+        x[p] = static_cast<std::uint8_t>(codec::pop_symbol(m, p % lanes, pixel.model));
+        px[at(r, c)] = x[p];
+    }
     return x;
 }
 
 double ImageCodec::cost_bits(const Image& x) const {
     const auto& cfg = vae_->config();
     const double total = std::ldexp(1.0, static_cast<int>(prec_));
+    const std::vector<std::uint8_t> px = padded(x);
     double bits = 0;
-    for (std::size_t p = 0; p < x.size(); ++p)
-        bits -= std::log2(static_cast<double>(model_at(x, p / cfg.cols, p % cfg.cols).interval(x[p]).freq) / total);
+    PixelScratch pixel;
+    for (std::size_t p = 0; p < x.size(); ++p) {
+        model_from(px.data(), p / cfg.cols, p % cfg.cols, pixel);
+        bits -= std::log2(static_cast<double>(pixel.model.interval(x[p]).freq) / total);
+    }
     return bits;
 }
 

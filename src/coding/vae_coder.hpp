@@ -12,6 +12,8 @@
 // Symbol i of an interleaved vector goes to lane i mod lanes.
 //
 // Every number that reaches a codec here is an integer computed by integer arithmetic.
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -21,6 +23,7 @@
 #include "codec/codec.hpp"
 #include "codec/gaussian.hpp"
 #include "codec/logistic.hpp"
+#include "models/neighbourhood.hpp"
 #include "models/packed.hpp"
 #include "models/quantized.hpp"
 
@@ -33,13 +36,13 @@ using Latent = std::vector<std::uint32_t>;  // one bucket index per latent dimen
 // Mixture weights are e^(logit - max logit) in Q20 from the codec's integer exp table;
 // components more than 8 nats below the best get weight 0.
 codec::LogisticMixture pixel_model(const models::QPixelMixture& px, unsigned precision);
+void pixel_model(const models::QPixelMixture& px, unsigned precision, codec::LogisticMixture& out);  // in place
 
 // The likelihood codec of one image given the decoder channels for its latent.
 class ImageCodec {
 public:
     using symbol_type = Image;
-    ImageCodec(const models::PackedVae& vae, std::vector<std::int16_t> channels, unsigned precision)
-        : vae_(&vae), channels_(std::move(channels)), prec_(precision) {}
+    ImageCodec(const models::PackedVae& vae, std::vector<std::int16_t> channels, unsigned precision);
 
     void push(codec::Message& m, const Image& x) const;
     Image pop(codec::Message& m) const;
@@ -49,9 +52,22 @@ public:
     codec::LogisticMixture model_at(const Image& x, std::size_t r, std::size_t c) const;
 
 private:
+    static constexpr std::size_t kMaxHeadInputs = 64 + models::kNeighbours;  // channels <= 64 (VaeConfig)
+    // Index of pixel (r, c) in the zero-bordered copy of the image (see vae_coder.cpp).
+    std::size_t at(std::size_t r, std::size_t c) const { return (r + 2) * stride_ + c + 2; }
+    std::vector<std::uint8_t> padded(const Image& x) const;
+    // One pixel's head output and codec model, reused from pixel to pixel (no re-initialization).
+    struct PixelScratch {
+        models::QPixelMixture params;
+        codec::LogisticMixture model;
+    };
+    void model_from(const std::uint8_t* padded, std::size_t r, std::size_t c, PixelScratch& out) const;
+
     const models::PackedVae* vae_;
     std::vector<std::int16_t> channels_;
     unsigned prec_;
+    std::size_t stride_ = 0;                                   // cols + 4
+    std::array<std::ptrdiff_t, models::kNeighbours> offsets_{};  // neighbour k of (r, c) is at(r, c) + offsets_[k]
 };
 
 struct CoderSettings {

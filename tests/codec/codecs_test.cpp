@@ -137,6 +137,14 @@ TEST_CASE("codecs: discretized logistic and logistic mixture", "[codec][logistic
         REQUIRE(model.has_value());
         check_tiling(*model, 256, rng);
         for (int s = 0; s < 20; ++s) check_round_trip(primitive(*model), static_cast<std::uint32_t>(rng() % 256), rng);
+        // lookup(cf): the symbol whose interval holds cf, with that interval, as interval() has it.
+        for (int s = 0; s < 50; ++s) {
+            const auto cf = static_cast<std::uint32_t>(rng() % (std::uint64_t{1} << prec));
+            const auto found = model->lookup(cf);
+            REQUIRE(found.interval == model->interval(found.symbol));
+            REQUIRE(found.interval.start <= cf);
+            REQUIRE(cf - found.interval.start < found.interval.freq);
+        }
     }
     SECTION("bad parameters") {
         const std::vector<LogisticParams> none;
