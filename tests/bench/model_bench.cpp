@@ -1,4 +1,4 @@
-// Float vs integer model inference speed for the shipped architecture (issue 4): images/s of
+// Float vs integer model inference speed for the shipped architecture (issues 4, 5): images/s of
 // computing everything coding needs for one image (posterior, decoder channels for a latent,
 // and the mixture parameters of every pixel, pixel by pixel as a decoder must), on one core.
 // The float model has the same architecture with fresh random weights (speed does not depend
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "models/neighbourhood.hpp"
+#include "models/packed.hpp"
 #include "models/vae.hpp"
 #include "src/coding/model_file.hpp"
 #include "src/io/images.hpp"
@@ -44,33 +45,43 @@ int main(int argc, char** argv) {
     }
     const double float_s = std::chrono::duration<double>(Clock::now() - t0).count();
 
-    std::vector<std::int32_t> mean(L), ls(L);
-    std::vector<std::int16_t> ch(D * C);
-    std::uint8_t nb[models::kNeighbours];
-    models::QPixelMixture px;
-    t0 = Clock::now();
-    for (std::size_t i = 0; i < n; ++i) {
-        const auto x = images->image(i);
-        q.posterior(x, mean, ls);
-        q.decoder_channels(mean, ch);
-        for (std::size_t p = 0; p < D; ++p) {
-            const std::size_t r = p / cfg.cols, c = p % cfg.cols;
-            for (std::size_t k = 0; k < models::kNeighbours; ++k) {
-                const auto rr = static_cast<std::ptrdiff_t>(r) + models::kNeighbourOffsets[k].dr;
-                const auto cc = static_cast<std::ptrdiff_t>(c) + models::kNeighbourOffsets[k].dc;
-                nb[k] = (rr < 0 || cc < 0 || rr >= static_cast<std::ptrdiff_t>(cfg.rows) || cc >= static_cast<std::ptrdiff_t>(cfg.cols))
-                            ? 0 : x[static_cast<std::size_t>(rr) * cfg.cols + static_cast<std::size_t>(cc)];
+    // The integer model, with the reference kernels (QuantizedVae) and with the packed ones the
+    // coder uses (PackedVae: zero inputs skipped, AVX2 when built with it).
+    auto time_integer = [&](const auto& net) {
+        std::vector<std::int32_t> mean(L), ls(L);
+        std::vector<std::int16_t> ch(D * C);
+        std::uint8_t nb[models::kNeighbours];
+        models::QPixelMixture px;
+        const auto start = Clock::now();
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto x = images->image(i);
+            net.posterior(x, mean, ls);
+            net.decoder_channels(mean, ch);
+            for (std::size_t p = 0; p < D; ++p) {
+                const std::size_t r = p / cfg.cols, c = p % cfg.cols;
+                for (std::size_t k = 0; k < models::kNeighbours; ++k) {
+                    const auto rr = static_cast<std::ptrdiff_t>(r) + models::kNeighbourOffsets[k].dr;
+                    const auto cc = static_cast<std::ptrdiff_t>(c) + models::kNeighbourOffsets[k].dc;
+                    nb[k] = (rr < 0 || cc < 0 || rr >= static_cast<std::ptrdiff_t>(cfg.rows) || cc >= static_cast<std::ptrdiff_t>(cfg.cols))
+                                ? 0 : x[static_cast<std::size_t>(rr) * cfg.cols + static_cast<std::size_t>(cc)];
+                }
+                net.pixel_params(ch.data() + p * C, nb, px);
+                sink += px.means[0];
             }
-            q.pixel_params(ch.data() + p * C, nb, px);
-            sink += px.means[0];
         }
-    }
-    const double int_s = std::chrono::duration<double>(Clock::now() - t0).count();
+        return std::chrono::duration<double>(Clock::now() - start).count();
+    };
+    auto packed = models::PackedVae::make(q);
+    if (!packed) return std::fprintf(stderr, "%s\n", packed.error().message.c_str()), 1;
+    const double int_s = time_integer(q);
+    const double packed_s = time_integer(*packed);
     std::printf("model %s: %zu images of %ux%u, latent %u, hidden %u/%u, head %u, %u logistics\n", model->identity_hex().c_str(), n,
                 cfg.rows, cfg.cols, cfg.latent, cfg.encoder_hidden, cfg.decoder_hidden, cfg.head_hidden, cfg.components);
     std::printf("float   (Eigen, this build's flags): %8.1f images/s\n", static_cast<double>(n) / float_s);
-    std::printf("integer (coding path):               %8.1f images/s  (%.2fx the float path)\n", static_cast<double>(n) / int_s,
+    std::printf("integer, reference kernels:          %8.1f images/s  (%.2fx the float path)\n", static_cast<double>(n) / int_s,
                 float_s / int_s);
+    std::printf("integer, packed kernels (%s):      %8.1f images/s  (%.2fx the float path)\n",
+                models::PackedLinear::has_avx2() ? "AVX2" : "C++ ", static_cast<double>(n) / packed_s, float_s / packed_s);
     std::printf("(checksum %g)\n", sink);
     return 0;
 }
