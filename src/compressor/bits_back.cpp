@@ -35,12 +35,21 @@ Expected<std::vector<std::uint8_t>> decode_images(const coding::VaeCoder& coder,
     auto m = codec::Message::from_bytes(message);
     if (!m) return m.error();
     if (m->lanes() != lanes) return make_error("bits-back message has " + std::to_string(m->lanes()) + " lanes, its header says " + std::to_string(lanes));
+    // Decoding retraces the encoder's messages backwards, and the encoder's count of virtual
+    // words drawn (codec/message.hpp) only grew: so a valid file never draws a word beyond the
+    // count it was saved with. A decoder that does has read past what was written, i.e. the
+    // file claims more images than its message holds (or is corrupt): stop there, instead of
+    // decoding up to 2^32 bytes of noise before the checksum could say so.
+    const std::uint64_t drawn = m->virtual_words_drawn();
     const std::size_t D = coder.pixels();
     std::vector<std::uint8_t> pixels(count * D);
     for (std::size_t k = 0; k < count; ++k) {
         const std::size_t i = count - 1 - k;  // last pushed, first popped
         const coding::Image x = i < seed_images ? coder.pop_seed(*m) : coder.pop(*m);
         if (!m->ok()) return make_error("bits-back message is corrupt at image " + std::to_string(i) + " (" + codec::to_string(m->status()) + ")");
+        if (m->virtual_words_drawn() > drawn)
+            return make_error("bits-back message is corrupt: it runs out of data at image " + std::to_string(i) + " of " +
+                              std::to_string(count));
         std::copy(x.begin(), x.end(), pixels.begin() + static_cast<std::ptrdiff_t>(i * D));
         if (progress && (k % 64 == 63 || k + 1 == count)) progress(k + 1, count);
     }

@@ -93,3 +93,26 @@ TEST_CASE("coder: a message that was not made by this model fails or decodes to 
     auto dec = decode_images(cb, enc.message, 1, 10, 1);
     REQUIRE((!dec.has_value() || *dec != px));
 }
+
+TEST_CASE("coder: a message that claims more images than it holds fails when its data runs out", "[coding]") {
+    const auto tm = test::tiny_model(4);
+    auto coder = *coding::VaeCoder::make(tm.q);
+    const auto px = test::blob_images(10, 8, 8, 3);
+    io::ImageSet set;
+    set.rows = 8;
+    set.cols = 8;
+    set.count = 10;
+    set.pixels = px;
+    for (std::size_t seeds : {0u, 1u}) {
+        auto enc = encode_images(coder, set, 1, seeds);
+        REQUIRE(enc.has_value());
+        REQUIRE(decode_images(coder, enc->message, 1, 10, seeds).has_value());
+        // Claiming 100,000 images: the decoder must stop once the 10 images' bits are used up,
+        // not decode 100,000 images of noise first.
+        std::size_t decoded = 0;
+        auto dec = decode_images(coder, enc->message, 1, 100000, seeds, [&](std::size_t done, std::size_t) { decoded = done; });
+        REQUIRE_FALSE(dec.has_value());
+        CHECK_THAT(dec.error().message, Catch::Contains("runs out of data"));
+        CHECK(decoded < 1000);
+    }
+}

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "codec/message.hpp"
+#include "src/coding/model_file.hpp"
 #include "src/compressor/compressor.hpp"
 #include "src/container/bbx.hpp"
 
@@ -49,6 +50,19 @@ using ByteSpan = std::span<const std::uint8_t>;
     std::abort();
 }
 #define FUZZ_CHECK(cond) ((cond) ? void(0) : violated(#cond, __FILE__, __LINE__))
+
+// The shipped MNIST model (BBANS_FUZZ_MODEL), so that inputs naming it reach the real
+// bits-back decoder with hostile messages, counts and shapes; any other model is missing.
+const coding::CodingModel* fuzz_model() {
+    static const Expected<coding::CodingModel> model = coding::load_model(BBANS_FUZZ_MODEL);
+    return model ? &*model : nullptr;
+}
+
+Expected<const coding::CodingModel*> resolve_model(const container::ModelId& id) {
+    const coding::CodingModel* m = fuzz_model();
+    if (m != nullptr && m->identity() == id) return m;
+    return make_error("model " + container::to_hex(id) + " is not available");
+}
 
 // The CLI prints an error as one line "bbans: FILE: MESSAGE".
 void check_error(const Error& e) {
@@ -196,13 +210,14 @@ bool check_file(ByteSpan file) {
     if (file.size() >= kHeader) check_bits_back_payload(file.subspan(kHeader));
     if (info) check_decoder_contract(file, *info);
 
-    auto out = bbans::decompress(file, {});
+    auto out = bbans::decompress(file, resolve_model);
     if (!out) {
         check_error(out.error());
         return false;
     }
     // inspect reads a subset of what decompress reads.
     FUZZ_CHECK(info.has_value());
+    if (info->has_bits_back) ++fuzz::stats().bits_back_decoded;
     FUZZ_CHECK(info->file_size == file.size());
     FUZZ_CHECK(out->size() == info->header.original_size);
     FUZZ_CHECK(container::content_checksum(*out) == info->header.checksum);
@@ -211,7 +226,7 @@ bool check_file(ByteSpan file) {
     if (!again) violated(again.error().message.c_str(), __FILE__, __LINE__);
     FUZZ_CHECK(again->summary.input_bytes == out->size());
     FUZZ_CHECK(again->file.size() <= out->size() + kHeader);
-    auto back = bbans::decompress(again->file, {});
+    auto back = bbans::decompress(again->file, resolve_model);
     FUZZ_CHECK(back.has_value());
     FUZZ_CHECK(*back == *out);
     return true;
@@ -235,7 +250,7 @@ void check_zstd_reference(ByteSpan file) {
     put_le(f, 8, size, 8);
     put_le(f, 16, XXH64(ref.data(), ref.size(), 0), 8);
     f = with_matching_checksums(f);
-    auto out = bbans::decompress(f, {});
+    auto out = bbans::decompress(f, resolve_model);
     if (out) {
         ++fuzz::stats().repaired_decoded;
         FUZZ_CHECK(*out == ref);

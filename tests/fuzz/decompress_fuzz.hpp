@@ -15,6 +15,7 @@ struct Stats {
     std::uint64_t rejected = 0;        // ... and failed
     std::uint64_t repaired_decoded = 0;  // succeeded after the checksums were made to match
     std::uint64_t messages = 0;        // Message::from_bytes accepted some part of the input
+    std::uint64_t bits_back_decoded = 0;  // a bits-back file decoded with the shipped model
 };
 Stats& stats();
 

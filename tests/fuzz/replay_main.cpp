@@ -59,15 +59,21 @@ int main(int argc, char** argv) {
         LLVMFuzzerTestOneInput(bytes.data(), bytes.size());
     }
     const auto& s = bbans::fuzz::stats();
-    std::printf("replay: %zu files: %llu decoded, %llu rejected, %llu decoded after repairing checksums, %llu messages parsed\n",
-                files.size(), static_cast<unsigned long long>(s.decoded), static_cast<unsigned long long>(s.rejected),
-                static_cast<unsigned long long>(s.repaired_decoded), static_cast<unsigned long long>(s.messages));
+    std::printf("replay: %zu files: %llu decoded (%llu by bits-back), %llu rejected, %llu decoded after repairing checksums, "
+                "%llu messages parsed\n",
+                files.size(), static_cast<unsigned long long>(s.decoded), static_cast<unsigned long long>(s.bits_back_decoded),
+                static_cast<unsigned long long>(s.rejected), static_cast<unsigned long long>(s.repaired_decoded),
+                static_cast<unsigned long long>(s.messages));
     if (files.size() < min_files) {
         std::printf("replay: FAIL: expected at least %zu files\n", min_files);
         return 1;
     }
     if (s.decoded == 0 || s.rejected == 0) {
         std::printf("replay: FAIL: the inputs must include files that decode and files that are rejected\n");
+        return 1;
+    }
+    if (s.bits_back_decoded == 0) {
+        std::printf("replay: FAIL: no input was decoded by the bits-back decoder (is models/shipped/mnist.bbm there?)\n");
         return 1;
     }
     std::printf("replay: all %zu inputs kept every invariant\n", files.size());
