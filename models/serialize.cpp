@@ -1,5 +1,7 @@
 #include "models/serialize.hpp"
 
+#include "bbans/files.hpp"
+
 #include "models/quantized.hpp"
 
 #include <xxhash.h>
@@ -311,44 +313,17 @@ Expected<Checkpoint> deserialize_checkpoint(std::string_view file_bytes) {
 }
 
 Expected<std::string> read_file_bytes(const std::filesystem::path& path) {
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(path, ec);
-    if (ec) return make_error("cannot read " + path.string() + ": " + ec.message());
-    if (size > kMaxFileBytes) return make_error(path.string() + " is too large");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return make_error("cannot open " + path.string());
+    auto bytes = files::read_file(path, kMaxFileBytes);
+    if (!bytes) return bytes.error();
     try {
-        std::string bytes(static_cast<std::size_t>(size), '\0');
-        in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        if (in.gcount() != static_cast<std::streamsize>(bytes.size())) return make_error("cannot read " + path.string());
-        return bytes;
+        return std::string(bytes->begin(), bytes->end());
     } catch (const std::bad_alloc&) {
         return make_error("not enough memory to read " + path.string());
     }
 }
 
 Status write_file_atomic(const std::filesystem::path& path, std::string_view bytes) {
-    std::filesystem::path tmp = path;
-    tmp += ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) return make_error("cannot write " + tmp.string());
-        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        out.flush();
-        if (!out) {
-            std::error_code ignored;
-            std::filesystem::remove(tmp, ignored);
-            return make_error("cannot write " + tmp.string());
-        }
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        std::error_code ignored;
-        std::filesystem::remove(tmp, ignored);
-        return make_error("cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message());
-    }
-    return Ok{};
+    return files::write_file_atomic(path, std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()), true);
 }
 
 Status save_model(const Vae& vae, const std::filesystem::path& path) {

@@ -88,7 +88,8 @@ Expected<Checkpoint> load_checkpoint(const std::filesystem::path& path);
 std::string wrap_container(std::string_view magic, std::string_view payload);
 Expected<std::string_view> unwrap_container(std::string_view magic, std::string_view file_bytes);
 
-// Whole-file helpers: read (refusing files over kMaxFileBytes) and atomic write.
+// Whole-file helpers over include/bbans/files.hpp: read (refusing files over kMaxFileBytes), and
+// atomic write replacing path (a model file or checkpoint is meant to be replaced).
 Expected<std::string> read_file_bytes(const std::filesystem::path& path);
 Status write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
 

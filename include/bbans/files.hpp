@@ -1,7 +1,8 @@
-// read_file and write_file_atomic over POSIX calls, which (unlike iostreams) report why they
-// failed through errno.
-#include "src/io/files.hpp"
-
+#pragma once
+// Whole-file reads with clear errors, and atomic writes: the one implementation of file access
+// for src/ (the CLI, reports, model cards) and models/ (model files, checkpoints). Header-only,
+// so that both layers can use it without depending on each other; codec/ never touches files.
+// POSIX calls rather than iostreams, since they report why they failed (errno).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,16 +10,34 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <span>
 #include <string>
+#include <vector>
 
-namespace bbans::io {
-namespace {
+#include "bbans/expected.hpp"
 
-std::string display(const std::filesystem::path& path) { return path.string(); }
+namespace bbans::files {
 
-std::string system_reason(int err) { return std::strerror(err); }
+// The whole file. Errors name the path and say why: missing, a directory, unreadable (with the
+// system's reason), or larger than max_bytes.
+inline Expected<std::vector<std::uint8_t>> read_file(const std::filesystem::path& path, std::uint64_t max_bytes);
+
+// Writes bytes to a temporary file in path's directory, fsyncs it, then renames it over path
+// (and fsyncs the directory), so readers see the old file or the new one, never a partial one.
+// Without overwrite, an existing path is an error and is left untouched (checked atomically at
+// the rename, not only before). On any failure the temporary file is removed. The temporary
+// file's name is new (".NAME.tmp-PID-N", created with O_EXCL): no other file is ever touched.
+inline Status write_file_atomic(const std::filesystem::path& path, std::span<const std::uint8_t> bytes, bool overwrite);
+
+namespace detail {
+
+inline std::string display(const std::filesystem::path& path) { return path.string(); }
+
+inline std::string system_reason(int err) { return std::strerror(err); }
 
 // Closes a file descriptor on every path out of a function.
 class Fd {
@@ -41,9 +60,10 @@ private:
     int fd_;
 };
 
-}  // namespace
+}  // namespace detail
 
-Expected<std::vector<std::uint8_t>> read_file(const std::filesystem::path& path, std::uint64_t max_bytes) {
+inline Expected<std::vector<std::uint8_t>> read_file(const std::filesystem::path& path, std::uint64_t max_bytes) {
+    using namespace detail;
     const std::string name = display(path);
     Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) {
@@ -80,9 +100,9 @@ Expected<std::vector<std::uint8_t>> read_file(const std::filesystem::path& path,
     return bytes;
 }
 
-namespace {
+namespace detail {
 
-std::filesystem::path directory_of(const std::filesystem::path& path) {
+inline std::filesystem::path directory_of(const std::filesystem::path& path) {
     const auto parent = path.parent_path();
     return parent.empty() ? std::filesystem::path(".") : parent;
 }
@@ -90,7 +110,7 @@ std::filesystem::path directory_of(const std::filesystem::path& path) {
 // A new, empty file next to the target, named so that concurrent writers (threads or
 // processes) never collide. O_EXCL makes a collision an error instead of a shared file, and the
 // mode 0666 (less umask) gives the final file the permissions a plain create would.
-Expected<int> create_temp_next_to(const std::filesystem::path& target, std::filesystem::path& temp) {
+inline Expected<int> create_temp_next_to(const std::filesystem::path& target, std::filesystem::path& temp) {
     static std::atomic<unsigned> counter{0};
     // Built with += because GCC 12 reports a false -Wrestrict positive for `"." + std::string`.
     std::string stem = ".";
@@ -106,7 +126,7 @@ Expected<int> create_temp_next_to(const std::filesystem::path& target, std::file
     return make_error(display(target) + ": cannot find a free temporary file name");
 }
 
-Status write_all(int fd, std::span<const std::uint8_t> bytes, const std::string& name) {
+inline Status write_all(int fd, std::span<const std::uint8_t> bytes, const std::string& name) {
     while (!bytes.empty()) {
         const ssize_t n = ::write(fd, bytes.data(), std::min<std::size_t>(bytes.size(), std::size_t{1} << 30));
         if (n < 0 && errno == EINTR) continue;
@@ -118,7 +138,7 @@ Status write_all(int fd, std::span<const std::uint8_t> bytes, const std::string&
 
 // Moves temp to target. Without overwrite, renameat2(RENAME_NOREPLACE) refuses atomically if
 // target exists; filesystems without it get link()+unlink(), which is just as atomic.
-Status move_into_place(const std::filesystem::path& temp, const std::filesystem::path& target, bool overwrite) {
+inline Status move_into_place(const std::filesystem::path& temp, const std::filesystem::path& target, bool overwrite) {
     const std::string name = display(target);
     if (overwrite) {
         if (::rename(temp.c_str(), target.c_str()) == 0) return Ok{};
@@ -135,12 +155,12 @@ Status move_into_place(const std::filesystem::path& temp, const std::filesystem:
 }
 
 // After a rename, the new directory entry is durable only once the directory is synced.
-void sync_directory(const std::filesystem::path& dir) {
+inline void sync_directory(const std::filesystem::path& dir) {
     Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (fd.get() >= 0) ::fsync(fd.get());  // best effort: some filesystems refuse, data is safe anyway
 }
 
-Status write_and_sync(int raw_fd, std::span<const std::uint8_t> bytes, const std::string& name) {
+inline Status write_and_sync(int raw_fd, std::span<const std::uint8_t> bytes, const std::string& name) {
     Fd fd(raw_fd);
     if (auto ok = write_all(fd.get(), bytes, name); !ok) return ok;
     if (::fsync(fd.get()) != 0) return make_error(name + ": fsync failed: " + system_reason(errno));
@@ -148,9 +168,10 @@ Status write_and_sync(int raw_fd, std::span<const std::uint8_t> bytes, const std
     return Ok{};
 }
 
-}  // namespace
+}  // namespace detail
 
-Status write_file_atomic(const std::filesystem::path& path, std::span<const std::uint8_t> bytes, bool overwrite) {
+inline Status write_file_atomic(const std::filesystem::path& path, std::span<const std::uint8_t> bytes, bool overwrite) {
+    using namespace detail;
     const std::string name = display(path);
     if (path.empty() || !path.has_filename()) return make_error("'" + name + "': not a file name");
     struct stat st{};
@@ -175,4 +196,4 @@ Status write_file_atomic(const std::filesystem::path& path, std::span<const std:
     return Ok{};
 }
 
-}  // namespace bbans::io
+}  // namespace bbans::files
