@@ -2,11 +2,17 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <cstring>
 
 #include "models/neighbourhood.hpp"
 
-#if defined(__AVX2__)
+// The AVX2 kernels are compiled on every x86-64 build (with the target attribute) and chosen at
+// run time by the CPU, so a generic build (BBANS_NATIVE=OFF, a distribution package) is as fast
+// as a -march=native one on AVX2 machines, and still runs everywhere else.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define BBANS_HAVE_AVX2_KERNEL 1
+#define BBANS_AVX2 __attribute__((target("avx2")))
 #include <immintrin.h>
 #endif
 
@@ -32,12 +38,12 @@ Scratch& scratch() {
     return s;
 }
 
-#if defined(__AVX2__)
+#if defined(BBANS_HAVE_AVX2_KERNEL)
 // acc[0, 8R) = bias[0, 8R) + sum over the non-zero pairs of the rows' weight pairs times the
 // input pair; w points at row 0 of this block within pair 0. Each vpmaddwd result is one
 // row's W[r][2p] x[2p] + W[r][2p+1] x[2p+1], exact in int32 (see packed.hpp).
 template <int R>
-void block(const std::int16_t* w, std::size_t pair_stride, const NonZeroPair* nz, std::size_t n, const std::int32_t* bias,
+BBANS_AVX2 void block(const std::int16_t* w, std::size_t pair_stride, const NonZeroPair* nz, std::size_t n, const std::int32_t* bias,
            std::int32_t* acc) {
     __m256i a[R];
     for (int j = 0; j < R; ++j) a[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + 8 * j));
@@ -52,22 +58,20 @@ void block(const std::int16_t* w, std::size_t pair_stride, const NonZeroPair* nz
 
 // The same for every input pair, read straight from x (no list of non-zero pairs).
 template <int R>
-void dense_block(const std::int16_t* w, std::size_t pair_stride, const std::int16_t* x, std::size_t in, const std::int32_t* bias,
-                 std::int32_t* acc) {
+BBANS_AVX2 void dense_block(const std::int16_t* w, std::size_t pair_stride, const std::int16_t* x, std::size_t in,
+                            const std::int32_t* bias, std::int32_t* acc) {
     __m256i a[R];
     for (int j = 0; j < R; ++j) a[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + 8 * j));
-    const auto step = [&](std::size_t p, std::int32_t packed) {
+    const std::size_t pairs = (in + 1) / 2;
+    for (std::size_t p = 0; p < pairs; ++p) {
+        std::int32_t packed;  // x[2p] in the low half (x86 is little-endian)
+        if (2 * p + 1 < in) std::memcpy(&packed, x + 2 * p, sizeof packed);
+        else packed = static_cast<std::uint16_t>(x[2 * p]);  // odd in: the last input alone
         const __m256i xv = _mm256_set1_epi32(packed);
         const std::int16_t* wp = w + p * pair_stride;
         for (int j = 0; j < R; ++j)
             a[j] = _mm256_add_epi32(a[j], _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + 16 * j)), xv));
-    };
-    for (std::size_t p = 0; p < in / 2; ++p) {
-        std::int32_t packed;  // x[2p] in the low half (x86 is little-endian)
-        std::memcpy(&packed, x + 2 * p, sizeof packed);
-        step(p, packed);
     }
-    if (in % 2 != 0) step(in / 2, static_cast<std::uint16_t>(x[in - 1]));
     for (int j = 0; j < R; ++j) _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + 8 * j), a[j]);
 }
 #endif
@@ -85,6 +89,7 @@ PackedLinear PackedLinear::pack(const QLinear& q) {
     p.w.assign(static_cast<std::size_t>(p.pairs) * out_pad * 2, 0);
     for (std::size_t r = 0; r < out; ++r)
         for (std::size_t c = 0; c < in; ++c) p.w[((c / 2) * out_pad + r) * 2 + c % 2] = q.weight[r * in + c];
+    if (out_pad <= 64) p.w_rows = q.weight;  // for the portable kernel (see accumulate_portable)
     p.bias.assign(out_pad, 0);
     std::copy(q.bias.begin(), q.bias.end(), p.bias.begin());
     // Padding rows: shift 1, clamp [0, 0].
@@ -106,6 +111,35 @@ PackedLinear PackedLinear::pack(const QLinear& q) {
 void PackedLinear::accumulate_portable(const std::int16_t* x, std::int32_t* acc) const {
     const auto rows = static_cast<std::size_t>(out_pad), n = static_cast<std::size_t>(in);
     std::copy(bias.begin(), bias.end(), acc);
+    if (!w_rows.empty()) {
+        // Small layers: dot products along rows, four rows per pass over x (compilers vectorize
+        // this form well; the pair layout would need shuffles).
+        std::size_t r = 0;
+        for (; r + 4 <= static_cast<std::size_t>(out); r += 4) {
+            const std::int16_t* w0 = w_rows.data() + r * n;
+            const std::int16_t *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;
+            std::int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            for (std::size_t c = 0; c < n; ++c) {
+                const std::int32_t xc = x[c];
+                a0 += w0[c] * xc;
+                a1 += w1[c] * xc;
+                a2 += w2[c] * xc;
+                a3 += w3[c] * xc;
+            }
+            acc[r] += a0;
+            acc[r + 1] += a1;
+            acc[r + 2] += a2;
+            acc[r + 3] += a3;
+        }
+        for (; r < static_cast<std::size_t>(out); ++r) {
+            const std::int16_t* wr = w_rows.data() + r * n;
+            std::int32_t a = 0;
+            for (std::size_t c = 0; c < n; ++c) a += wr[c] * static_cast<std::int32_t>(x[c]);
+            acc[r] += a;
+        }
+        for (r = 0; r < rows; ++r) acc[r] = requantize(acc[r], static_cast<std::int8_t>(shift32[r]), lo[r], hi[r]);
+        return;
+    }
     for (std::size_t p = 0; p < static_cast<std::size_t>(pairs); ++p) {
         const std::int32_t x0 = x[2 * p], x1 = 2 * p + 1 < n ? x[2 * p + 1] : 0;
         if (x0 == 0 && x1 == 0) continue;
@@ -115,8 +149,8 @@ void PackedLinear::accumulate_portable(const std::int16_t* x, std::int32_t* acc)
     for (std::size_t r = 0; r < rows; ++r) acc[r] = requantize(acc[r], static_cast<std::int8_t>(shift32[r]), lo[r], hi[r]);
 }
 
-#if defined(__AVX2__)
-void PackedLinear::accumulate_avx2(const std::int16_t* x, std::int32_t* acc) const {
+#if defined(BBANS_HAVE_AVX2_KERNEL)
+BBANS_AVX2 void PackedLinear::accumulate_avx2(const std::int16_t* x, std::int32_t* acc) const {
     const auto rows = static_cast<std::size_t>(out_pad), nin = static_cast<std::size_t>(in);
     const std::size_t stride = rows * 2;
     if (rows <= 64) {
@@ -180,17 +214,28 @@ void PackedLinear::accumulate_avx2(const std::int16_t* x, std::int32_t* acc) con
 }
 #endif
 
-bool PackedLinear::has_avx2() {
-#if defined(__AVX2__)
-    return true;
+namespace {
+bool cpu_has_avx2() {
+#if defined(BBANS_HAVE_AVX2_KERNEL)
+    // BBANS_PORTABLE_KERNELS=1 in the environment forces the plain C++ kernels (the
+    // determinism test runs one build that way, to compare them with AVX2 on whole files).
+    const char* portable = std::getenv("BBANS_PORTABLE_KERNELS");
+    if (portable != nullptr && std::strcmp(portable, "1") == 0) return false;
+    return __builtin_cpu_supports("avx2");
 #else
     return false;
 #endif
 }
+}  // namespace
+
+bool PackedLinear::has_avx2() {
+    static const bool yes = cpu_has_avx2();
+    return yes;
+}
 
 void PackedLinear::forward_padded(const std::int16_t* x, std::int32_t* acc, Kernel kernel) const {
-#if defined(__AVX2__)
-    if (kernel == Kernel::best) accumulate_avx2(x, acc);
+#if defined(BBANS_HAVE_AVX2_KERNEL)
+    if (kernel == Kernel::best && has_avx2()) accumulate_avx2(x, acc);
     else accumulate_portable(x, acc);
 #else
     (void)kernel;

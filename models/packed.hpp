@@ -6,8 +6,9 @@
 //   - The result must equal QuantizedVae's reference methods bit for bit, on every build: it
 //     does, because every sum is an exact int32 sum (the per-row budget of quantized.hpp bounds
 //     it in any order and any grouping), and the rounding and clamping are the same integer
-//     steps. tests/models/packed_test.cpp compares the two on random and real models; the
-//     determinism test compares an AVX2 build with a plain -O0 build.
+//     steps. tests/coding/packed_test.cpp compares both kernels (AVX2, portable C++) with the
+//     reference on random layers and models; the determinism test compares whole files made
+//     with AVX2 and with the portable kernels (BBANS_PORTABLE_KERNELS=1, clang -O0).
 //   - A PackedVae is a snapshot: changing the QuantizedVae afterwards does not change it.
 //
 // WHY IT IS FASTER
@@ -33,6 +34,7 @@ namespace bbans::models {
 struct PackedLinear {
     std::int32_t in = 0, out = 0, pairs = 0, out_pad = 0;
     std::vector<std::int16_t> w;        // pairs * out_pad * 2, layout above
+    std::vector<std::int16_t> w_rows;   // layers of at most 64 rows: QLinear's row-major weights too
     std::vector<std::int32_t> bias;     // out_pad (0 for padding rows)
     std::vector<std::int32_t> shift32;  // out_pad: QLinear::shift as int32 (1 for padding rows)
     std::vector<std::int32_t> lo, hi;   // out_pad (0 for padding rows)
@@ -40,9 +42,10 @@ struct PackedLinear {
 
     static PackedLinear pack(const QLinear& q);
 
-    // best: AVX2 where the build has it (-march=native), else portable. portable: plain C++
-    // (for tests: both must give the same results).
+    // best: AVX2 if the CPU has it (x86-64 builds with GCC or Clang carry both kernels), else
+    // portable. portable: plain C++ (for tests: both must give the same results).
     enum class Kernel { best, portable };
+    // Whether best means AVX2 here: the CPU supports it and BBANS_PORTABLE_KERNELS=1 is not set.
     static bool has_avx2();
 
     // x: in values within the layer's declared ranges -> y: out values (as QLinear::forward).
