@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (s.bits_back_decoded == 0) {
-        std::printf("replay: FAIL: no input was decoded by the bits-back decoder (is models/shipped/mnist.bbm there?)\n");
+        std::printf("replay: FAIL: no input was decoded by the bits-back decoder (is models/shipped/mnist-v1.bbm there?)\n");
         return 1;
     }
     std::printf("replay: all %zu inputs kept every invariant\n", files.size());
