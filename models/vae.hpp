@@ -112,7 +112,10 @@ public:
     EvalResult evaluate(const ImageSet& images, std::uint32_t samples, std::uint64_t seed,
                         Parallelism par = {}) const;
 
-    // ---- Inference API for the compressor (no training state) --------------------------------
+    // ---- Inference API (float; tests, tools and calibration: coding uses QuantizedVae) --------
+    // Sizes are preconditions (image D bytes, z L values, channels C, neighbours 12): a caller
+    // that breaks one has a bug, and gets std::invalid_argument, like std::vector::at. No user
+    // input reaches these unchecked: loaders and the CLI check shapes against the model first.
     Posterior<T> posterior(std::span<const std::uint8_t> image) const;
     // z: L values -> D*C values, pixel-major (index p*C + ch); Bernoulli: D logits.
     std::vector<T> decoder_channels(std::span<const T> z) const;
