@@ -171,7 +171,12 @@ int run_info(const std::string& path) {
     if (info->has_bits_back) {
         const auto& p = info->bits_back;
         const std::uint64_t dims = p.count * p.rows * p.cols;
-        std::cout << "model:             " << container::to_hex(p.model) << '\n'
+        // Name the model if it is a shipped one: the file decodes here without --model.
+        std::string where = "not a shipped model: decompress needs --model with its file";
+        if (auto catalog = Catalog::open(""))
+            for (const NamedModel& m : catalog->models())
+                if (m.model->identity() == p.model) where = "shipped model " + m.name;
+        std::cout << "model:             " << container::to_hex(p.model) << " (" << where << ")\n"
                   << "input layout:      " << (p.layout == container::Layout::idx ? "IDX" : "raw") << ", " << p.count << " images of "
                   << p.rows << "x" << p.cols << '\n'
                   << "message:           " << info->message_size << " bytes, " << int{p.lanes} << " lanes\n"

@@ -79,6 +79,7 @@ err=$("$bbans" decompress future.bbx 2>&1); [[ "$err" == *"version 7"* ]] || bad
 
 # info describes a file.
 "$bbans" info good.bbx | grep -q "original size:     784016 bytes" || bad "info does not show the original size"
+"$bbans" info good.bbx | grep -q "(shipped model mnist)" || bad "info does not name the shipped model"
 
 # No temporary files are left behind anywhere.
 leftovers=$(find . -name '.*tmp*' | head -5)
