@@ -258,6 +258,9 @@ template void PackedLinear::forward(const std::int16_t*, std::int16_t*, Kernel) 
 // ---- PackedVae -----------------------------------------------------------------------------------
 
 Expected<PackedVae> PackedVae::make(const QuantizedVae& q) {
+    // The configuration's bounds too (channels <= 64, components <= 8): callers size per-pixel
+    // buffers by them. Files are checked on load; a model built in memory is checked here.
+    if (auto ok = q.config().validate(); !ok) return ok.error();
     if (auto ok = q.validate(); !ok) return ok.error();
     PackedVae p;
     p.config_ = q.config();

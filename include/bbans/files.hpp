@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <new>
 #include <span>
 #include <string>
 #include <vector>
@@ -80,24 +81,28 @@ inline Expected<std::vector<std::uint8_t>> read_file(const std::filesystem::path
 
     // Read until end of file rather than trusting st_size (pipes and /proc files report 0, and
     // a file may grow): fill the expected size in place, then probe for more in small chunks.
-    std::vector<std::uint8_t> bytes(S_ISREG(st.st_mode) ? static_cast<std::size_t>(st.st_size) : 0);
-    std::size_t got = 0;
-    std::vector<std::uint8_t> chunk(65536);
-    for (;;) {
-        const bool in_place = got < bytes.size();
-        std::uint8_t* dest = in_place ? bytes.data() + got : chunk.data();
-        const std::size_t room = in_place ? bytes.size() - got : chunk.size();
-        const ssize_t n = ::read(fd.get(), dest, room);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return make_error(name + ": read error: " + system_reason(errno));
-        if (n == 0) break;
-        if (!in_place) bytes.insert(bytes.end(), chunk.begin(), chunk.begin() + n);
-        got += static_cast<std::size_t>(n);
-        if (got > max_bytes)
-            return make_error(name + ": file is more than the limit of " + std::to_string(max_bytes) + " bytes");
+    try {
+        std::vector<std::uint8_t> bytes(S_ISREG(st.st_mode) ? static_cast<std::size_t>(st.st_size) : 0);
+        std::size_t got = 0;
+        std::vector<std::uint8_t> chunk(65536);
+        for (;;) {
+            const bool in_place = got < bytes.size();
+            std::uint8_t* dest = in_place ? bytes.data() + got : chunk.data();
+            const std::size_t room = in_place ? bytes.size() - got : chunk.size();
+            const ssize_t n = ::read(fd.get(), dest, room);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) return make_error(name + ": read error: " + system_reason(errno));
+            if (n == 0) break;
+            if (!in_place) bytes.insert(bytes.end(), chunk.begin(), chunk.begin() + n);
+            got += static_cast<std::size_t>(n);
+            if (got > max_bytes)
+                return make_error(name + ": file is more than the limit of " + std::to_string(max_bytes) + " bytes");
+        }
+        bytes.resize(got);
+        return bytes;
+    } catch (const std::bad_alloc&) {
+        return make_error(name + ": not enough memory to read it");
     }
-    bytes.resize(got);
-    return bytes;
 }
 
 namespace detail {

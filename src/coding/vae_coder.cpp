@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 
 #include "codec/categorical.hpp"
 #include "codec/fixed_point.hpp"
@@ -36,9 +37,9 @@ codec::LogisticMixture pixel_model(const models::QPixelMixture& px, unsigned pre
 // (rows + 2) x (cols + 4), so every causal neighbour is one load at a fixed offset and a
 // neighbour outside the image reads 0, as models/neighbourhood.hpp specifies.
 
-ImageCodec::ImageCodec(const models::PackedVae& vae, std::vector<std::int16_t> channels, unsigned precision)
-    : vae_(&vae), channels_(std::move(channels)), prec_(precision) {
-    const auto& cfg = vae.config();
+ImageCodec::ImageCodec(std::shared_ptr<const models::PackedVae> vae, std::vector<std::int16_t> channels, unsigned precision)
+    : vae_(std::move(vae)), channels_(std::move(channels)), prec_(precision) {
+    const auto& cfg = vae_->config();
     stride_ = cfg.cols + 4;
     for (std::size_t k = 0; k < models::kNeighbours; ++k)
         offsets_[k] = models::kNeighbourOffsets[k].dr * static_cast<std::ptrdiff_t>(stride_) + models::kNeighbourOffsets[k].dc;
@@ -47,8 +48,10 @@ ImageCodec::ImageCodec(const models::PackedVae& vae, std::vector<std::int16_t> c
 std::vector<std::uint8_t> ImageCodec::padded(const Image& x) const {
     const auto& cfg = vae_->config();
     std::vector<std::uint8_t> out((cfg.rows + 2) * stride_, 0);
-    for (std::size_t r = 0; r < cfg.rows; ++r)
-        std::copy_n(x.begin() + static_cast<std::ptrdiff_t>(r * cfg.cols), cfg.cols, out.begin() + static_cast<std::ptrdiff_t>(at(r, 0)));
+    for (std::size_t r = 0; r < cfg.rows && r * cfg.cols < x.size(); ++r) {
+        const std::size_t n = std::min<std::size_t>(cfg.cols, x.size() - r * cfg.cols);
+        std::copy_n(x.begin() + static_cast<std::ptrdiff_t>(r * cfg.cols), n, out.begin() + static_cast<std::ptrdiff_t>(at(r, 0)));
+    }
     return out;
 }
 
@@ -106,6 +109,7 @@ Image ImageCodec::pop(codec::Message& m) const {
 
 double ImageCodec::cost_bits(const Image& x) const {
     const auto& cfg = vae_->config();
+    if (x.size() != cfg.pixels()) return std::numeric_limits<double>::infinity();
     const double total = std::ldexp(1.0, static_cast<int>(prec_));
     const std::vector<std::uint8_t> px = padded(x);
     double bits = 0;
@@ -151,7 +155,7 @@ ImageCodec VaeCoder::likelihood(const Latent& z) const {
     for (std::size_t i = 0; i < z.size(); ++i) zq[i] = grid_.centre_q16(z[i]);
     std::vector<std::int16_t> channels(pixels() * vae_->config().channels);
     vae_->decoder_channels(zq, channels);
-    return ImageCodec(*vae_, std::move(channels), settings_.likelihood_precision);
+    return ImageCodec(vae_, std::move(channels), settings_.likelihood_precision);
 }
 
 namespace {

@@ -15,6 +15,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <span>
 #include <vector>
@@ -42,13 +43,15 @@ void pixel_model(const models::QPixelMixture& px, unsigned precision, codec::Log
 class ImageCodec {
 public:
     using symbol_type = Image;
-    ImageCodec(const models::PackedVae& vae, std::vector<std::int16_t> channels, unsigned precision);
+    ImageCodec(std::shared_ptr<const models::PackedVae> vae, std::vector<std::int16_t> channels, unsigned precision);
 
     void push(codec::Message& m, const Image& x) const;
     Image pop(codec::Message& m) const;
-    // -log2 of the probability of x under this codec's frequencies (what push will cost).
+    // -log2 of the probability of x under this codec's frequencies (what push will cost);
+    // infinity for an image of the wrong size (push would fail).
     double cost_bits(const Image& x) const;
-    // The model of pixel (r, c), given the image's pixels before it in raster order.
+    // The model of pixel (r, c), given the image's pixels before it in raster order (pixels
+    // missing from a short x read as 0).
     codec::LogisticMixture model_at(const Image& x, std::size_t r, std::size_t c) const;
 
 private:
@@ -63,7 +66,7 @@ private:
     };
     void model_from(const std::uint8_t* padded, std::size_t r, std::size_t c, PixelScratch& out) const;
 
-    const models::PackedVae* vae_;
+    std::shared_ptr<const models::PackedVae> vae_;  // shared with the coder: an ImageCodec may outlive it
     std::vector<std::int16_t> channels_;
     unsigned prec_;
     std::size_t stride_ = 0;                                   // cols + 4
@@ -106,7 +109,7 @@ private:
     VaeCoder(std::shared_ptr<const models::PackedVae> vae, codec::BucketGrid grid, CoderSettings s)
         : vae_(std::move(vae)), grid_(std::move(grid)), settings_(s) {}
     // The model's layers rearranged for fast inference (a snapshot taken by make()); shared
-    // by copies of the coder, and pointed to by the ImageCodecs it makes.
+    // by copies of the coder and by the ImageCodecs it makes.
     std::shared_ptr<const models::PackedVae> vae_;
     codec::BucketGrid grid_;
     CoderSettings settings_;
@@ -114,6 +117,7 @@ private:
 
 template <class Draw>
 double VaeCoder::neg_elbo_bits(const Image& x, Draw&& draw) const {
+    if (x.size() != pixels()) return std::numeric_limits<double>::infinity();  // cannot be coded
     const auto post = posterior_models(x);
     Latent z(post.size());
     double bits = 0;

@@ -1,6 +1,7 @@
 // The VAE coder: bits-back coding of images with a quantized model restores every image and
 // the message, and costs what the model's integer negative ELBO says.
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <random>
 
 #include "src/coding/vae_coder.hpp"
@@ -115,4 +116,24 @@ TEST_CASE("coder: a message that claims more images than it holds fails when its
         CHECK_THAT(dec.error().message, Catch::Contains("runs out of data"));
         CHECK(decoded < 1000);
     }
+}
+
+TEST_CASE("coder: a likelihood codec outlives its coder; wrong-size images cost infinity", "[coding]") {
+    const auto tm = test::tiny_model(5);
+    const auto px = test::blob_images(1, 8, 8, 9);
+    const coding::Image x(px.begin(), px.end());
+    double want = 0;
+    {
+        auto coder = *coding::VaeCoder::make(tm.q);
+        want = coder.likelihood(coding::Latent(4, 100)).cost_bits(x);
+        CHECK(std::isinf(coder.neg_elbo_bits(coding::Image(10, 0), [] { return std::uint64_t{7}; })));
+    }
+    // The coder is gone (a temporary here); the codec keeps the model alive.
+    const auto lik = coding::VaeCoder::make(tm.q)->likelihood(coding::Latent(4, 100));
+    CHECK(lik.cost_bits(x) == want);
+    CHECK(std::isinf(lik.cost_bits(coding::Image(63, 0))));
+    codec::Message m;
+    lik.push(m, x);
+    REQUIRE(m.ok());
+    CHECK(lik.pop(m) == x);
 }

@@ -45,8 +45,8 @@ models::QLinear random_layer(std::mt19937_64& rng, std::int32_t in, std::int32_t
 }  // namespace
 
 TEST_CASE("packed: PackedLinear equals QLinear for any sparsity and at the accumulator bound", "[packed]") {
-    // (In a build with AVX2, Kernel::best is the AVX2 kernel; say which one ran.)
-    INFO("AVX2 kernel built: " << models::PackedLinear::has_avx2());
+    // Kernel::best is the AVX2 kernel where the CPU has it; otherwise both are the portable one.
+    if (!models::PackedLinear::has_avx2()) WARN("no AVX2 here (or BBANS_PORTABLE_KERNELS=1): only the portable kernel is tested");
     std::mt19937_64 rng(7);
     for (int t = 0; t < 300; ++t) {
         // Both kernels: out <= 64 (every pair) and wider (non-zero pairs only); odd and even in.
@@ -137,4 +137,12 @@ TEST_CASE("packed: PackedVae rejects a model that fails validation", "[packed]")
     auto tm = test::tiny_model(12);
     tm.q.decoder().back().weight.pop_back();
     REQUIRE_FALSE(models::PackedVae::make(tm.q).has_value());
+    // A configuration out of bounds (callers size per-pixel buffers by it), layers aside.
+    const auto good = test::tiny_model(13);
+    auto cfg = good.q.config();
+    cfg.channels = 65;
+    const models::QuantizedVae wide(cfg, good.q.encoder(), good.q.decoder(), good.q.head(), good.q.channel_frac());
+    auto packed = models::PackedVae::make(wide);
+    REQUIRE_FALSE(packed.has_value());
+    CHECK_THAT(packed.error().message, Catch::Contains("channels"));
 }

@@ -10,6 +10,7 @@
 # usage: cross_build.sh SOURCE_DIR WORK_DIR THIS_FREQ_HASH THIS_BBANS MODEL IMAGES
 set -euo pipefail
 src=$1; work=$2; this_hash=$3; this_bbans=$4; model=$5; images=$6
+unset BBANS_PORTABLE_KERNELS  # only the build that asks for them runs the portable kernels
 mkdir -p "$work"
 status=0
 fail() { echo "MISMATCH: $*"; status=1; }
