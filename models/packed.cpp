@@ -112,39 +112,16 @@ void PackedLinear::accumulate_portable(const std::int16_t* x, std::int32_t* acc)
     const auto rows = static_cast<std::size_t>(out_pad), n = static_cast<std::size_t>(in);
     std::copy(bias.begin(), bias.end(), acc);
     if (!w_rows.empty()) {
-        // Small layers: dot products along rows, four rows per pass over x (compilers vectorize
-        // this form well; the pair layout would need shuffles).
-        std::size_t r = 0;
-        for (; r + 4 <= static_cast<std::size_t>(out); r += 4) {
-            const std::int16_t* w0 = w_rows.data() + r * n;
-            const std::int16_t *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;
-            std::int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-            for (std::size_t c = 0; c < n; ++c) {
-                const std::int32_t xc = x[c];
-                a0 += w0[c] * xc;
-                a1 += w1[c] * xc;
-                a2 += w2[c] * xc;
-                a3 += w3[c] * xc;
-            }
-            acc[r] += a0;
-            acc[r + 1] += a1;
-            acc[r + 2] += a2;
-            acc[r + 3] += a3;
+        // Small layers: dot products along rows (the reference kernel's sums; compilers
+        // vectorize this form well, the pair layout would need shuffles). Padding rows keep 0.
+        row_sums(w_rows.data(), static_cast<std::size_t>(out), n, bias.data(), x, acc);
+    } else {
+        for (std::size_t p = 0; p < static_cast<std::size_t>(pairs); ++p) {
+            const std::int32_t x0 = x[2 * p], x1 = 2 * p + 1 < n ? x[2 * p + 1] : 0;
+            if (x0 == 0 && x1 == 0) continue;
+            const std::int16_t* wp = w.data() + p * rows * 2;
+            for (std::size_t r = 0; r < rows; ++r) acc[r] += wp[2 * r] * x0 + wp[2 * r + 1] * x1;
         }
-        for (; r < static_cast<std::size_t>(out); ++r) {
-            const std::int16_t* wr = w_rows.data() + r * n;
-            std::int32_t a = 0;
-            for (std::size_t c = 0; c < n; ++c) a += wr[c] * static_cast<std::int32_t>(x[c]);
-            acc[r] += a;
-        }
-        for (r = 0; r < rows; ++r) acc[r] = requantize(acc[r], static_cast<std::int8_t>(shift32[r]), lo[r], hi[r]);
-        return;
-    }
-    for (std::size_t p = 0; p < static_cast<std::size_t>(pairs); ++p) {
-        const std::int32_t x0 = x[2 * p], x1 = 2 * p + 1 < n ? x[2 * p + 1] : 0;
-        if (x0 == 0 && x1 == 0) continue;
-        const std::int16_t* wp = w.data() + p * rows * 2;
-        for (std::size_t r = 0; r < rows; ++r) acc[r] += wp[2 * r] * x0 + wp[2 * r + 1] * x1;
     }
     for (std::size_t r = 0; r < rows; ++r) acc[r] = requantize(acc[r], static_cast<std::int8_t>(shift32[r]), lo[r], hi[r]);
 }

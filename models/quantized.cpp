@@ -18,14 +18,13 @@ std::int64_t round_to_int(double v) { return static_cast<std::int64_t>(std::llro
 
 }  // namespace
 
-void QLinear::forward(const std::int16_t* x, std::int32_t* y) const {
-    const std::int16_t* w = weight.data();
-    const auto n = static_cast<std::size_t>(in);
-    std::int32_t r = 0;
+void row_sums(const std::int16_t* w, std::size_t rows, std::size_t n, const std::int32_t* bias, const std::int16_t* x,
+              std::int32_t* acc) {
+    std::size_t r = 0;
     // Four rows at a time: each input is loaded once for four accumulators. The int32 sums are
     // exact (see the bound in the header), so the compiler's vectorized order does not matter.
-    for (; r + 4 <= out; r += 4) {
-        const std::int16_t* w0 = w + static_cast<std::size_t>(r) * n;
+    for (; r + 4 <= rows; r += 4) {
+        const std::int16_t* w0 = w + r * n;
         const std::int16_t* w1 = w0 + n;
         const std::int16_t* w2 = w1 + n;
         const std::int16_t* w3 = w2 + n;
@@ -37,17 +36,23 @@ void QLinear::forward(const std::int16_t* x, std::int32_t* y) const {
             a2 += w2[c] * xc;
             a3 += w3[c] * xc;
         }
-        y[r] = requantize(a0, shift[r], lo[r], hi[r]);
-        y[r + 1] = requantize(a1, shift[r + 1], lo[r + 1], hi[r + 1]);
-        y[r + 2] = requantize(a2, shift[r + 2], lo[r + 2], hi[r + 2]);
-        y[r + 3] = requantize(a3, shift[r + 3], lo[r + 3], hi[r + 3]);
+        acc[r] = a0;
+        acc[r + 1] = a1;
+        acc[r + 2] = a2;
+        acc[r + 3] = a3;
     }
-    for (; r < out; ++r) {
-        const std::int16_t* wr = w + static_cast<std::size_t>(r) * n;
+    for (; r < rows; ++r) {
+        const std::int16_t* wr = w + r * n;
         std::int32_t a = bias[r];
         for (std::size_t c = 0; c < n; ++c) a += wr[c] * static_cast<std::int32_t>(x[c]);
-        y[r] = requantize(a, shift[r], lo[r], hi[r]);
+        acc[r] = a;
     }
+}
+
+void QLinear::forward(const std::int16_t* x, std::int32_t* y) const {
+    const auto rows = static_cast<std::size_t>(out);
+    row_sums(weight.data(), rows, static_cast<std::size_t>(in), bias.data(), x, y);
+    for (std::size_t r = 0; r < rows; ++r) y[r] = requantize(y[r], shift[r], lo[r], hi[r]);
 }
 
 QLinear quantize_linear(const Mat<float>& W, const Mat<float>& b, std::span<const double> in_scale,

@@ -62,6 +62,11 @@ inline std::int16_t decoder_input(std::int32_t z_q16) {
     return static_cast<std::int16_t>(std::clamp(v, -kQDecoderInputMax, kQDecoderInputMax));
 }
 
+// acc[r] = bias[r] + sum_c W[r][c] x[c] for r < rows, W row-major (rows x n): exact int32
+// sums for any layer within the budget below. The reference kernel's sums (QLinear::forward).
+void row_sums(const std::int16_t* w, std::size_t rows, std::size_t n, const std::int32_t* bias, const std::int16_t* x,
+              std::int32_t* acc);
+
 struct QLinear {
     std::int32_t in = 0, out = 0;
     std::vector<std::int16_t> weight;  // out x in, row-major

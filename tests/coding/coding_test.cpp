@@ -10,6 +10,18 @@
 
 using namespace bbans;
 
+namespace {
+// count 8x8 images (the tiny model's shape) from their pixels.
+io::ImageSet images_8x8(const std::vector<std::uint8_t>& px, std::size_t count) {
+    io::ImageSet set;
+    set.rows = 8;
+    set.cols = 8;
+    set.count = count;
+    set.pixels = px;
+    return set;
+}
+}  // namespace
+
 TEST_CASE("coder: one image round-trips through bits-back and restores the message", "[coding]") {
     const auto tm = test::tiny_model(3);
     auto coder = coding::VaeCoder::make(tm.q);
@@ -35,11 +47,7 @@ TEST_CASE("coder: seed image then bits-back images decode in reverse to the empt
     const auto tm = test::tiny_model(4);
     auto coder = *coding::VaeCoder::make(tm.q);
     const auto px = test::blob_images(50, 8, 8, 7);
-    io::ImageSet set;
-    set.rows = 8;
-    set.cols = 8;
-    set.count = 50;
-    set.pixels = px;
+    const io::ImageSet set = images_8x8(px, 50);
     for (std::size_t seeds : {0u, 1u, 3u}) {
         auto enc = encode_images(coder, set, 2, seeds);
         REQUIRE(enc.has_value());
@@ -60,11 +68,7 @@ TEST_CASE("coder: the rate matches the integer negative ELBO", "[coding]") {
     auto coder = *coding::VaeCoder::make(tm.q);
     const std::size_t n = 400;
     const auto px = test::blob_images(n, 8, 8, 11);
-    io::ImageSet set;
-    set.rows = 8;
-    set.cols = 8;
-    set.count = n;
-    set.pixels = px;
+    const io::ImageSet set = images_8x8(px, n);
     auto enc = encode_images(coder, set, 1, 1);
     REQUIRE(enc.has_value());
     // Net rate: everything after the seed image.
@@ -85,11 +89,7 @@ TEST_CASE("coder: a message that was not made by this model fails or decodes to 
     auto ca = *coding::VaeCoder::make(a.q);
     auto cb = *coding::VaeCoder::make(b.q);
     const auto px = test::blob_images(10, 8, 8, 1);
-    io::ImageSet set;
-    set.rows = 8;
-    set.cols = 8;
-    set.count = 10;
-    set.pixels = px;
+    const io::ImageSet set = images_8x8(px, 10);
     auto enc = *encode_images(ca, set, 1, 1);
     auto dec = decode_images(cb, enc.message, 1, 10, 1);
     REQUIRE((!dec.has_value() || *dec != px));
@@ -99,11 +99,7 @@ TEST_CASE("coder: a message that claims more images than it holds fails when its
     const auto tm = test::tiny_model(4);
     auto coder = *coding::VaeCoder::make(tm.q);
     const auto px = test::blob_images(10, 8, 8, 3);
-    io::ImageSet set;
-    set.rows = 8;
-    set.cols = 8;
-    set.count = 10;
-    set.pixels = px;
+    const io::ImageSet set = images_8x8(px, 10);
     for (std::size_t seeds : {0u, 1u}) {
         auto enc = encode_images(coder, set, 1, seeds);
         REQUIRE(enc.has_value());
