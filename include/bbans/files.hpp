@@ -165,40 +165,89 @@ inline void sync_directory(const std::filesystem::path& dir) {
     if (fd.get() >= 0) ::fsync(fd.get());  // best effort: some filesystems refuse, data is safe anyway
 }
 
-inline Status write_and_sync(int raw_fd, std::span<const std::uint8_t> bytes, const std::string& name) {
-    Fd fd(raw_fd);
-    if (auto ok = write_all(fd.get(), bytes, name); !ok) return ok;
-    if (::fsync(fd.get()) != 0) return make_error(name + ": fsync failed: " + system_reason(errno));
-    if (fd.close() != 0) return make_error(name + ": close failed: " + system_reason(errno));
-    return Ok{};
-}
-
 }  // namespace detail
 
-inline Status write_file_atomic(const std::filesystem::path& path, std::span<const std::uint8_t> bytes, bool overwrite) {
-    using namespace detail;
-    const std::string name = display(path);
-    if (path.empty() || !path.has_filename()) return make_error("'" + name + "': not a file name");
-    struct stat st{};
-    if (::stat(path.c_str(), &st) == 0) {
-        if (S_ISDIR(st.st_mode)) return make_error(name + ": is a directory");
-        if (!overwrite) return make_error(name + ": already exists (not overwritten)");
+// A file written in pieces that appears under its name only when complete: a temporary file
+// next to the target, renamed over it by commit() (with the metadata given), removed by the
+// destructor if commit() was never reached. So an interrupted writer (an error, or a kill
+// signal) never leaves a partial file under the target's name.
+class AtomicFile {
+public:
+    // Checks the target first: not a directory, not existing unless overwrite, in an existing
+    // directory.
+    static Expected<AtomicFile> create(const std::filesystem::path& path, bool overwrite) {
+        using namespace detail;
+        const std::string name = display(path);
+        if (path.empty() || !path.has_filename()) return make_error("'" + name + "': not a file name");
+        struct stat st{};
+        if (::stat(path.c_str(), &st) == 0) {
+            if (S_ISDIR(st.st_mode)) return make_error(name + ": is a directory");
+            if (!overwrite) return make_error(name + ": already exists (not overwritten)");
+        }
+        const auto dir = directory_of(path);
+        if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+            return make_error(name + ": directory " + display(dir) + " does not exist");
+        AtomicFile f;
+        f.target_ = path;
+        f.overwrite_ = overwrite;
+        auto fd = create_temp_next_to(path, f.temp_);
+        if (!fd) return fd.error();
+        f.fd_ = *fd;
+        return f;
     }
-    const auto dir = directory_of(path);
-    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-        return make_error(name + ": directory " + display(dir) + " does not exist");
+    AtomicFile(AtomicFile&& o) noexcept { *this = std::move(o); }
+    AtomicFile& operator=(AtomicFile&& o) noexcept {
+        std::swap(fd_, o.fd_), std::swap(temp_, o.temp_), std::swap(target_, o.target_), std::swap(overwrite_, o.overwrite_);
+        return *this;
+    }
+    AtomicFile(const AtomicFile&) = delete;
+    AtomicFile& operator=(const AtomicFile&) = delete;
+    ~AtomicFile() { discard(); }
 
-    std::filesystem::path temp;
-    auto fd = create_temp_next_to(path, temp);
-    if (!fd) return fd.error();
-    Status written = write_and_sync(*fd, bytes, name);
-    if (written) written = move_into_place(temp, path, overwrite);
-    if (!written) {
-        ::unlink(temp.c_str());
-        return written;
+    Status write(std::span<const std::uint8_t> bytes) {
+        if (fd_ < 0) return make_error(detail::display(target_) + ": internal error: write after commit");
+        return detail::write_all(fd_, bytes, detail::display(target_));
     }
-    sync_directory(dir);
-    return Ok{};
+    // Syncs the data, sets the permission bits (mode & 07777) and the modification time when
+    // given, and renames the file into place.
+    Status commit(const ::mode_t* mode = nullptr, const ::timespec* mtime = nullptr) {
+        using namespace detail;
+        const std::string name = display(target_);
+        if (fd_ < 0) return make_error(name + ": internal error: commit twice");
+        if (mode && ::fchmod(fd_, *mode & 07777) != 0) return make_error(name + ": cannot set its mode: " + system_reason(errno));
+        if (mtime) {
+            const ::timespec times[2] = {{0, UTIME_OMIT}, *mtime};
+            if (::futimens(fd_, times) != 0) return make_error(name + ": cannot set its time: " + system_reason(errno));
+        }
+        if (::fsync(fd_) != 0) return make_error(name + ": fsync failed: " + system_reason(errno));
+        const int rc = ::close(fd_);
+        fd_ = -1;
+        if (rc != 0) return make_error(name + ": close failed: " + system_reason(errno));
+        if (auto ok = move_into_place(temp_, target_, overwrite_); !ok) return ok;
+        temp_.clear();
+        sync_directory(directory_of(target_));
+        return Ok{};
+    }
+    // Removes the temporary file (what the destructor does).
+    void discard() {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+        if (!temp_.empty()) ::unlink(temp_.c_str());
+        temp_.clear();
+    }
+
+private:
+    AtomicFile() = default;
+    int fd_ = -1;
+    std::filesystem::path temp_, target_;
+    bool overwrite_ = false;
+};
+
+inline Status write_file_atomic(const std::filesystem::path& path, std::span<const std::uint8_t> bytes, bool overwrite) {
+    auto f = AtomicFile::create(path, overwrite);
+    if (!f) return f.error();
+    if (auto ok = f->write(bytes); !ok) return ok;
+    return f->commit();
 }
 
 }  // namespace bbans::files

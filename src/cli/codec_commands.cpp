@@ -1,21 +1,28 @@
-// bbans compress / decompress / info: file handling, conventions of zstd and xz.
-//   - the input is never deleted (-k is the default and only behaviour)
-//   - an existing output is never overwritten without -f, and is written atomically
-//   - "-" means standard input or output; compressed data is not written to a terminal
-//   - every error is one line on stderr and a non-zero exit
+// bbans compress / decompress / info: files, folders and the conventions of zstd and xz.
+//   - the input is kept unless --rm; an existing output is never overwritten without -f
+//   - outputs appear only when complete (a temporary file or folder renamed into place), with
+//     the input's permission bits and modification time
+//   - "-" means standard input or output; -c writes to standard output; compressed data is not
+//     written to a terminal and standard input is not read from one
+//   - every output path is checked before any work starts; every error is one line on stderr
+//     prefixed "bbans: " and a non-zero exit
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "src/cli/catalog.hpp"
 #include "src/cli/commands.hpp"
+#include "src/cli/file_streams.hpp"
 #include "src/compressor/compressor.hpp"
+#include "src/container/bbx.hpp"
 #include "src/io/files.hpp"
 
 namespace bbans::cli {
@@ -23,184 +30,636 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CommonFlags {
-    std::string input;
-    std::string output;
-    std::string model;
-    bool force = false;
-    bool keep = true;
-    bool verbose = false;
-    bool quiet = false;
+struct CodecFlags {
+    std::vector<std::string> inputs;
+    std::string output;  // -o, or the second positional
+    std::string model, method, shape;
+    std::vector<std::string> model_dirs;
+    bool multiple = false, to_stdout = false, force = false, keep = false, rm = false, verbose = false, quiet = false;
+    bool test = false, list = false;
+    unsigned threads = 0;
+    std::size_t chunk = 0;
 };
 
-void add_common(CLI::App& cmd, CommonFlags& f, const char* input_help, const char* output_help) {
-    cmd.add_option("input", f.input, input_help)->required();
-    cmd.add_option("output", f.output, output_help);
-    cmd.add_flag("-f,--force", f.force, "overwrite an existing output file");
-    cmd.add_flag("-k,--keep", f.keep, "keep the input file (always the case; accepted for zstd/xz habits)");
-    cmd.add_flag("-v,--verbose", f.verbose, "print a one-line summary on stderr");
-    cmd.add_flag("-q,--quiet", f.quiet, "print nothing but errors");
-    cmd.add_option("-m,--model", f.model, "a shipped model's name (e.g. mnist, fashion-mnist) or a model file");
+unsigned thread_count(unsigned requested) {
+    if (requested) return requested;
+    const unsigned n = std::thread::hardware_concurrency();
+    return n ? n : 1;
 }
 
-// A progress line on a terminal for long jobs: "compress: 1234/10000 images".
-Progress progress_line(const CommonFlags& f, const char* what) {
+std::string display_input(const std::string& path) { return path == "-" ? std::string("standard input") : path; }
+
+// "\rcompress a.idx: 1234/10000 images" on a terminal while a long entry is coded.
+Progress progress_line(const CodecFlags& f, const std::string& what) {
     if (f.quiet || !::isatty(STDERR_FILENO)) return {};
     return [what](std::size_t done, std::size_t total) {
-        std::fprintf(stderr, "\r%s: %zu/%zu images\x1b[K", what, done, total);
+        std::fprintf(stderr, "\r%s: %zu/%zu images\x1b[K", what.c_str(), done, total);
         if (done == total) std::fprintf(stderr, "\r\x1b[K");
     };
 }
 
-Expected<std::vector<std::uint8_t>> read_input(const std::string& path) {
-    if (path == "-") return io::read_file("/dev/stdin");
-    return io::read_file(path);
-}
-
-// Writes the result to a file (atomically, respecting -f) or to standard output.
-Status write_output(const std::string& path, std::span<const std::uint8_t> bytes, bool force) {
-    if (path != "-") return io::write_file_atomic(path, bytes, force);
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        const ssize_t n = ::write(STDOUT_FILENO, bytes.data() + done, bytes.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return make_error(std::string("standard output: write error: ") + std::strerror(errno));
-        done += static_cast<std::size_t>(n);
-    }
-    return Ok{};
-}
-
-// Checks that can fail before any work is done: same file in and out, an existing output.
-Status check_paths(const std::string& in, const std::string& out, bool force, bool binary_output) {
-    if (out == "-") {
-        if (binary_output && ::isatty(STDOUT_FILENO))
-            return make_error("refusing to write compressed data to a terminal (redirect it or name an output file)");
-        return Ok{};
-    }
-    std::error_code ec;
-    if (in != "-" && fs::exists(out, ec) && fs::equivalent(in, out, ec))
-        return make_error(out + ": output is the input file");
-    if (!force && fs::exists(fs::symlink_status(out, ec))) return make_error(out + ": already exists (use -f to overwrite)");
-    if (fs::is_directory(out, ec)) return make_error(out + ": is a directory");
-    return Ok{};
-}
-
-std::string bits_per_dim(std::uint64_t bytes, std::uint64_t dims) {
+std::string rate(std::uint64_t bytes, std::uint64_t of) {
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%.4f", dims ? 8.0 * static_cast<double>(bytes) / static_cast<double>(dims) : 0.0);
+    std::snprintf(buf, sizeof buf, "%.4f", of ? 8.0 * static_cast<double>(bytes) / static_cast<double>(of) : 0.0);
     return buf;
 }
 
-int run_compress(const CommonFlags& f, const std::string& shape_text) {
-    CompressOptions options;
-    if (!shape_text.empty()) {
-        options.raw_shape = parse_shape(shape_text);
-        if (!options.raw_shape) return fail("--shape must look like 28x28, got '" + shape_text + "'");
-    }
-    const std::string out = !f.output.empty() ? f.output : f.input == "-" ? "-" : f.input + ".bbx";
-    if (auto ok = check_paths(f.input, out, f.force, true); !ok) return fail(ok.error().message);
-    auto input = read_input(f.input);
-    if (!input) return fail(input.error().message);
-    auto catalog = Catalog::open(f.model);
-    if (!catalog) return fail(catalog.error().message);
-    options.progress = progress_line(f, "compress");
-    auto result = compress(*input, options, catalog->models());
-    if (!result) return fail((f.input == "-" ? std::string("standard input") : f.input) + ": " + result.error().message);
-    if (auto ok = write_output(out, result->file, f.force); !ok) return fail(ok.error().message);
-    if (f.verbose && !f.quiet) {
-        const CompressSummary& s = result->summary;
-        std::cerr << (f.input == "-" ? "stdin" : f.input) << ": " << s.input_bytes << " -> " << s.output_bytes << " bytes ("
-                  << bits_per_dim(s.output_bytes, s.input_bytes) << " bits/dim), " << container::to_string(s.method);
-        if (s.method == container::Method::bits_back) {
-            const std::uint64_t dims = s.images * s.pixels_per_image;
-            const auto& b = s.stats.bits_after;
-            const double net = b.size() > 1 ? static_cast<double>(b.back() - b.front()) / static_cast<double>(dims - s.pixels_per_image) : 0.0;
-            char line[256];
-            std::snprintf(line, sizeof line, " with model %s: %zu images, net %.4f bits/dim vs model -ELBO %.4f on a sample", s.model_name.c_str(),
-                          s.images, net, s.sample_neg_elbo_bpd);
-            std::cerr << line;
-        } else if (!s.why_fallback.empty()) {
-            std::cerr << ": " << s.why_fallback;
-        }
-        std::cerr << '\n';
-    }
-    return 0;
+// Strips trailing slashes: "imgs/" -> "imgs".
+std::string without_trailing_slash(std::string p) {
+    while (p.size() > 1 && p.back() == '/') p.pop_back();
+    return p;
 }
 
-int run_decompress(const CommonFlags& f) {
-    std::string out = f.output;
-    if (out.empty()) {
-        if (f.input == "-") out = "-";
-        else if (f.input.size() > 4 && f.input.ends_with(".bbx")) out = f.input.substr(0, f.input.size() - 4);
-        else return fail(f.input + ": unknown suffix (expected .bbx); name the output file");
+// The name an input file or folder gets in its archive: its base name.
+std::string entry_name(const std::string& path) {
+    fs::path p(without_trailing_slash(path));
+    std::string name = p.filename().string();
+    if (name.empty() || name == "." || name == "..") {
+        std::error_code ec;
+        name = fs::weakly_canonical(p, ec).filename().string();
     }
-    if (auto ok = check_paths(f.input, out, f.force, false); !ok) return fail(ok.error().message);
-    auto file = read_input(f.input);
-    if (!file) return fail(file.error().message);
+    return name.empty() ? std::string("root") : name;
+}
+
+EntryMeta meta_of(archive::Kind kind, const std::string& name, const struct stat& st) {
+    EntryMeta m;
+    m.kind = kind;
+    m.name = name;
+    m.has_metadata = true;
+    m.mode = st.st_mode & 07777;
+    m.mtime_sec = st.st_mtim.tv_sec;
+    m.mtime_nsec = static_cast<std::uint32_t>(st.st_mtim.tv_nsec);
+    return m;
+}
+
+// Checks that can fail before any work is done: same file in and out, an existing output, a
+// missing directory, a terminal.
+Status check_output(const std::string& in, const std::string& out, bool force, bool binary) {
+    if (out == "-") {
+        if (binary && ::isatty(STDOUT_FILENO))
+            return make_error("refusing to write compressed data to a terminal (redirect it, or name an output file)");
+        return Ok{};
+    }
+    std::error_code ec;
+    if (in != "-" && fs::exists(out, ec) && fs::equivalent(in, out, ec)) return make_error(out + ": output is the input file");
+    if (fs::is_directory(out, ec)) return make_error(out + ": is a directory");
+    if (!force && fs::exists(fs::symlink_status(out, ec))) return make_error(out + ": already exists (use -f to overwrite)");
+    const fs::path dir = fs::path(out).parent_path();
+    if (!dir.empty() && !fs::is_directory(dir, ec)) return make_error(out + ": directory " + dir.string() + " does not exist");
+    return Ok{};
+}
+
+Status check_input(const std::string& in, bool allow_folder) {
+    if (in == "-") {
+        if (::isatty(STDIN_FILENO)) return make_error("refusing to read from a terminal (redirect standard input, or name a file)");
+        return Ok{};
+    }
+    std::error_code ec;
+    const auto st = fs::status(in, ec);
+    if (!fs::exists(st)) return make_error(in + ": no such file");
+    if (fs::is_directory(st) && !allow_folder) return make_error(in + ": is a directory, not a file");
+    if (!fs::is_directory(st) && !fs::is_regular_file(st)) return make_error(in + ": not a regular file");
+    if (::access(in.c_str(), R_OK) != 0) return make_error(in + ": cannot read: " + std::strerror(errno));
+    return Ok{};
+}
+
+// ---- compress -----------------------------------------------------------------------------------
+
+struct Models {
+    const CodecFlags& flags;
     std::optional<Catalog> catalog;
-    ModelResolver resolve = [&](const container::ModelId& id) -> Expected<const coding::CodingModel*> {
+    Expected<std::span<const NamedModel>> get() {
         if (!catalog) {
-            auto c = Catalog::open(f.model);
+            auto c = Catalog::open(flags.model);
             if (!c) return c.error();
             catalog = std::move(*c);
         }
-        return catalog->resolve(id);
-    };
-    auto bytes = decompress(*file, resolve, progress_line(f, "decompress"));
-    if (!bytes) return fail((f.input == "-" ? std::string("standard input") : f.input) + ": " + bytes.error().message);
-    if (auto ok = write_output(out, *bytes, f.force); !ok) return fail(ok.error().message);
-    if (f.verbose && !f.quiet) std::cerr << f.input << ": " << file->size() << " -> " << bytes->size() << " bytes\n";
+        return std::span<const NamedModel>(catalog->models());
+    }
+};
+
+// A folder's contents in archive order: each directory before its contents, names sorted.
+struct FolderItem {
+    fs::path path;
+    std::string name;
+    bool directory = false;
+    struct stat st{};
+};
+
+Status walk(const fs::path& dir, const std::string& name, std::vector<FolderItem>& items, std::vector<std::string>& skipped) {
+    std::error_code ec;
+    std::vector<fs::directory_entry> children;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) children.push_back(*it);
+    if (ec) return make_error(dir.string() + ": cannot list: " + ec.message());
+    std::sort(children.begin(), children.end(), [](const auto& a, const auto& b) { return a.path().filename() < b.path().filename(); });
+    for (const auto& c : children) {
+        FolderItem item;
+        item.path = c.path();
+        item.name = name + "/" + c.path().filename().string();
+        if (::lstat(item.path.c_str(), &item.st) != 0) return make_error(item.path.string() + ": cannot stat: " + std::strerror(errno));
+        if (S_ISDIR(item.st.st_mode)) {
+            item.directory = true;
+            items.push_back(item);
+            if (auto ok = walk(item.path, item.name, items, skipped); !ok) return ok;
+        } else if (S_ISREG(item.st.st_mode)) {
+            items.push_back(item);
+        } else {
+            skipped.push_back(item.path.string() + (S_ISLNK(item.st.st_mode) ? " (symbolic link)" : " (not a regular file)"));
+        }
+    }
+    return Ok{};
+}
+
+void print_summary(const std::string& in, const CompressSummary& s, std::uint64_t out_bytes) {
+    std::cerr << in << ": " << s.input_bytes << " -> " << out_bytes << " bytes (" << rate(out_bytes, s.input_bytes) << " bits/byte), "
+              << archive::to_string(s.method);
+    if (s.method == archive::Method::bits_back) {
+        const double net = s.images > s.stats.seed_images ? static_cast<double>(s.stats.net_bits) /
+                                                                static_cast<double>((s.images - s.stats.seed_images) * s.pixels_per_image)
+                                                          : 0.0;
+        char line[256];
+        std::snprintf(line, sizeof line, " with model %s: %zu images in %zu chunks, net %.4f bits/dim vs model -ELBO %.4f on a sample",
+                      s.model_name.c_str(), s.images, s.chunks, net, s.sample_neg_elbo_bpd);
+        std::cerr << line;
+    } else if (!s.why_fallback.empty()) {
+        std::cerr << ": " << s.why_fallback;
+    }
+    std::cerr << '\n';
+}
+
+Status compress_one(const CodecFlags& f, const CompressOptions& base, Models& models, const std::string& in, const std::string& out) {
+    std::unique_ptr<archive::Output> sink;
+    if (out == "-") sink = std::make_unique<StdoutOutput>();
+    else {
+        auto file = files::AtomicFile::create(out, f.force);
+        if (!file) return file.error();
+        sink = std::make_unique<AtomicOutput>(std::move(*file));
+    }
+    ArchiveWriter writer(*sink);
+    auto candidates = models.get();
+    if (!candidates) return candidates.error();
+    CompressOptions options = base;
+    CompressSummary total;
+    std::optional<struct stat> input_stat;
+    std::error_code ec;
+    if (in != "-" && fs::is_directory(in, ec)) {
+        if (base.raw_shape) return make_error(in + ": --shape applies to one file, not a folder");
+        const std::string root = entry_name(in);
+        struct stat st{};
+        if (::stat(in.c_str(), &st) != 0) return make_error(in + ": cannot stat: " + std::strerror(errno));
+        input_stat = st;
+        std::vector<FolderItem> items;
+        std::vector<std::string> skipped;
+        if (auto ok = walk(without_trailing_slash(in), root, items, skipped); !ok) return ok;
+        for (const auto& s : skipped)
+            if (!f.quiet) std::cerr << "bbans: warning: skipped " << s << '\n';
+        if (auto ok = writer.add_directory(meta_of(archive::Kind::directory, root, st)); !ok) return ok;
+        for (const FolderItem& item : items) {
+            if (!archive::valid_name(item.name)) return make_error(item.path.string() + ": its path cannot be stored (longer than 4096 bytes)");
+            if (item.directory) {
+                if (auto ok = writer.add_directory(meta_of(archive::Kind::directory, item.name, item.st)); !ok) return ok;
+                continue;
+            }
+            auto input = FileInput::open(item.path);
+            if (!input) return input.error();
+            options.progress = progress_line(f, "compress " + item.path.string());
+            auto s = writer.add(meta_of(archive::Kind::file, item.name, item.st), **input, options, *candidates);
+            if (!s) return make_error(item.path.string() + ": " + s.error().message);
+            if (f.verbose && !f.quiet) print_summary(item.path.string(), *s, s->output_bytes);
+            total.input_bytes += s->input_bytes;
+        }
+        auto size = writer.finish();
+        if (!size) return size.error();
+        if (f.verbose && !f.quiet)
+            std::cerr << in << ": folder of " << items.size() << " entries, " << total.input_bytes << " -> " << *size << " bytes ("
+                      << rate(*size, total.input_bytes) << " bits/byte)\n";
+    } else {
+        std::unique_ptr<archive::Input> input;
+        std::vector<std::uint8_t> stdin_bytes;
+        EntryMeta meta;
+        if (in == "-") {
+            auto bytes = io::read_file("/dev/stdin");
+            if (!bytes) return bytes.error();
+            stdin_bytes = std::move(*bytes);
+            input = std::make_unique<archive::MemoryInput>(stdin_bytes);
+            meta.name = "stdin";
+        } else {
+            auto file = FileInput::open(in);
+            if (!file) return file.error();
+            input_stat = (*file)->stat();
+            meta = meta_of(archive::Kind::file, entry_name(in), *input_stat);
+            input = std::move(*file);
+        }
+        options.progress = progress_line(f, "compress " + display_input(in));
+        auto s = writer.add(meta, *input, options, *candidates);
+        if (!s) return make_error(display_input(in) + ": " + s.error().message);
+        auto size = writer.finish();
+        if (!size) return size.error();
+        if (f.verbose && !f.quiet) print_summary(display_input(in), *s, *size);
+    }
+    if (auto* file = dynamic_cast<AtomicOutput*>(sink.get())) {
+        const ::mode_t mode = input_stat ? input_stat->st_mode : 0;
+        const ::timespec mtime = input_stat ? input_stat->st_mtim : ::timespec{};
+        if (auto ok = file->file().commit(input_stat ? &mode : nullptr, input_stat ? &mtime : nullptr); !ok) return ok;
+    }
+    return Ok{};
+}
+
+// Turns the flags into (input, output) jobs, or a usage error.
+struct Job {
+    std::string input, output;
+};
+
+Expected<std::vector<Job>> plan(const CodecFlags& f, bool compressing) {
+    const char* cmd = compressing ? "compress" : "decompress";
+    std::vector<Job> jobs;
+    if (f.inputs.empty()) return make_error(std::string(cmd) + ": no input (see 'bbans " + cmd + " --help')");
+    if (f.multiple) {
+        if (!f.output.empty()) return make_error(std::string(cmd) + ": -o names one output; with -m each input gets its own");
+        if (f.to_stdout && f.inputs.size() > 1) return make_error(std::string(cmd) + ": -c writes one output; use it with one input");
+        for (const auto& in : f.inputs) jobs.push_back({in, ""});
+    } else {
+        if (f.inputs.size() > 2)
+            return make_error(std::string(cmd) + " takes one input and an optional output; to " + cmd +
+                              " several files use -m (each to its own " + (compressing ? "INPUT.bbx" : "output") + ")" +
+                              (compressing ? ", or name a folder" : ""));
+        std::string out = f.output;
+        if (f.inputs.size() == 2) {
+            if (!out.empty()) return make_error(std::string(cmd) + ": the output is named twice (second argument and -o)");
+            out = f.inputs[1];
+        }
+        jobs.push_back({f.inputs[0], out});
+    }
+    for (Job& j : jobs) {
+        if (f.to_stdout) {
+            if (!j.output.empty() && j.output != "-") return make_error(std::string(cmd) + ": -c and an output file both given");
+            j.output = "-";
+        } else if (j.output.empty()) {
+            if (j.input == "-") j.output = "-";
+            else if (compressing) j.output = without_trailing_slash(j.input) + ".bbx";
+            else if (j.input.size() > 4 && j.input.ends_with(".bbx")) j.output = j.input.substr(0, j.input.size() - 4);
+            else if (!f.test && !f.list) return make_error(j.input + ": unknown suffix (expected .bbx); name the output with -o");
+        }
+    }
+    return jobs;
+}
+
+Expected<CompressOptions> compress_options(const CodecFlags& f) {
+    CompressOptions o;
+    if (!f.shape.empty()) {
+        o.raw_shape = parse_shape(f.shape);
+        if (!o.raw_shape) return make_error("--shape must look like 28x28 (rows x cols, each 1..65535), got '" + f.shape + "'");
+    }
+    if (!f.method.empty()) {
+        o.method = archive::method_from_string(f.method);
+        if (!o.method) return make_error("--method must be one of stored, zstd, xz, bits-back; got '" + f.method + "'");
+    }
+    o.threads = thread_count(f.threads);
+    o.chunk_images = f.chunk;
+    return o;
+}
+
+int run_compress(const CodecFlags& f) {
+    auto options = compress_options(f);
+    if (!options) return fail(options.error().message);
+    auto jobs = plan(f, true);
+    if (!jobs) return fail(jobs.error().message);
+    for (const Job& j : *jobs) {
+        if (auto ok = check_input(j.input, true); !ok) return fail(ok.error().message);
+        if (auto ok = check_output(j.input, j.output, f.force, true); !ok) return fail(ok.error().message);
+        std::error_code ec;
+        if (f.rm && j.input != "-" && fs::is_directory(j.input, ec)) return fail(j.input + ": --rm does not remove folders");
+    }
+    Models models{f, {}};
+    int rc = 0;
+    for (const Job& j : *jobs) {
+        if (auto ok = compress_one(f, *options, models, j.input, j.output); !ok) {
+            rc = fail(ok.error().message);
+            continue;
+        }
+        if (f.rm && j.input != "-" && j.output != "-" && ::unlink(j.input.c_str()) != 0)
+            rc = fail(j.input + ": cannot remove: " + std::strerror(errno));
+    }
+    return rc;
+}
+
+// ---- decompress ---------------------------------------------------------------------------------
+
+struct Resolver {
+    const CodecFlags& flags;
+    std::optional<Catalog> catalog;
+    ModelResolver get() {
+        return [this](const archive::ModelId& id) -> Expected<const coding::CodingModel*> {
+            if (!catalog) {
+                auto c = Catalog::open(flags.model);
+                if (!c) return c.error();
+                catalog = std::move(*c);
+            }
+            return catalog->resolve(id);
+        };
+    }
+};
+
+// How an archive's entries map to what decompress writes: one file, or one folder.
+struct Plan {
+    bool single_file = false;
+    std::size_t file_entry = 0;
+    std::string root;  // a folder archive's root directory entry, mapped to the output ("" if several roots)
+};
+
+Expected<Plan> layout_of(const std::vector<archive::Entry>& entries) {
+    Plan p;
+    if (entries.empty()) return make_error("the archive is empty");
+    if (entries.size() == 1 && entries[0].kind != archive::Kind::directory) {
+        p.single_file = true;
+        return p;
+    }
+    for (const auto& e : entries)
+        if (e.name.empty()) return make_error("the archive holds an unnamed image set among other entries (use the library to read it)");
+    if (entries[0].kind == archive::Kind::directory) {
+        const std::string& root = entries[0].name;
+        if (std::all_of(entries.begin() + 1, entries.end(), [&](const auto& e) { return e.name.starts_with(root + "/"); })) p.root = root;
+    }
+    return p;
+}
+
+void set_metadata_path(const fs::path& path, const archive::Entry& e) {
+    if (!e.has_metadata) return;
+    ::chmod(path.c_str(), e.mode);
+    const ::timespec times[2] = {{0, UTIME_OMIT}, {static_cast<time_t>(e.mtime_sec), static_cast<long>(e.mtime_nsec)}};
+    ::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW);
+}
+
+// Writes a folder archive into a new temporary folder next to `out`, then renames it to `out`.
+Status extract_folder(const ArchiveReader& reader, const Plan& p, const std::string& out, const ModelResolver& resolve, const CodecFlags& f) {
+    std::error_code ec;
+    if (fs::exists(fs::symlink_status(out, ec)))
+        return make_error(out + ": already exists (a folder is never decompressed into an existing path; remove it or use -o)");
+    const fs::path target(out);
+    const fs::path parent = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+    if (!fs::is_directory(parent, ec)) return make_error(out + ": directory " + parent.string() + " does not exist");
+    const fs::path temp = parent / ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()));
+    if (::mkdir(temp.c_str(), 0700) != 0) return make_error(temp.string() + ": cannot create: " + std::strerror(errno));
+    struct Cleanup {
+        fs::path dir;
+        ~Cleanup() {
+            if (dir.empty()) return;
+            std::error_code e;
+            fs::permissions(dir, fs::perms::owner_all, fs::perm_options::add, e);
+            for (auto it = fs::recursive_directory_iterator(dir, e); !e && it != fs::recursive_directory_iterator(); it.increment(e))
+                if (it->is_directory(e)) fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, e);
+            fs::remove_all(dir, e);
+        }
+    } cleanup{temp};
+    const auto& entries = reader.entries();
+    std::vector<std::pair<fs::path, const archive::Entry*>> directories;  // metadata applied last, deepest first
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const archive::Entry& e = entries[i];
+        fs::path path;
+        if (!p.root.empty()) path = e.name == p.root ? temp : temp / e.name.substr(p.root.size() + 1);
+        else path = temp / e.name;
+        if (e.kind == archive::Kind::directory) {
+            if (path != temp && ::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
+                return make_error(out + ": cannot create folder " + e.name + ": " + std::strerror(errno));
+            directories.emplace_back(path, &e);
+            continue;
+        }
+        fs::create_directories(path.parent_path(), ec);
+        auto file = files::AtomicFile::create(path, false);
+        if (!file) return file.error();
+        AtomicOutput sink(std::move(*file));
+        if (auto ok = reader.extract(i, sink, resolve, thread_count(f.threads), progress_line(f, "decompress " + e.name)); !ok) return ok;
+        const ::mode_t mode = e.mode;
+        const ::timespec mtime{static_cast<time_t>(e.mtime_sec), static_cast<long>(e.mtime_nsec)};
+        if (auto ok = sink.file().commit(e.has_metadata ? &mode : nullptr, e.has_metadata ? &mtime : nullptr); !ok) return ok;
+    }
+    for (auto it = directories.rbegin(); it != directories.rend(); ++it) set_metadata_path(it->first, *it->second);
+    if (::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0)
+        return make_error(out + ": cannot create: " + std::strerror(errno));
+    cleanup.dir.clear();
+    return Ok{};
+}
+
+std::string hex64(std::uint64_t v) {
+    char b[20];
+    std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
+    return b;
+}
+
+void list_entries(const std::string& name, const ArchiveReader& reader, std::uint64_t file_size) {
+    std::printf("%s: .bbx format version 2, %zu entries, %llu bytes\n", name.c_str(), reader.entries().size(),
+                static_cast<unsigned long long>(file_size));
+    std::printf("%-9s  %-9s  %12s  %12s  %9s  %6s  %s\n", "kind", "method", "original", "stored", "bits/byte", "chunks", "name");
+    std::uint64_t total_in = 0, total_out = 0;
+    for (const auto& e : reader.entries()) {
+        std::uint64_t stored = 0;
+        for (const auto& c : e.chunks) stored += c.stored_size;
+        total_in += e.original_size, total_out += stored;
+        std::printf("%-9s  %-9s  %12llu  %12llu  %9s  %6zu  %s\n", archive::to_string(e.kind), archive::to_string(e.method),
+                    static_cast<unsigned long long>(e.original_size), static_cast<unsigned long long>(stored),
+                    rate(stored, e.original_size).c_str(), e.chunks.size(), e.name.empty() ? "(image set)" : e.name.c_str());
+    }
+    std::printf("%-9s  %-9s  %12llu  %12llu  %9s\n", "total", "", static_cast<unsigned long long>(total_in),
+                static_cast<unsigned long long>(total_out), rate(file_size, total_in).c_str());
+}
+
+Status decompress_one(const CodecFlags& f, Resolver& resolver, const std::string& in, const std::string& out) {
+    // Version 1 files are small (one message, at most 4 GiB): read whole.
+    std::unique_ptr<archive::Input> input;
+    std::vector<std::uint8_t> stdin_bytes;
+    if (in == "-") {
+        auto bytes = io::read_file("/dev/stdin");
+        if (!bytes) return bytes.error();
+        stdin_bytes = std::move(*bytes);
+        input = std::make_unique<archive::MemoryInput>(stdin_bytes);
+    } else {
+        auto file = FileInput::open(in);
+        if (!file) return file.error();
+        input = std::move(*file);
+    }
+    auto head = archive::read_range(*input, 0, std::min<std::uint64_t>(input->size(), 5));
+    if (!head) return head.error();
+    const auto version = archive::peek_version(*head);
+    if (version == 1) {
+        auto all = archive::read_range(*input, 0, input->size());
+        if (!all) return all.error();
+        if (f.list) return make_error("listing is for version 2 archives; use 'bbans info' for this version 1 file");
+        auto bytes = decompress(*all, resolver.get(), progress_line(f, "decompress " + display_input(in)));
+        if (!bytes) return bytes.error();
+        if (f.test) return Ok{};
+        if (out == "-") return StdoutOutput().write(*bytes);
+        return io::write_file_atomic(out, *bytes, f.force);
+    }
+    auto reader = ArchiveReader::open(*input);
+    if (!reader) return reader.error();
+    if (f.list) {
+        list_entries(display_input(in), *reader, input->size());
+        return Ok{};
+    }
+    auto p = layout_of(reader->entries());
+    if (!p) return p.error();
+    const unsigned threads = thread_count(f.threads);
+    const ModelResolver resolve = resolver.get();
+    if (f.test) {
+        for (std::size_t i = 0; i < reader->entries().size(); ++i) {
+            NullOutput sink;
+            if (auto ok = reader->extract(i, sink, resolve, threads); !ok) return ok;
+        }
+        if (f.verbose && !f.quiet) std::cerr << display_input(in) << ": OK (" << reader->entries().size() << " entries verified)\n";
+        return Ok{};
+    }
+    if (!p->single_file) {
+        if (out == "-") return make_error("the archive holds a folder, which cannot go to standard output");
+        return extract_folder(*reader, *p, out, resolve, f);
+    }
+    const archive::Entry& e = reader->entries()[p->file_entry];
+    const Progress progress = progress_line(f, "decompress " + display_input(in));
+    if (out == "-") {
+        StdoutOutput sink;
+        return reader->extract(p->file_entry, sink, resolve, threads, progress);
+    }
+    auto file = files::AtomicFile::create(out, f.force);
+    if (!file) return file.error();
+    AtomicOutput sink(std::move(*file));
+    if (auto ok = reader->extract(p->file_entry, sink, resolve, threads, progress); !ok) return ok;
+    const ::mode_t mode = e.mode;
+    const ::timespec mtime{static_cast<time_t>(e.mtime_sec), static_cast<long>(e.mtime_nsec)};
+    if (auto ok = sink.file().commit(e.has_metadata ? &mode : nullptr, e.has_metadata ? &mtime : nullptr); !ok) return ok;
+    if (f.verbose && !f.quiet) std::cerr << in << ": " << input->size() << " -> " << e.original_size << " bytes\n";
+    return Ok{};
+}
+
+int run_decompress(const CodecFlags& f) {
+    auto jobs = plan(f, false);
+    if (!jobs) return fail(jobs.error().message);
+    for (const Job& j : *jobs) {
+        if (auto ok = check_input(j.input, false); !ok) return fail(ok.error().message);
+        if (!f.test && !f.list)
+            if (auto ok = check_output(j.input, j.output, f.force, false); !ok) return fail(ok.error().message);
+    }
+    Resolver resolver{f, {}};
+    int rc = 0;
+    for (const Job& j : *jobs) {
+        if (auto ok = decompress_one(f, resolver, j.input, j.output); !ok) {
+            rc = fail(display_input(j.input) + ": " + ok.error().message);
+            continue;
+        }
+        if (f.rm && !f.test && !f.list && j.input != "-" && ::unlink(j.input.c_str()) != 0)
+            rc = fail(j.input + ": cannot remove: " + std::strerror(errno));
+    }
+    return rc;
+}
+
+// ---- info ---------------------------------------------------------------------------------------
+
+std::string shipped_name(const archive::ModelId& id) {
+    if (auto catalog = Catalog::open(""))
+        for (const NamedModel& m : catalog->models())
+            if (m.model->identity() == id) return "shipped model " + m.name;
+    return "not a shipped model: decompress needs --model with its file";
+}
+
+int run_info_v1(const std::string& path, std::span<const std::uint8_t> file) {
+    auto info = container::inspect(file);
+    if (!info) return fail(path + ": " + info.error().message);
+    const auto& h = info->header;
+    std::cout << "file:              " << path << '\n'
+              << "format version:    1\n"
+              << "method:            " << container::to_string(h.method) << '\n'
+              << "original size:     " << h.original_size << " bytes\n"
+              << "compressed size:   " << info->file_size << " bytes\n"
+              << "ratio:             " << rate(info->file_size, h.original_size) << " bits per original byte\n"
+              << "content checksum:  XXH64 " << hex64(h.checksum) << '\n';
+    if (info->has_bits_back) {
+        const auto& p = info->bits_back;
+        const std::uint64_t dims = p.count * p.rows * p.cols;
+        std::cout << "model:             " << archive::to_hex(p.model) << " (" << shipped_name(p.model) << ")\n"
+                  << "input layout:      " << (p.layout == container::Layout::idx ? "IDX" : "raw") << ", " << p.count << " images of "
+                  << p.rows << "x" << p.cols << '\n'
+                  << "message:           " << info->message_size << " bytes, " << int{p.lanes} << " lanes\n"
+                  << "rate:              " << rate(info->file_size, dims) << " bits/dim (whole file)\n";
+    }
     return 0;
 }
 
 int run_info(const std::string& path) {
-    auto file = read_input(path);
-    if (!file) return fail(file.error().message);
-    auto info = container::inspect(*file);
-    if (!info) return fail(path + ": " + info.error().message);
-    const auto& h = info->header;
+    auto input = FileInput::open(path);
+    if (!input) return fail(input.error().message);
+    auto head = archive::read_range(**input, 0, std::min<std::uint64_t>((*input)->size(), 5));
+    if (!head) return fail(head.error().message);
+    if (archive::peek_version(*head) == 1) {
+        auto all = io::read_file(path);
+        if (!all) return fail(all.error().message);
+        return run_info_v1(path, *all);
+    }
+    auto reader = ArchiveReader::open(**input);
+    if (!reader) return fail(path + ": " + reader.error().message);
     std::cout << "file:              " << path << '\n'
-              << "format version:    " << int{container::kVersion} << '\n'
-              << "method:            " << container::to_string(h.method) << '\n'
-              << "original size:     " << h.original_size << " bytes\n"
-              << "compressed size:   " << info->file_size << " bytes\n"
-              << "ratio:             " << bits_per_dim(info->file_size, h.original_size) << " bits per original byte\n";
-    char sum[32];
-    std::snprintf(sum, sizeof sum, "%016llx", static_cast<unsigned long long>(h.checksum));
-    std::cout << "content checksum:  XXH64 " << sum << '\n';
-    if (info->has_bits_back) {
-        const auto& p = info->bits_back;
-        const std::uint64_t dims = p.count * p.rows * p.cols;
-        // Name the model if it is a shipped one: the file decodes here without --model.
-        std::string where = "not a shipped model: decompress needs --model with its file";
-        if (auto catalog = Catalog::open(""))
-            for (const NamedModel& m : catalog->models())
-                if (m.model->identity() == p.model) where = "shipped model " + m.name;
-        std::cout << "model:             " << container::to_hex(p.model) << " (" << where << ")\n"
-                  << "input layout:      " << (p.layout == container::Layout::idx ? "IDX" : "raw") << ", " << p.count << " images of "
-                  << p.rows << "x" << p.cols << '\n'
-                  << "message:           " << info->message_size << " bytes, " << int{p.lanes} << " lanes\n"
-                  << "rate:              " << bits_per_dim(info->file_size, dims) << " bits/dim (whole file)\n";
+              << "format version:    2\n"
+              << "compressed size:   " << (*input)->size() << " bytes\n"
+              << "entries:           " << reader->entries().size() << '\n';
+    for (const auto& e : reader->entries()) {
+        std::uint64_t stored = 0;
+        for (const auto& c : e.chunks) stored += c.stored_size;
+        std::cout << "\nentry:             " << (e.name.empty() ? std::string("(unnamed image set)") : e.name) << " ("
+                  << archive::to_string(e.kind) << ")\n";
+        if (e.kind == archive::Kind::directory) continue;
+        std::cout << "method:            " << archive::to_string(e.method) << '\n'
+                  << "original size:     " << e.original_size << " bytes\n"
+                  << "stored size:       " << stored << " bytes in " << e.chunks.size() << " chunks\n"
+                  << "ratio:             " << rate(stored, e.original_size) << " bits per original byte\n"
+                  << "content checksum:  XXH64 " << hex64(e.checksum) << '\n';
+        if (e.images) {
+            const auto& l = *e.images;
+            std::cout << "input layout:      " << archive::to_string(e.layout) << ", " << l.count << " images of " << l.rows << "x" << l.cols
+                      << (l.channels == 1 ? " grey" : "") << ", 8-bit\n";
+        }
+        if (e.model) {
+            std::cout << "model:             " << (e.model->name.empty() ? std::string("(unnamed)") : e.model->name) << ", identity "
+                      << archive::to_hex(e.model->identity) << " (" << shipped_name(e.model->identity) << ")\n"
+                      << "rate:              " << rate(stored, e.images->count * e.images->image_bytes()) << " bits/dim (chunk data), "
+                      << int{e.model->lanes} << " lanes\n";
+        }
     }
     return 0;
+}
+
+void add_shared(CLI::App& cmd, CodecFlags& f) {
+    cmd.add_option("-o,--output", f.output, "output file (or folder, for a folder archive); - for standard output");
+    cmd.add_flag("-m,--multiple", f.multiple, "several inputs, each to its own output");
+    cmd.add_flag("-c,--stdout", f.to_stdout, "write to standard output");
+    cmd.add_flag("-f,--force", f.force, "overwrite an existing output file");
+    cmd.add_flag("-k,--keep", f.keep, "keep the input (the default; accepted for zstd/xz habits)");
+    cmd.add_flag("--rm", f.rm, "remove the input after success");
+    cmd.add_flag("-v,--verbose", f.verbose, "print a one-line summary on stderr");
+    cmd.add_flag("-q,--quiet", f.quiet, "print nothing but errors");
+    cmd.add_option("-T,--threads", f.threads, "threads (0 = all cores, the default); the output is the same for any count")
+        ->check(CLI::Range(0, 1024));
+    cmd.add_option("--model", f.model, "a shipped model's name (e.g. mnist, fashion-mnist) or a model file");
 }
 
 }  // namespace
 
 void add_codec_commands(CLI::App& app, RunState& state) {
-    static CommonFlags cf, df;
-    static std::string shape;
-    auto* c = app.add_subcommand("compress", "compress a file (IDX or raw images by bits-back coding; anything else with zstd)");
-    add_common(*c, cf, "input file, or - for standard input", "output file (default: INPUT.bbx; - for standard output)");
-    c->add_option("--shape", shape, "treat the input as raw concatenated images of this shape, e.g. 28x28");
-    c->callback([&state] { state.exit_code = run_compress(cf, shape); });
+    static CodecFlags cf, df;
+    static std::string info_path;
+    auto* c = app.add_subcommand("compress", "compress files or a folder into .bbx archives (images by bits-back coding, anything else "
+                                             "with the smallest of zstd, xz, stored)");
+    c->add_option("inputs", cf.inputs, "a file, a folder, or - for standard input; then, optionally, the output file")->required();
+    add_shared(*c, cf);
+    c->add_option("--shape", cf.shape, "treat the input as raw concatenated images of this shape, e.g. 28x28");
+    c->add_option("--method", cf.method, "force a method: stored, zstd, xz or bits-back");
+    c->add_option("--chunk", cf.chunk, "images per bits-back chunk (default: about 2^19 pixels' worth)")->check(CLI::Range(1, 1 << 30));
+    c->callback([&state] { state.exit_code = run_compress(cf); });
 
-    auto* d = app.add_subcommand("decompress", "restore the original file from a .bbx file");
-    add_common(*d, df, "a .bbx file, or - for standard input", "output file (default: INPUT without .bbx; - for standard output)");
+    auto* d = app.add_subcommand("decompress", "restore the original files from .bbx archives");
+    d->add_option("inputs", df.inputs, "a .bbx file, or - for standard input; then, optionally, the output")->required();
+    add_shared(*d, df);
+    d->add_flag("-t,--test", df.test, "verify the archive (decode everything, check every checksum) without writing");
+    d->add_flag("-l,--list", df.list, "list the archive's entries");
     d->callback([&state] { state.exit_code = run_decompress(df); });
 
-    static std::string info_path;
-    auto* i = app.add_subcommand("info", "describe a .bbx file: format version, method, model, layout, sizes, rate");
+    auto* i = app.add_subcommand("info", "describe a .bbx file: format version, entries, methods, models, layouts, sizes, rates");
     i->add_option("file", info_path, "a .bbx file")->required();
     i->callback([&state] { state.exit_code = run_info(info_path); });
 }

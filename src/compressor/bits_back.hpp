@@ -13,10 +13,17 @@
 namespace bbans {
 
 struct BitsBackStats {
-    std::uint64_t message_bits = 0;      // the serialized message
+    std::uint64_t message_bits = 0;      // the serialized message(s)
     std::uint64_t initial_bits = 0;      // words drawn from the virtual bottom, times 32
-    // size_bits() of the message after each image (for the running rate)
+    // size_bits() of the message after each image (for the running rate); summed over chunks,
+    // each chunk's values offset by the message bits of the chunks before it
     std::vector<std::uint64_t> bits_after;
+    // Summed over chunks by the archive writer:
+    std::size_t chunks = 0;
+    std::size_t seed_images = 0;
+    std::uint64_t seed_bits = 0;         // message growth while the seed images were pushed
+    std::uint64_t net_bits = 0;          // message growth while the other images were pushed
+    std::uint64_t first_image_bits = 0;  // the growth for the very first image
 };
 
 using Progress = std::function<void(std::size_t done, std::size_t total)>;

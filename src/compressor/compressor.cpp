@@ -1,143 +1,572 @@
 #include "src/compressor/compressor.hpp"
 
-#include <zstd.h>
+// GCC 12 reports a false -Wfree-nonheap-object when an Expected<std::vector> made in a worker
+// thread is destroyed after inlining (the object is a heap vector); GCC 13 does not.
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ == 12
+#pragma GCC diagnostic ignored "-Wfree-nonheap-object"
+#endif
 
+#include <xxhash.h>
+
+#include <algorithm>
+#include <memory>
 #include <random>
+
+#include "src/archive/pipeline.hpp"
+#include "src/compressor/byte_methods.hpp"
+#include "src/container/bbx.hpp"
 
 namespace bbans {
 
 namespace {
 
-// The images in the input, if it is images bbans can code: an IDX file, or raw images of an
-// explicit shape. `why` says why not otherwise.
-struct ImageInput {
-    io::ImageSet images;
-    container::Layout layout = container::Layout::raw;
-    std::vector<std::uint8_t> header;
+using archive::ChunkRecord;
+using archive::Entry;
+using archive::ImageLayout;
+using archive::Layout;
+using archive::Method;
+using Bytes = std::vector<std::uint8_t>;
+
+// A streaming XXH64 (the entry's content checksum over chunks handed over in order).
+class Hash64 {
+public:
+    Hash64() : s_(XXH64_createState()) {
+        if (!s_) throw std::bad_alloc();
+        XXH64_reset(s_.get(), 0);
+    }
+    void update(std::span<const std::uint8_t> b) { XXH64_update(s_.get(), b.data(), b.size()); }
+    std::uint64_t digest() const { return XXH64_digest(s_.get()); }
+
+private:
+    struct Free {
+        void operator()(XXH64_state_t* s) const { XXH64_freeState(s); }
+    };
+    std::unique_ptr<XXH64_state_t, Free> s_;
 };
 
-Expected<std::optional<ImageInput>> find_images(std::span<const std::uint8_t> input, const CompressOptions& options, std::string& why) {
+// The images in an input, if it is images bbans can code: raw images of an explicit shape, or
+// an IDX file. `why` says why not otherwise.
+struct FoundImages {
+    Layout layout = Layout::raw;
+    ImageLayout images;
+};
+
+std::uint32_t be32(std::span<const std::uint8_t> b, std::size_t at) {
+    return std::uint32_t{b[at]} << 24 | std::uint32_t{b[at + 1]} << 16 | std::uint32_t{b[at + 2]} << 8 | b[at + 3];
+}
+
+Expected<std::optional<FoundImages>> find_images(const archive::Input& in, const CompressOptions& options, std::string& why) {
+    const std::uint64_t size = in.size();
     if (options.raw_shape) {
-        auto images = io::parse_raw(input, *options.raw_shape);
-        if (!images) return images.error();  // the user said these are images: a mismatch is an error
-        return std::optional<ImageInput>(ImageInput{std::move(*images), container::Layout::raw, {}});
+        const std::uint64_t per = std::uint64_t{options.raw_shape->rows} * options.raw_shape->cols;
+        if (per == 0 || size == 0 || size % per != 0)
+            return make_error(std::to_string(size) + " bytes are not a whole number of " + std::to_string(options.raw_shape->rows) + "x" +
+                              std::to_string(options.raw_shape->cols) + " images");
+        FoundImages f;
+        f.layout = Layout::raw;
+        f.images.rows = options.raw_shape->rows;
+        f.images.cols = options.raw_shape->cols;
+        f.images.count = size / per;
+        return std::optional<FoundImages>(std::move(f));
     }
-    if (io::detect_format(input) != io::Format::idx) {
+    if (size < io::kIdxHeaderBytes) {
+        why = "not images (raw images need --shape)";
+        return std::optional<FoundImages>();
+    }
+    auto head = archive::read_range(in, 0, io::kIdxHeaderBytes);
+    if (!head) return head.error();
+    if (io::detect_format(*head) != io::Format::idx || be32(*head, 0) != 0x00000803) {
         why = "not an IDX image file (raw images need --shape)";
-        return std::optional<ImageInput>();
+        return std::optional<FoundImages>();
     }
-    auto images = io::parse_idx(input);
-    if (!images) {
-        why = "not a valid IDX image file: " + images.error().message;
-        return std::optional<ImageInput>();
+    const std::uint64_t count = be32(*head, 4), rows = be32(*head, 8), cols = be32(*head, 12);
+    if (count == 0 || rows == 0 || cols == 0 || (size - io::kIdxHeaderBytes) / (rows * cols) != count ||
+        (size - io::kIdxHeaderBytes) % (rows * cols) != 0) {
+        why = "not a valid IDX image file (its header does not match its size)";
+        return std::optional<FoundImages>();
     }
-    ImageInput in{std::move(*images), container::Layout::idx, {}};
-    in.header.assign(input.begin(), input.begin() + static_cast<std::ptrdiff_t>(io::kIdxHeaderBytes));
-    return std::optional<ImageInput>(std::move(in));
+    FoundImages f;
+    f.layout = Layout::idx;
+    f.images.rows = static_cast<std::uint32_t>(rows);
+    f.images.cols = static_cast<std::uint32_t>(cols);
+    f.images.count = count;
+    f.images.prefix = std::move(*head);
+    return std::optional<FoundImages>(std::move(f));
 }
 
 // Up to `n` images spread evenly over the set.
-std::vector<std::size_t> sample_indices(std::size_t count, std::size_t n) {
-    std::vector<std::size_t> idx;
-    const std::size_t k = std::min(count, n);
-    for (std::size_t j = 0; j < k; ++j) idx.push_back(j * count / k);
+std::vector<std::uint64_t> sample_indices(std::uint64_t count, std::uint64_t n) {
+    std::vector<std::uint64_t> idx;
+    const std::uint64_t k = std::min(count, n);
+    for (std::uint64_t j = 0; j < k; ++j) idx.push_back(j * count / k);
     return idx;
 }
 
-double zstd_bpd(std::span<const std::uint8_t> bytes, int level) {
-    std::vector<std::uint8_t> z(ZSTD_compressBound(bytes.size()));
-    const std::size_t n = ZSTD_compress(z.data(), z.size(), bytes.data(), bytes.size(), level);
-    return ZSTD_isError(n) ? 8.0 : 8.0 * static_cast<double>(n) / static_cast<double>(bytes.size());
+// A chunk as coded: its stored bytes, record (offset filled in when written), the original
+// bytes it covers (for the entry's checksum) and, for bits-back, the coding statistics.
+struct ChunkOut {
+    Bytes stored;
+    Bytes original;
+    ChunkRecord record;
+    BitsBackStats stats;
+};
+
+Expected<Bytes> code_bytes(Method m, std::span<const std::uint8_t> original, int zstd_level) {
+    switch (m) {
+        case Method::stored: return Bytes(original.begin(), original.end());
+        case Method::zstd: return bytes_codec::zstd_compress(original, zstd_level);
+        case Method::xz: return bytes_codec::xz_compress(original);
+        case Method::bits_back: break;
+    }
+    return make_error("internal error: code_bytes with bits-back");
 }
 
-}  // namespace
+Expected<Bytes> decode_bytes(Method m, std::span<const std::uint8_t> stored, std::uint64_t size) {
+    switch (m) {
+        case Method::stored:
+            if (stored.size() != size) return make_error("stored chunk has the wrong size");
+            return Bytes(stored.begin(), stored.end());
+        case Method::zstd: return bytes_codec::zstd_decompress(stored, size);
+        case Method::xz: return bytes_codec::xz_decompress(stored, size);
+        case Method::bits_back: break;
+    }
+    return make_error("internal error: decode_bytes with bits-back");
+}
 
-Expected<Compressed> compress(std::span<const std::uint8_t> input, const CompressOptions& options, std::span<const NamedModel> models) {
-    CompressSummary s;
-    s.input_bytes = input.size();
-    auto fallback = [&](std::string why) -> Expected<Compressed> {
-        auto file = container::compress_fallback(input, options.zstd_level);
-        if (!file) return file.error();
-        s.method = container::parse_header(*file)->method;
-        s.output_bytes = file->size();
-        s.why_fallback = std::move(why);
-        s.images = 0;
-        return Compressed{std::move(*file), std::move(s)};
-    };
+// Byte chunk k of an input cut into chunks of `chunk` bytes, coded with method m.
+Expected<ChunkOut> byte_chunk(const archive::Input& in, std::uint64_t chunk, std::size_t k, Method m, int zstd_level) {
+    const std::uint64_t first = k * chunk;
+    auto original = archive::read_range(in, first, std::min(chunk, in.size() - first));
+    if (!original) return original.error();
+    auto stored = code_bytes(m, *original, zstd_level);
+    if (!stored) return stored.error();
+    ChunkOut out;
+    out.record.first = first;
+    out.record.count = original->size();
+    out.record.stored_checksum = archive::xxh64(*stored);
+    out.record.original_checksum = archive::xxh64(*original);
+    out.stored = std::move(*stored);
+    out.original = std::move(*original);
+    return out;
+}
 
-    std::string why;
-    auto found = find_images(input, options, why);
-    if (!found) return found.error();
-    if (!*found) return fallback(why);
-    ImageInput& in = **found;
-    const io::ImageSet& images = in.images;
-    if (models.empty()) return fallback("no model is available");
+// Bits-back chunk k: images [k * per_chunk, ...) of the entry.
+Expected<ChunkOut> image_chunk(const archive::Input& in, const ImageLayout& l, std::uint64_t per_chunk, std::size_t k,
+                               const coding::VaeCoder& coder, const CompressOptions& options) {
+    const std::uint64_t first = k * per_chunk;
+    const std::uint64_t count = std::min(per_chunk, l.count - first);
+    auto original = archive::read_range(in, l.prefix.size() + first * l.image_bytes(), count * l.image_bytes());
+    if (!original) return original.error();
+    io::ImageSet set;
+    set.rows = l.rows, set.cols = l.cols, set.count = static_cast<std::size_t>(count);
+    set.pixels = std::move(*original);
+    const std::size_t seed = static_cast<std::size_t>(std::min<std::uint64_t>(std::max<std::size_t>(options.seed_images, 1), count));
+    auto encoded = encode_images(coder, set, options.lanes, seed);
+    if (!encoded) return encoded.error();
+    ChunkOut out;
+    out.record.first = first;
+    out.record.count = count;
+    out.record.seed_images = static_cast<std::uint32_t>(seed);
+    out.record.stored_checksum = archive::xxh64(encoded->message);
+    out.record.original_checksum = archive::xxh64(set.pixels);
+    out.stored = std::move(encoded->message);
+    out.original = std::move(set.pixels);
+    out.stats = std::move(encoded->stats);
+    // The chunk's split of the message: seed images, then the bits-back ones.
+    const std::uint64_t empty = codec::Message(options.lanes).size_bits();
+    const auto& b = out.stats.bits_after;
+    out.stats.chunks = 1;
+    out.stats.seed_images = seed;
+    out.stats.seed_bits = b[seed - 1] - empty;
+    out.stats.net_bits = b.back() - b[seed - 1];
+    out.stats.first_image_bits = b[0] - empty;
+    return out;
+}
 
-    // Choose the model with the lowest negative ELBO on a sample of the images.
-    const auto sample = sample_indices(images.count, 16);
-    const NamedModel* best = nullptr;
-    double best_bpd = 0;
+double zstd_bpd(std::span<const std::uint8_t> bytes, int level) {
+    auto z = bytes_codec::zstd_compress(bytes, level);
+    return z ? 8.0 * static_cast<double>(z->size()) / static_cast<double>(bytes.size()) : 8.0;
+}
+
+// The best model for these images on a sample of them (lowest integer -ELBO), or nullptr.
+struct ModelChoice {
+    const NamedModel* model = nullptr;
+    double bpd = 0;
+    double sample_zstd_bpd = 8;
+};
+
+Expected<ModelChoice> choose_model(const archive::Input& in, const ImageLayout& l, std::span<const NamedModel> models, int zstd_level) {
+    ModelChoice best;
+    const auto sample = sample_indices(l.count, 16);
+    Bytes sample_bytes;
+    for (std::uint64_t i : sample) {
+        auto px = archive::read_range(in, l.prefix.size() + i * l.image_bytes(), l.image_bytes());
+        if (!px) return px.error();
+        sample_bytes.insert(sample_bytes.end(), px->begin(), px->end());
+    }
     for (const NamedModel& m : models) {
         const auto& cfg = m.model->quantized().config();
-        if (cfg.rows != images.rows || cfg.cols != images.cols) continue;
+        if (cfg.rows != l.rows || cfg.cols != l.cols || l.channels != 1) continue;
         auto coder = coding::VaeCoder::make(m.model->quantized());
         if (!coder) return coder.error();
         std::mt19937_64 draw(1);
         double bits = 0;
-        for (std::size_t i : sample) {
-            const auto px = images.image(i);
+        for (std::size_t j = 0; j < sample.size(); ++j) {
+            const auto px = std::span(sample_bytes).subspan(j * l.image_bytes(), l.image_bytes());
             bits += coder->neg_elbo_bits(coding::Image(px.begin(), px.end()), draw);
         }
-        const double bpd = bits / static_cast<double>(sample.size() * images.pixels_per_image());
-        if (!best || bpd < best_bpd) best = &m, best_bpd = bpd;
+        const double bpd = bits / static_cast<double>(sample_bytes.size());
+        if (!best.model || bpd < best.bpd) best.model = &m, best.bpd = bpd;
     }
-    if (!best)
-        return fallback("no model codes " + std::to_string(images.rows) + "x" + std::to_string(images.cols) + " images");
-    s.model_name = best->name;
-    s.model_identity = best->model->identity_hex();
-    s.sample_neg_elbo_bpd = best_bpd;
-
-    // Is bits-back clearly better than zstd? Compare on the same sample's bytes.
-    std::vector<std::uint8_t> sample_bytes;
-    for (std::size_t i : sample) {
-        const auto px = images.image(i);
-        sample_bytes.insert(sample_bytes.end(), px.begin(), px.end());
-    }
-    const bool clearly_better = best_bpd < options.skip_zstd_below * zstd_bpd(sample_bytes, options.zstd_level);
-
-    auto coder = coding::VaeCoder::make(best->model->quantized());
-    if (!coder) return coder.error();
-    auto encoded = encode_images(*coder, images, options.lanes, std::min(options.seed_images, images.count), options.progress);
-    if (!encoded) return encoded.error();
-
-    container::BitsBackPayload p;
-    p.model = best->model->identity();
-    p.layout = in.layout;
-    p.lanes = static_cast<std::uint8_t>(options.lanes);
-    p.rows = images.rows;
-    p.cols = images.cols;
-    p.count = images.count;
-    p.seed_images = static_cast<std::uint32_t>(std::min(options.seed_images, images.count));
-    p.header_bytes = std::move(in.header);
-    p.message = std::move(encoded->message);
-    std::vector<std::uint8_t> file = container::pack(container::Method::bits_back, input, container::write_bits_back_payload(p));
-
-    if (!clearly_better) {
-        auto alt = container::compress_fallback(input, options.zstd_level);
-        if (!alt) return alt.error();
-        if (alt->size() <= file.size()) return fallback("zstd is smaller than bits-back coding with model " + best->name + " on this input");
-    }
-    s.method = container::Method::bits_back;
-    s.output_bytes = file.size();
-    s.images = images.count;
-    s.pixels_per_image = images.pixels_per_image();
-    s.stats = std::move(encoded->stats);
-    return Compressed{std::move(file), std::move(s)};
+    if (best.model) best.sample_zstd_bpd = zstd_bpd(sample_bytes, zstd_level);
+    return best;
 }
 
-Expected<std::vector<std::uint8_t>> decompress(std::span<const std::uint8_t> file, const ModelResolver& resolve, const Progress& progress) {
-    container::BitsBackDecoder decoder = [&](const container::BitsBackPayload& p, std::uint64_t) -> Expected<std::vector<std::uint8_t>> {
-        if (!resolve) return make_error("this .bbx file needs model " + container::to_hex(p.model) + ", which is not available");
+std::string shape_text(const ImageLayout& l) { return std::to_string(l.rows) + "x" + std::to_string(l.cols); }
+
+std::string quoted(const std::string& name) { return name.empty() ? std::string("image set") : "'" + name + "'"; }
+
+}  // namespace
+
+std::size_t chunk_images(const CompressOptions& options, std::uint64_t samples_per_image) {
+    if (options.chunk_images) return options.chunk_images;
+    return static_cast<std::size_t>(std::max<std::uint64_t>(1, kDefaultChunkSamples / std::max<std::uint64_t>(1, samples_per_image)));
+}
+
+// ---- ArchiveWriter ------------------------------------------------------------------------------
+
+Status ArchiveWriter::write(std::span<const std::uint8_t> bytes) {
+    if (auto ok = out_.write(bytes); !ok) {
+        failed_ = true;
+        return ok;
+    }
+    pos_ += bytes.size();
+    return Ok{};
+}
+
+Status ArchiveWriter::start() {
+    if (finished_) return make_error("internal error: archive already finished");
+    if (failed_) return make_error("internal error: archive writer failed earlier");
+    if (started_) return Ok{};
+    started_ = true;
+    return write(archive::write_header());
+}
+
+Status ArchiveWriter::add_directory(const EntryMeta& meta) {
+    if (auto ok = start(); !ok) return ok;
+    if (!archive::valid_name(meta.name)) return make_error("'" + meta.name + "' cannot be stored as an archive name");
+    Entry e;
+    e.kind = archive::Kind::directory;
+    e.name = meta.name;
+    e.has_metadata = meta.has_metadata, e.mode = meta.mode & 07777, e.mtime_sec = meta.mtime_sec, e.mtime_nsec = meta.mtime_nsec;
+    e.checksum = archive::xxh64({});
+    entries_.push_back(std::move(e));
+    return Ok{};
+}
+
+Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archive::Input& in, const CompressOptions& options,
+                                             std::span<const NamedModel> models) {
+    if (auto ok = start(); !ok) return ok.error();
+    if (meta.kind == archive::Kind::directory) return make_error("internal error: add() of a directory");
+    if (meta.kind == archive::Kind::file ? !archive::valid_name(meta.name) : !meta.name.empty() && !archive::valid_name(meta.name))
+        return make_error("'" + meta.name + "' cannot be stored as an archive name");
+    if (in.size() > archive::kMaxOriginalSize) return make_error("input is larger than 2^50 bytes");
+    if (options.lanes < 1 || options.lanes > 255) return make_error("lanes must be 1..255");
+    if (options.chunk_bytes == 0 || options.chunk_bytes > archive::kMaxChunkBytes) return make_error("chunk size must be 1 byte to 1 GiB");
+
+    Entry e;
+    e.kind = meta.kind;
+    e.name = meta.name;
+    e.has_metadata = meta.has_metadata, e.mode = meta.mode & 07777, e.mtime_sec = meta.mtime_sec, e.mtime_nsec = meta.mtime_nsec;
+    e.original_size = in.size();
+    CompressSummary s;
+    s.input_bytes = in.size();
+
+    std::string why;
+    std::optional<FoundImages> found;
+    if (in.size() > 0 && (meta.kind == archive::Kind::image_set || options.method != Method::stored || options.raw_shape)) {
+        auto f = find_images(in, options, why);
+        if (!f) return f.error();
+        found = std::move(*f);
+    }
+    if (meta.kind == archive::Kind::image_set && !found) return make_error("an image set needs its shape");
+    if (found) {
+        e.layout = found->layout;
+        e.images = found->images;
+    }
+
+    // Bits-back, if the input is images and a model codes them.
+    const bool bytes_forced = options.method && *options.method != Method::bits_back;
+    const bool bits_back_forced = options.method == Method::bits_back;
+    std::optional<coding::VaeCoder> coder;
+    std::optional<ChunkOut> first_chunk;  // coded while deciding; reused
+    std::uint64_t per_chunk = 0;
+    if (found && !bytes_forced) {
+        const ImageLayout& l = found->images;
+        auto choice = choose_model(in, l, models, options.zstd_level);
+        if (!choice) return choice.error();
+        if (!choice->model) {
+            std::string known;
+            for (const NamedModel& m : models) known += (known.empty() ? "" : ", ") + m.name;
+            why = "no model codes " + shape_text(l) + " images" + (known.empty() ? std::string(" (no models available)") : " (models: " + known + ")");
+        } else {
+            s.model_name = choice->model->name;
+            s.model_identity = choice->model->model->identity_hex();
+            s.sample_neg_elbo_bpd = choice->bpd;
+            auto c = coding::VaeCoder::make(choice->model->model->quantized());
+            if (!c) return c.error();
+            coder = std::move(*c);
+            per_chunk = chunk_images(options, l.image_bytes());
+            e.method = Method::bits_back;
+            e.model = archive::ModelRef{choice->model->model->identity(), choice->model->name, static_cast<std::uint8_t>(options.lanes)};
+            if (!bits_back_forced && choice->bpd >= options.skip_fallback_below * choice->sample_zstd_bpd) {
+                // Not clearly better: code the first chunk both ways and keep the smaller rate.
+                auto bb = image_chunk(in, l, per_chunk, 0, *coder, options);
+                if (!bb) return bb.error();
+                auto z = bytes_codec::zstd_compress(bb->original, options.zstd_level);
+                auto x = bytes_codec::xz_compress(bb->original);
+                if (!z) return z.error();
+                if (!x) return x.error();
+                if (std::min(z->size(), x->size()) <= bb->stored.size()) {
+                    why = "zstd/xz is smaller than bits-back coding with model " + s.model_name + " on this input";
+                    e.method = Method::stored;
+                    e.model.reset();
+                    coder.reset();
+                } else {
+                    first_chunk = std::move(*bb);
+                }
+            }
+        }
+    }
+    if (bits_back_forced && e.method != Method::bits_back)
+        return make_error("--method bits-back: " + (why.empty() ? std::string("no model can code this input") : why));
+    if (meta.kind == archive::Kind::file && e.method != Method::bits_back && e.layout == Layout::idx) {
+        // Coded as bytes: the file is kept as an opaque file (its chunks cover every byte).
+        e.layout = Layout::none;
+        e.images.reset();
+    }
+
+    // The byte method, when not bits-back: forced, or the smallest on the first chunk.
+    const std::uint64_t byte_chunk_size = options.chunk_bytes;
+    if (e.method != Method::bits_back) {
+        if (bytes_forced) {
+            e.method = *options.method;
+        } else if (in.size() > 0) {
+            auto z = byte_chunk(in, byte_chunk_size, 0, Method::zstd, options.zstd_level);
+            if (!z) return z.error();
+            auto x = byte_chunk(in, byte_chunk_size, 0, Method::xz, options.zstd_level);
+            if (!x) return x.error();
+            ChunkOut& best = x->stored.size() < z->stored.size() ? *x : *z;
+            e.method = &best == &*x ? Method::xz : Method::zstd;
+            if (best.stored.size() >= best.original.size()) {
+                e.method = Method::stored;
+                best.stored = best.original;
+                best.record.stored_checksum = best.record.original_checksum;
+            }
+            first_chunk = std::move(best);
+        }
+        s.why_fallback = why;
+    }
+    s.method = e.method;
+
+    // Every chunk, in parallel, written in order.
+    const bool bb = e.method == Method::bits_back;
+    const std::uint64_t units = bb ? e.images->count : in.size();
+    const std::uint64_t unit_chunk = bb ? per_chunk : byte_chunk_size;
+    const std::size_t nchunks = static_cast<std::size_t>((units + unit_chunk - 1) / unit_chunk);
+    Hash64 hash;
+    if (bb) hash.update(e.images->prefix);
+    std::size_t images_done = 0;
+    auto work = [&](std::size_t k) -> Expected<ChunkOut> {
+        if (k == 0 && first_chunk) return std::move(*first_chunk);
+        if (bb) return image_chunk(in, *e.images, per_chunk, k, *coder, options);
+        return byte_chunk(in, byte_chunk_size, k, e.method, options.zstd_level);
+    };
+    auto take = [&](std::size_t, ChunkOut&& c) -> Status {
+        c.record.offset = pos_;
+        c.record.stored_size = c.stored.size();
+        if (auto ok = write(c.stored); !ok) return ok;
+        hash.update(c.original);
+        e.chunks.push_back(c.record);
+        s.output_bytes += c.stored.size();
+        if (bb) {
+            BitsBackStats& t = s.stats;
+            if (t.chunks == 0) t.first_image_bits = c.stats.first_image_bits;
+            for (std::uint64_t b : c.stats.bits_after) t.bits_after.push_back(t.message_bits + b);
+            t.message_bits += c.stats.message_bits;
+            t.initial_bits += c.stats.initial_bits;
+            t.chunks += 1;
+            t.seed_images += c.stats.seed_images;
+            t.seed_bits += c.stats.seed_bits;
+            t.net_bits += c.stats.net_bits;
+            images_done += static_cast<std::size_t>(c.record.count);
+            if (options.progress) options.progress(images_done, static_cast<std::size_t>(units));
+        }
+        return Ok{};
+    };
+    if (auto ok = archive::ordered_parallel<ChunkOut>(nchunks, std::max(1u, options.threads), work, take); !ok) {
+        failed_ = failed_ || pos_ > 0;
+        return ok.error();
+    }
+    if (bb) hash.update(e.images->suffix);
+    e.checksum = hash.digest();
+    s.chunks = e.chunks.size();
+    if (bb) {
+        s.images = static_cast<std::size_t>(e.images->count);
+        s.pixels_per_image = static_cast<std::size_t>(e.images->image_bytes());
+    }
+    entries_.push_back(std::move(e));
+    return s;
+}
+
+Expected<std::uint64_t> ArchiveWriter::finish() {
+    if (auto ok = start(); !ok) return ok.error();
+    const Bytes dir = archive::write_directory(entries_);
+    const std::uint64_t dir_offset = pos_;
+    if (auto ok = write(dir); !ok) return ok.error();
+    if (auto ok = write(archive::write_trailer(dir_offset, dir)); !ok) return ok.error();
+    finished_ = true;
+    return pos_;
+}
+
+// ---- ArchiveReader ------------------------------------------------------------------------------
+
+Expected<ArchiveReader> ArchiveReader::open(const archive::Input& in) {
+    const std::uint64_t size = in.size();
+    auto head = archive::read_range(in, 0, std::min<std::uint64_t>(size, archive::kHeaderSize));
+    if (!head) return head.error();
+    if (auto ok = archive::parse_header(*head); !ok) return ok.error();
+    if (size < archive::kHeaderSize + archive::kTrailerSize) return make_error(".bbx file is truncated (too short for a version 2 archive)");
+    auto tail = archive::read_range(in, size - archive::kTrailerSize, archive::kTrailerSize);
+    if (!tail) return tail.error();
+    auto trailer = archive::parse_trailer(*tail, size);
+    if (!trailer) return trailer.error();
+    auto dir = archive::read_range(in, trailer->directory_offset, trailer->directory_size);
+    if (!dir) return dir.error();
+    auto entries = archive::parse_directory(*dir, *trailer);
+    if (!entries) return entries.error();
+    ArchiveReader r(in);
+    r.entries_ = std::move(*entries);
+    return r;
+}
+
+Status ArchiveReader::decode_chunks(const Entry& e, std::size_t c0, std::size_t c1, const ModelResolver& resolve, unsigned threads,
+                                    const std::function<Status(std::size_t, Bytes&&)>& take) const {
+    const std::string where = "entry " + quoted(e.name);
+    std::optional<coding::VaeCoder> coder;
+    if (e.method == Method::bits_back && c1 > c0) {
+        const archive::ModelRef& m = *e.model;
+        const std::string needs = where + " needs model " + (m.name.empty() ? std::string() : m.name + " ") + "(identity " +
+                                  archive::to_hex(m.identity) + ")";
+        if (!resolve) return make_error(needs + ", which is not available");
+        auto model = resolve(m.identity);
+        if (!model) return make_error(needs + ": " + model.error().message);
+        const auto& cfg = (*model)->quantized().config();
+        if (cfg.rows != e.images->rows || cfg.cols != e.images->cols || e.images->channels != 1)
+            return make_error(where + ": the image shape does not match its model");
+        auto c = coding::VaeCoder::make((*model)->quantized());
+        if (!c) return c.error();
+        coder = std::move(*c);
+    }
+    auto work = [&](std::size_t j) -> Expected<Bytes> {
+        const std::size_t k = c0 + j;
+        const ChunkRecord& c = e.chunks[k];
+        const std::string at = where + ", chunk " + std::to_string(k);
+        auto stored = archive::read_range(*in_, c.offset, c.stored_size);
+        if (!stored) return make_error(at + ": " + stored.error().message);
+        if (archive::xxh64(*stored) != c.stored_checksum) return make_error(at + " is corrupt (checksum mismatch)");
+        auto original = e.method == Method::bits_back
+                            ? decode_images(*coder, *stored, e.model->lanes, static_cast<std::size_t>(c.count), c.seed_images)
+                            : decode_bytes(e.method, *stored, c.count);
+        if (!original) return make_error(at + ": " + original.error().message);
+        if (archive::xxh64(*original) != c.original_checksum) return make_error(at + " decodes to the wrong bytes (checksum mismatch)");
+        return original;
+    };
+    auto taken = [&](std::size_t j, Bytes&& b) { return take(c0 + j, std::move(b)); };
+    return archive::ordered_parallel<Bytes>(c1 - c0, std::max(1u, threads), work, taken);
+}
+
+Status ArchiveReader::extract(std::size_t i, archive::Output& out, const ModelResolver& resolve, unsigned threads,
+                              const Progress& progress) const {
+    if (i >= entries_.size()) return make_error("internal error: no entry " + std::to_string(i));
+    const Entry& e = entries_[i];
+    Hash64 hash;
+    std::uint64_t written = 0;
+    auto put = [&](std::span<const std::uint8_t> b) -> Status {
+        hash.update(b);
+        written += b.size();
+        return out.write(b);
+    };
+    const bool bb = e.method == Method::bits_back;
+    if (bb)
+        if (auto ok = put(e.images->prefix); !ok) return ok;
+    std::uint64_t units = 0;
+    auto take = [&](std::size_t k, Bytes&& b) -> Status {
+        units += e.chunks[k].count;
+        if (bb && progress) progress(static_cast<std::size_t>(units), static_cast<std::size_t>(e.images->count));
+        return put(b);
+    };
+    if (auto ok = decode_chunks(e, 0, e.chunks.size(), resolve, threads, take); !ok) return ok;
+    if (bb)
+        if (auto ok = put(e.images->suffix); !ok) return ok;
+    if (written != e.original_size || hash.digest() != e.checksum)
+        return make_error("entry " + quoted(e.name) + ": content checksum mismatch (the archive is corrupt)");
+    return Ok{};
+}
+
+Expected<Bytes> ArchiveReader::images(std::size_t i, std::uint64_t first, std::uint64_t count, const ModelResolver& resolve,
+                                      unsigned threads) const {
+    if (i >= entries_.size()) return make_error("no entry " + std::to_string(i));
+    const Entry& e = entries_[i];
+    if (!e.images) return make_error("entry " + quoted(e.name) + " is not images");
+    const ImageLayout& l = *e.images;
+    if (first > l.count || count > l.count - first)
+        return make_error("images " + std::to_string(first) + ".." + std::to_string(first + count) + " are beyond the entry's " +
+                          std::to_string(l.count));
+    // In the chunks' units: images (bits-back) or bytes of the original.
+    const bool bb = e.method == Method::bits_back;
+    const std::uint64_t lo = bb ? first : l.prefix.size() + first * l.image_bytes();
+    const std::uint64_t hi = bb ? first + count : lo + count * l.image_bytes();
+    const std::uint64_t unit = bb ? l.image_bytes() : 1;
+    Bytes out;
+    out.reserve(static_cast<std::size_t>(count * l.image_bytes()));
+    std::size_t c0 = 0;
+    while (c0 < e.chunks.size() && e.chunks[c0].first + e.chunks[c0].count <= lo) ++c0;
+    std::size_t c1 = c0;
+    while (c1 < e.chunks.size() && e.chunks[c1].first < hi) ++c1;
+    auto take = [&](std::size_t k, Bytes&& b) -> Status {
+        const ChunkRecord& c = e.chunks[k];
+        const std::uint64_t from = std::max(lo, c.first) - c.first, to = std::min(hi, c.first + c.count) - c.first;
+        out.insert(out.end(), b.begin() + static_cast<std::ptrdiff_t>(from * unit), b.begin() + static_cast<std::ptrdiff_t>(to * unit));
+        return Ok{};
+    };
+    if (count > 0)
+        if (auto ok = decode_chunks(e, c0, c1, resolve, threads, take); !ok) return ok.error();
+    return out;
+}
+
+// ---- one-entry shortcuts ------------------------------------------------------------------------
+
+Expected<Compressed> compress(std::span<const std::uint8_t> input, const CompressOptions& options, std::span<const NamedModel> models,
+                              const std::string& name) {
+    archive::MemoryOutput out;
+    ArchiveWriter w(out);
+    archive::MemoryInput in(input);
+    EntryMeta meta;
+    meta.name = name;
+    auto s = w.add(meta, in, options, models);
+    if (!s) return s.error();
+    auto size = w.finish();
+    if (!size) return size.error();
+    s->output_bytes = *size;
+    return Compressed{std::move(out.bytes()), std::move(*s)};
+}
+
+namespace {
+// Format version 1: one file, one message (docs/format-v1.md).
+Expected<Bytes> decompress_v1(std::span<const std::uint8_t> file, const ModelResolver& resolve, const Progress& progress) {
+    container::BitsBackDecoder decoder = [&](const container::BitsBackPayload& p, std::uint64_t) -> Expected<Bytes> {
+        if (!resolve) return make_error("this .bbx file needs model " + archive::to_hex(p.model) + ", which is not available");
         auto model = resolve(p.model);
         if (!model) return model.error();
         const auto& cfg = (*model)->quantized().config();
@@ -146,11 +575,26 @@ Expected<std::vector<std::uint8_t>> decompress(std::span<const std::uint8_t> fil
         if (!coder) return coder.error();
         auto pixels = decode_images(*coder, p.message, p.lanes, static_cast<std::size_t>(p.count), p.seed_images, progress);
         if (!pixels) return pixels.error();
-        std::vector<std::uint8_t> out = p.header_bytes;
+        Bytes out = p.header_bytes;
         out.insert(out.end(), pixels->begin(), pixels->end());
         return out;
     };
     return container::decompress(file, decoder);
+}
+}  // namespace
+
+Expected<Bytes> decompress(std::span<const std::uint8_t> file, const ModelResolver& resolve, const Progress& progress, unsigned threads) {
+    const auto version = archive::peek_version(file);
+    if (version == 1) return decompress_v1(file, resolve, progress);
+    archive::MemoryInput in(file);
+    auto reader = ArchiveReader::open(in);
+    if (!reader) return reader.error();
+    const auto& entries = reader->entries();
+    if (entries.size() != 1 || entries[0].kind == archive::Kind::directory)
+        return make_error("the archive holds " + std::to_string(entries.size()) + " entries, not one file");
+    archive::MemoryOutput out;
+    if (auto ok = reader->extract(0, out, resolve, threads, progress); !ok) return ok.error();
+    return std::move(out.bytes());
 }
 
 }  // namespace bbans

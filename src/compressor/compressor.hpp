@@ -1,8 +1,16 @@
 #pragma once
-// The compressor: input bytes -> .bbx bytes and back. Chooses the method per file: bits-back
-// coding with a model when the input is images a model can code and that is clearly smaller,
-// otherwise zstd (or stored). Works on bytes and on models already loaded; the CLI does the
-// files and finds the models.
+// The compressor: inputs -> .bbx archive (format version 2, docs/format.md) and back.
+//
+// ArchiveWriter adds entries (files, directories, image sets) to an archive written in order to
+// an archive::Output; each entry is cut into chunks that are coded in parallel. It chooses the
+// method per entry: bits-back coding with the best model when the input is images a model can
+// code and that is clearly smaller, otherwise the smallest of zstd, xz and stored.
+// ArchiveReader lists an archive and decodes entries (or ranges of images) from an
+// archive::Input, verifying every checksum. Both work on bytes and on models already loaded;
+// the CLI does the files and finds the models.
+//
+// compress() / decompress() are the one-entry shortcuts over memory (and decompress() also
+// reads format version 1 files).
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -11,35 +19,110 @@
 #include <vector>
 
 #include "bbans/expected.hpp"
+#include "src/archive/format.hpp"
+#include "src/archive/stream.hpp"
 #include "src/coding/model_file.hpp"
 #include "src/compressor/bits_back.hpp"
-#include "src/container/bbx.hpp"
 #include "src/io/images.hpp"
 
 namespace bbans {
 
+inline constexpr std::uint64_t kDefaultChunkBytes = std::uint64_t{64} << 20;
+inline constexpr std::uint64_t kDefaultChunkSamples = std::uint64_t{1} << 19;
+
 struct CompressOptions {
-    std::optional<io::Shape> raw_shape;  // treat the input as raw images of this shape
+    std::optional<io::Shape> raw_shape;      // treat the input as raw images of this shape
+    std::optional<archive::Method> method;   // force a method (bits-back: an error if no model fits)
     int zstd_level = 19;
     std::size_t lanes = 1;
-    std::size_t seed_images = 1;         // images coded without bits back at the start
-    // Bits-back is used without also running zstd on the whole input when its estimated rate
-    // is below this fraction of zstd's rate on a sample; otherwise both run and the smaller wins.
-    double skip_zstd_below = 0.8;
-    Progress progress;
+    std::size_t seed_images = 1;             // images coded without bits back at each chunk's start
+    std::size_t chunk_images = 0;            // images per bits-back chunk; 0: about kDefaultChunkSamples samples
+    std::uint64_t chunk_bytes = kDefaultChunkBytes;  // original bytes per zstd/xz/stored chunk
+    unsigned threads = 1;                    // chunks coded at once; the output does not depend on it
+    // Bits-back is used without also trying zstd and xz when its estimated rate on a sample is
+    // below this fraction of zstd's rate on the same sample; otherwise both run, the smaller wins.
+    double skip_fallback_below = 0.8;
+    Progress progress;                       // images coded so far, of the entry's images
 };
 
+// The images per bits-back chunk for these options and images of `samples_per_image` samples.
+std::size_t chunk_images(const CompressOptions& options, std::uint64_t samples_per_image);
+
 struct CompressSummary {
-    container::Method method = container::Method::stored;
+    archive::Method method = archive::Method::stored;
     std::uint64_t input_bytes = 0;
-    std::uint64_t output_bytes = 0;
-    std::size_t images = 0;           // images coded by bits-back (0 otherwise)
+    std::uint64_t output_bytes = 0;    // the entry's chunk data (compress(): the whole archive)
+    std::size_t chunks = 0;
+    std::size_t images = 0;            // images coded by bits-back (0 otherwise)
     std::size_t pixels_per_image = 0;
-    std::string model_name;           // the model used, or chosen and then not used
+    std::string model_name;            // the model used, or chosen and then not used
     std::string model_identity;
-    std::string why_fallback;         // for zstd/stored: why bits-back coding was not used
-    double sample_neg_elbo_bpd = 0;   // the chosen model on the sample it was chosen by
-    BitsBackStats stats;              // bits-back coding only
+    std::string why_fallback;          // for zstd/xz/stored: why bits-back coding was not used
+    double sample_neg_elbo_bpd = 0;    // the chosen model on the sample it was chosen by
+    BitsBackStats stats;               // bits-back only, summed over the chunks (see bits_back.hpp)
+};
+
+// A model that the writer may use, with the name the user knows it by.
+struct NamedModel {
+    std::string name;
+    const coding::CodingModel* model;
+};
+
+// The file's metadata for its entry.
+struct EntryMeta {
+    archive::Kind kind = archive::Kind::file;
+    std::string name;                 // see docs/format.md, Names
+    bool has_metadata = false;
+    std::uint32_t mode = 0;
+    std::int64_t mtime_sec = 0;
+    std::uint32_t mtime_nsec = 0;
+};
+
+class ArchiveWriter {
+public:
+    explicit ArchiveWriter(archive::Output& out) : out_(out) {}
+    // Codes `content` as one entry (kind file or image set). models: the candidates for
+    // bits-back (the best on a sample of the images is used); may be empty.
+    Expected<CompressSummary> add(const EntryMeta& meta, const archive::Input& content, const CompressOptions& options,
+                                  std::span<const NamedModel> models);
+    Status add_directory(const EntryMeta& meta);
+    // Writes the directory and trailer; returns the archive's size. Nothing may be added after.
+    Expected<std::uint64_t> finish();
+    const std::vector<archive::Entry>& entries() const { return entries_; }
+
+private:
+    Status start();
+    Status write(std::span<const std::uint8_t> bytes);
+    archive::Output& out_;
+    std::uint64_t pos_ = 0;
+    bool started_ = false, finished_ = false, failed_ = false;
+    std::vector<archive::Entry> entries_;
+};
+
+// Finds the model a bits-back entry names; an Error if it is not available.
+using ModelResolver = std::function<Expected<const coding::CodingModel*>(const archive::ModelId&)>;
+
+class ArchiveReader {
+public:
+    // Reads and checks the header, trailer and directory of a version 2 archive.
+    static Expected<ArchiveReader> open(const archive::Input& in);
+    const std::vector<archive::Entry>& entries() const { return entries_; }
+    // Entry i's original bytes, in order, to `out`; every chunk's checksums and the entry's
+    // content checksum verified (an Error after some bytes were written means: discard them).
+    Status extract(std::size_t i, archive::Output& out, const ModelResolver& resolve, unsigned threads = 1,
+                   const Progress& progress = {}) const;
+    // Images [first, first + count) of an entry with an image layout, decoding only the chunks
+    // that hold them; count * rows * cols * channels samples.
+    Expected<std::vector<std::uint8_t>> images(std::size_t i, std::uint64_t first, std::uint64_t count,
+                                               const ModelResolver& resolve, unsigned threads = 1) const;
+
+private:
+    explicit ArchiveReader(const archive::Input& in) : in_(&in) {}
+    // Decodes chunks [c0, c1) of entry e, handing each chunk's original bytes to take in order.
+    Status decode_chunks(const archive::Entry& e, std::size_t c0, std::size_t c1, const ModelResolver& resolve, unsigned threads,
+                         const std::function<Status(std::size_t, std::vector<std::uint8_t>&&)>& take) const;
+    const archive::Input* in_;
+    std::vector<archive::Entry> entries_;
 };
 
 struct Compressed {
@@ -47,20 +130,12 @@ struct Compressed {
     CompressSummary summary;
 };
 
-// A model that compress() may use, with the name the user knows it by.
-struct NamedModel {
-    std::string name;
-    const coding::CodingModel* model;
-};
-
-// models: the candidates (the best on a sample of the images is used); may be empty.
+// One input as a one-entry archive in memory (entry `name`, no metadata).
 Expected<Compressed> compress(std::span<const std::uint8_t> input, const CompressOptions& options,
-                              std::span<const NamedModel> models);
+                              std::span<const NamedModel> models, const std::string& name = "data");
 
-// Finds the model a bits-back file names; an Error if it is not available.
-using ModelResolver = std::function<Expected<const coding::CodingModel*>(const container::ModelId&)>;
-
+// A one-entry archive (version 2) or a version 1 file back to its bytes, checksums verified.
 Expected<std::vector<std::uint8_t>> decompress(std::span<const std::uint8_t> file, const ModelResolver& resolve,
-                                               const Progress& progress = {});
+                                               const Progress& progress = {}, unsigned threads = 1);
 
 }  // namespace bbans

@@ -1,20 +1,17 @@
 #include "src/container/bbx.hpp"
 
 #include <xxhash.h>
-#include <zstd.h>
 
 #include <algorithm>
 #include <cstdio>
 
 #include "bbans/bytes.hpp"
+#include "src/compressor/byte_methods.hpp"
 
 namespace bbans::container {
 
 namespace {
 constexpr std::uint8_t kMagic[4] = {0x89, 'B', 'B', 'X'};
-// A zstd frame cannot expand more than this (an RLE block: 4 bytes for 128 KiB), so a claimed
-// original size beyond it is a lie, refused before any allocation.
-constexpr std::uint64_t kZstdMaxRatio = 1 << 16;
 }  // namespace
 
 const char* to_string(Method m) {
@@ -24,16 +21,6 @@ const char* to_string(Method m) {
         case Method::bits_back: return "bits-back";
     }
     return "unknown";
-}
-
-std::string to_hex(const ModelId& id) {
-    std::string s;
-    char buf[3];
-    for (std::uint8_t b : id) {
-        std::snprintf(buf, sizeof buf, "%02x", b);
-        s += buf;
-    }
-    return s;
 }
 
 std::uint64_t content_checksum(std::span<const std::uint8_t> bytes) { return XXH64(bytes.data(), bytes.size(), 0); }
@@ -137,30 +124,16 @@ std::vector<std::uint8_t> pack(Method method, std::span<const std::uint8_t> orig
 
 Expected<std::vector<std::uint8_t>> compress_fallback(std::span<const std::uint8_t> input, int level) {
     if (input.size() > kMaxOriginalSize) return make_error("input is larger than 4 GiB");
-    std::vector<std::uint8_t> z(ZSTD_compressBound(input.size()));
-    const std::size_t n = ZSTD_compress(z.data(), z.size(), input.data(), input.size(), level);
-    if (ZSTD_isError(n)) return make_error(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
-    z.resize(n);
-    if (z.size() < input.size()) return pack(Method::zstd, input, z);
+    auto z = bytes_codec::zstd_compress(input, level);
+    if (!z) return z.error();
+    if (z->size() < input.size()) return pack(Method::zstd, input, *z);
     return pack(Method::stored, input, input);
 }
 
 namespace {
 Expected<std::vector<std::uint8_t>> unzstd(std::span<const std::uint8_t> payload, std::uint64_t size) {
-    if (size > (payload.size() + 1) * kZstdMaxRatio) return make_error(".bbx zstd payload is too small for the size it claims");
-    // Exactly one zstd frame (not a skippable frame, nothing after it), as docs/format.md says.
-    if (payload.size() < 4 || (payload[0] | payload[1] << 8 | payload[2] << 16 | std::uint32_t{payload[3]} << 24) != ZSTD_MAGICNUMBER)
-        return make_error(".bbx zstd payload is not a zstd frame");
-    const std::size_t frame = ZSTD_findFrameCompressedSize(payload.data(), payload.size());
-    if (ZSTD_isError(frame)) return make_error(std::string(".bbx zstd payload is corrupt: ") + ZSTD_getErrorName(frame));
-    if (frame != payload.size()) return make_error(".bbx zstd payload has bytes after its frame");
-    const unsigned long long framed = ZSTD_getFrameContentSize(payload.data(), payload.size());
-    if (framed == ZSTD_CONTENTSIZE_ERROR) return make_error(".bbx zstd payload is not a zstd frame");
-    if (framed != size) return make_error(".bbx zstd payload does not match the original size");
-    std::vector<std::uint8_t> out(static_cast<std::size_t>(size));
-    const std::size_t n = ZSTD_decompress(out.data(), out.size(), payload.data(), payload.size());
-    if (ZSTD_isError(n)) return make_error(std::string(".bbx zstd payload is corrupt: ") + ZSTD_getErrorName(n));
-    if (n != size) return make_error(".bbx zstd payload decodes to the wrong size");
+    auto out = bytes_codec::zstd_decompress(payload, size);
+    if (!out) return make_error(".bbx payload: " + out.error().message);
     return out;
 }
 }  // namespace

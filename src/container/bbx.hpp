@@ -1,5 +1,6 @@
 #pragma once
-// The .bbx container (docs/format.md): header, the three payload methods, checksums.
+// The .bbx container, format version 1 (docs/format-v1.md): read for old files; the writer
+// is kept for the golden-file maker only. Version 2 is src/archive/format.hpp. Was: (docs/format.md): header, the three payload methods, checksums.
 // Works on bytes only; the CLI does the file I/O.
 #include <array>
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "bbans/expected.hpp"
+#include "src/archive/format.hpp"
 
 namespace bbans::container {
 
@@ -28,8 +30,8 @@ struct Header {
     std::uint32_t payload_checksum = 0;  // XXH32 of the payload
 };
 
-using ModelId = std::array<std::uint8_t, 16>;
-std::string to_hex(const ModelId& id);
+using archive::ModelId;
+using archive::to_hex;
 
 enum class Layout : std::uint8_t { idx = 1, raw = 2 };
 

@@ -1,7 +1,6 @@
 #include "src/report/report.hpp"
 
-#include <lzma.h>
-#include <zstd.h>
+#include "src/compressor/byte_methods.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -17,19 +16,15 @@ using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 Expected<std::uint64_t> zstd_size(std::span<const std::uint8_t> in) {
-    std::vector<std::uint8_t> out(ZSTD_compressBound(in.size()));
-    const std::size_t n = ZSTD_compress(out.data(), out.size(), in.data(), in.size(), 19);
-    if (ZSTD_isError(n)) return make_error(std::string("zstd failed: ") + ZSTD_getErrorName(n));
-    return static_cast<std::uint64_t>(n);
+    auto z = bytes_codec::zstd_compress(in, bytes_codec::kZstdLevel);
+    if (!z) return z.error();
+    return static_cast<std::uint64_t>(z->size());
 }
 
 Expected<std::uint64_t> xz_size(std::span<const std::uint8_t> in) {
-    std::vector<std::uint8_t> out(lzma_stream_buffer_bound(in.size()));
-    std::size_t pos = 0;
-    const lzma_ret r = lzma_easy_buffer_encode(9 | LZMA_PRESET_EXTREME, LZMA_CHECK_CRC64, nullptr, in.data(), in.size(), out.data(),
-                                               &pos, out.size());
-    if (r != LZMA_OK) return make_error("xz failed (liblzma error " + std::to_string(static_cast<int>(r)) + ")");
-    return static_cast<std::uint64_t>(pos);
+    auto x = bytes_codec::xz_compress(in, bytes_codec::kXzPreset, true);
+    if (!x) return x.error();
+    return static_cast<std::uint64_t>(x->size());
 }
 }  // namespace
 
@@ -58,32 +53,36 @@ Expected<Figures> measure(std::span<const std::uint8_t> input, const CompressOpt
     const CompressSummary& s = c->summary;
     f.bbx_bytes = c->file.size();
     f.total_bpd = static_cast<double>(f.bbx_bytes) * bytes_bits;
-    f.method = container::to_string(s.method);
+    f.method = archive::to_string(s.method);
     f.model = s.model_name.empty() ? "none" : s.model_name + " (" + s.model_identity + ")";
+    f.chunks = s.chunks;
 
     const coding::CodingModel* used = nullptr;
     for (const NamedModel& m : models)
         if (m.name == s.model_name) used = m.model;
     t = Clock::now();
-    auto d = decompress(c->file, [&](const container::ModelId& id) -> Expected<const coding::CodingModel*> {
-        for (const NamedModel& m : models)
-            if (m.model->identity() == id) return m.model;
-        return make_error("model not available");
-    });
+    auto d = decompress(
+        c->file,
+        [&](const archive::ModelId& id) -> Expected<const coding::CodingModel*> {
+            for (const NamedModel& m : models)
+                if (m.model->identity() == id) return m.model;
+            return make_error("model not available");
+        },
+        {}, options.threads);
     f.decompress_s = since(t);
     if (!d) return make_error("decompressing what was just compressed failed: " + d.error().message);
     f.exact = std::equal(d->begin(), d->end(), input.begin(), input.end());
 
-    if (s.method == container::Method::bits_back && used) {
+    if (s.method == archive::Method::bits_back && used) {
+        const BitsBackStats& st = s.stats;
         f.images = s.images;
         f.pixels_per_image = s.pixels_per_image;
-        const auto& b = s.stats.bits_after;
-        const std::size_t seed = std::min(options.seed_images, b.size());
-        const std::uint64_t empty = codec::Message(options.lanes).size_bits();
-        const std::uint64_t after_seed = seed ? b[seed - 1] : empty;
+        f.seed_images = st.seed_images;
         const double D = static_cast<double>(s.pixels_per_image);
-        if (b.size() > seed) f.net_bpd = static_cast<double>(b.back() - after_seed) / (static_cast<double>(b.size() - seed) * D);
-        f.first_image_bits = static_cast<double>(b.front() - empty);
+        if (s.images > st.seed_images) f.net_bpd = static_cast<double>(st.net_bits) / (static_cast<double>(s.images - st.seed_images) * D);
+        f.first_image_bits = static_cast<double>(st.first_image_bits);
+        f.seed_bits = static_cast<double>(st.seed_bits);
+        const auto& b = st.bits_after;
         for (std::size_t i = 0; i < b.size(); ++i) f.running_bpd.push_back(static_cast<double>(b[i]) / (static_cast<double>(i + 1) * D));
         // The coded model's negative ELBO on the same images.
         auto images = options.raw_shape ? io::parse_raw(input, *options.raw_shape) : io::parse_idx(input);
@@ -109,9 +108,10 @@ std::string table(const Figures& f) {
     row("method", "%s, model %s", f.method.c_str(), f.model.c_str());
     if (f.images) {
         row("images", "%zu of %zu pixels", f.images, f.pixels_per_image);
-        row("net rate", "%.4f bits/dim (bits-back images, without the first)", f.net_bpd);
+        row("net rate", "%.4f bits/dim (bits-back images, without the seeds)", f.net_bpd);
         row("total rate", "%.4f bits/dim (%llu bytes, whole .bbx file)", f.total_bpd, static_cast<unsigned long long>(f.bbx_bytes));
         row("first image", "%.0f bits (seed, coded without bits back)", f.first_image_bits);
+        row("chunks", "%zu, with %zu seed images costing %.0f bits", f.chunks, f.seed_images, f.seed_bits);
         row("model -ELBO", "%.4f bits/dim (integer model as coded, same images)", f.neg_elbo_bpd);
         row("gap net/ELBO", "%+.2f%%", 100.0 * (f.net_bpd / f.neg_elbo_bpd - 1.0));
     } else {

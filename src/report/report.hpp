@@ -21,6 +21,9 @@ struct Figures {
     double net_bpd = 0;       // bits-back images only: message growth after the seed image(s)
     double total_bpd = 0;     // every byte of the .bbx file
     double first_image_bits = 0;  // what the first (seed) image cost
+    std::size_t chunks = 0;        // independent messages (each starts with its own seed images)
+    std::size_t seed_images = 0;   // over all chunks
+    double seed_bits = 0;          // what all seed images cost
     double neg_elbo_bpd = 0;  // the coded (integer) model, one latent sample per image
     double zstd_bpd = 0, xz_bpd = 0;
     std::uint64_t zstd_bytes = 0, xz_bytes = 0;

@@ -205,6 +205,8 @@ void check_decoder_contract(ByteSpan file, const container::Info& info) {
 
 // All readers on one candidate file. Returns whether bbans::decompress accepted it.
 bool check_file(ByteSpan file) {
+    // Version 2 archives have a fuzz target of their own (archive_fuzz.cpp).
+    if (archive::peek_version(file) == 2) return false;
     auto info = container::inspect(file);
     if (!info) check_error(info.error());
     if (file.size() >= kHeader) check_bits_back_payload(file.subspan(kHeader));
@@ -225,7 +227,7 @@ bool check_file(ByteSpan file) {
     auto again = bbans::compress(*out, CompressOptions{}, {});
     if (!again) violated(again.error().message.c_str(), __FILE__, __LINE__);
     FUZZ_CHECK(again->summary.input_bytes == out->size());
-    FUZZ_CHECK(again->file.size() <= out->size() + kHeader);
+    FUZZ_CHECK(again->file.size() <= archive::stored_archive_size(out->size(), std::string("data").size()));
     auto back = bbans::decompress(again->file, resolve_model);
     FUZZ_CHECK(back.has_value());
     FUZZ_CHECK(*back == *out);

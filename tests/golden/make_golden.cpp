@@ -121,8 +121,8 @@ int main(int argc, char** argv) {
     bad("bad-magic", f, "bad magic");
 
     f = text_file;
-    f[4] = 2;
-    bad("future-version", reseal(f), "version 2");
+    f[4] = 3;  // (2 until format version 2 was defined)
+    bad("future-version", reseal(f), "version 3");
 
     f = text_file;
     f[5] = 3;
