@@ -8,6 +8,7 @@
 
 #include <cereal/archives/portable_binary.hpp>
 #include <cereal/cereal.hpp>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -235,21 +236,43 @@ std::string wrap_container(std::string_view magic, std::string_view payload) {
     return out;
 }
 
+namespace {
+// What a file with this magic is, for messages that name a file of the wrong kind.
+const char* kind_of_magic(std::string_view magic) {
+    if (magic == kCheckpointMagic) return "a training checkpoint";
+    if (magic == kModelMagic) return "a float model file";
+    if (magic == kCodingModelMagic) return "a bbans coding model file";
+    return nullptr;
+}
+}  // namespace
+
 Expected<std::string_view> unwrap_container(std::string_view magic, std::string_view bytes) {
-    const bool model = magic == kModelMagic;
-    const std::string kind = model ? "model file" : "checkpoint";
+    // Everything but a checkpoint is a model file (float or coding).
+    const std::string kind = magic == kCheckpointMagic ? "checkpoint" : "model file";
+    if (bytes.empty()) return make_error("empty file, not a bbans " + kind);
     if (bytes.size() < kHeaderBytes + kHashBytes) {
-        if (bytes.size() >= 8 && bytes.substr(0, 8) == magic) return make_error(kind + " is truncated");
+        const std::size_t n = std::min(bytes.size(), magic.size());
+        if (bytes.substr(0, n) == magic.substr(0, n))
+            return make_error(kind + " is truncated (" + std::to_string(bytes.size()) + " bytes, shorter than its header)");
         return make_error("not a bbans " + kind + " (too short)");
     }
-    if (bytes.substr(0, 8) != magic) return make_error("not a bbans " + kind + " (bad magic)");
+    if (bytes.substr(0, 8) != magic) {
+        if (const char* other = kind_of_magic(bytes.substr(0, 8)))
+            return make_error("not a bbans " + kind + " (wrong magic: this is " + other + ")");
+        return make_error("not a bbans " + kind + " (bad magic)");
+    }
     const std::uint64_t version = get_le(bytes, 8, 4);
     if (version != kFormatVersion)
         return make_error("unsupported " + kind + " format version " + std::to_string(version));
     const std::uint64_t size = get_le(bytes, 12, 8);
     const std::uint64_t available = bytes.size() - kHeaderBytes - kHashBytes;
-    if (size > available) return make_error(kind + " is truncated");
-    if (size < available) return make_error(kind + " has trailing bytes");
+    if (size > kMaxFileBytes)
+        return make_error(kind + " has an impossible payload length (" + std::to_string(size) + " bytes)");
+    if (size > available)
+        return make_error(kind + " is truncated (payload length " + std::to_string(size) + " bytes, " + std::to_string(available) +
+                          " present)");
+    if (size < available)
+        return make_error(kind + " has trailing bytes (" + std::to_string(available - size) + " after the content hash)");
     const std::string_view payload = bytes.substr(kHeaderBytes, static_cast<std::size_t>(size));
     const ModelHash stored{get_le(bytes, kHeaderBytes + payload.size(), 8),
                            get_le(bytes, kHeaderBytes + payload.size() + 8, 8)};
@@ -366,10 +389,10 @@ std::string serialize_coding_model(const ModelInfo& info, const QuantizedVae& q)
 
 Expected<CodingModelFile> deserialize_coding_model(std::string_view file_bytes) {
     if (file_bytes.size() >= kModelMagic.size() && file_bytes.substr(0, kModelMagic.size()) == kModelMagic)
-        return make_error("this is a float model (training output), not a coding model; `bbans train` writes coding models");
+        return make_error("not a bbans coding model file (this is a float model file, which cannot code; `bbans train` writes coding model files)");
     auto payload = unwrap_container(kCodingModelMagic, file_bytes);
     if (!payload) return payload.error();
-    return guarded("coding model", [&]() -> Expected<CodingModelFile> {
+    return guarded("invalid model file", [&]() -> Expected<CodingModelFile> {
         std::istringstream is{std::string(*payload), std::ios::binary};
         IArchive ar(is);
         VaeConfig config;

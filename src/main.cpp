@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
     bbans::cli::add_codec_commands(app, state);
     bbans::cli::add_train_command(app, state);
     bbans::cli::add_report_command(app, state);
+    bbans::cli::add_models_command(app, state);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

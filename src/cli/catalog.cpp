@@ -2,68 +2,178 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
+#include <set>
 
 namespace bbans::cli {
 
 namespace fs = std::filesystem;
 
-fs::path Catalog::shipped_dir() {
-    if (const char* env = std::getenv("BBANS_MODEL_DIR"); env && *env) return env;
-    return BBANS_SHIPPED_MODEL_DIR;
-}
+namespace {
 
-std::vector<std::string> Catalog::shipped_names() {
-    std::vector<std::string> names;
+// Compile definitions (src/CMakeLists.txt): the configured install directory of the models,
+// the same directory relative to the installed binary's directory, and the source tree's.
+#ifndef BBANS_INSTALLED_MODEL_DIR
+#error "BBANS_INSTALLED_MODEL_DIR must be defined"
+#endif
+#ifndef BBANS_INSTALLED_MODEL_DIR_FROM_BIN
+#error "BBANS_INSTALLED_MODEL_DIR_FROM_BIN must be defined"
+#endif
+#ifndef BBANS_SHIPPED_MODEL_DIR
+#error "BBANS_SHIPPED_MODEL_DIR must be defined"
+#endif
+
+bool directory_exists(const fs::path& dir) {
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(shipped_dir(), ec))
-        if (e.is_regular_file(ec) && e.path().extension() == ".bbm") names.push_back(e.path().stem().string());
-    std::sort(names.begin(), names.end());
-    return names;
+    return fs::is_directory(dir, ec);
 }
 
-Status Catalog::add(const std::string& name, const fs::path& path) {
-    auto m = coding::load_model(path);
-    if (!m) return m.error();
+// The directory of the running binary, if the system says (Linux: /proc/self/exe).
+std::optional<fs::path> binary_dir() {
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (ec || exe.empty()) return std::nullopt;
+    return exe.parent_path();
+}
+
+// A key that is the same for two spellings of one directory.
+std::string directory_key(const fs::path& dir) {
+    std::error_code ec;
+    const fs::path canonical = fs::canonical(dir, ec);
+    return (ec ? dir.lexically_normal() : canonical).string();
+}
+
+std::string join_names(const std::vector<FoundModel>& found) {
+    std::string names;
+    for (const FoundModel& f : found) names += (names.empty() ? "" : ", ") + f.name;
+    return names.empty() ? "none" : names;
+}
+
+}  // namespace
+
+ModelSearch ModelSearch::standard(const std::vector<std::string>& model_dirs_from_cli) {
+    ModelSearch s;
+    for (const std::string& d : model_dirs_from_cli)
+        if (!d.empty()) s.dirs.emplace_back(d);
+    if (const char* env = std::getenv("BBANS_MODEL_DIR"); env && *env) {
+        const std::string value = env;
+        std::size_t start = 0;
+        while (start <= value.size()) {
+            const std::size_t colon = std::min(value.find(':', start), value.size());
+            if (colon > start) s.dirs.emplace_back(value.substr(start, colon - start));
+            start = colon + 1;
+        }
+    }
+    if (const auto bin = binary_dir()) {
+        const fs::path beside = (*bin / BBANS_INSTALLED_MODEL_DIR_FROM_BIN).lexically_normal();
+        if (directory_exists(beside)) s.dirs.push_back(beside);
+    }
+    if (directory_exists(BBANS_INSTALLED_MODEL_DIR)) s.dirs.emplace_back(BBANS_INSTALLED_MODEL_DIR);
+    if (directory_exists(BBANS_SHIPPED_MODEL_DIR)) s.dirs.emplace_back(BBANS_SHIPPED_MODEL_DIR);
+    return s;
+}
+
+void add_model_dir_option(CLI::App& cmd, std::vector<std::string>& dirs) {
+    cmd.add_option("--model-dir", dirs,
+                   "also look for models (NAME.bbm) in DIR, before $BBANS_MODEL_DIR and the installed models; repeatable")
+        ->type_name("DIR")
+        ->allow_extra_args(false);
+}
+
+std::vector<FoundModel> Catalog::scan(const ModelSearch& search, std::vector<std::string>& warnings) {
+    std::vector<FoundModel> found;
+    std::set<std::string> names, seen_dirs;
+    for (const fs::path& dir : search.dirs) {
+        if (!seen_dirs.insert(directory_key(dir)).second) continue;
+        std::error_code ec;
+        fs::directory_iterator it(dir, ec);
+        if (ec) {
+            warnings.push_back(dir.string() + ": cannot read model directory: " + ec.message());
+            continue;
+        }
+        std::vector<FoundModel> here;
+        for (; it != fs::directory_iterator(); it.increment(ec)) {
+            const fs::path& p = it->path();
+            if (p.extension() != ".bbm" || p.stem().empty()) continue;
+            std::error_code type_ec;
+            if (it->is_regular_file(type_ec)) here.push_back({p.stem().string(), p});
+            else if (it->is_symlink(type_ec) && !fs::exists(p, type_ec))
+                warnings.push_back(p.string() + ": broken symbolic link");
+        }
+        if (ec) warnings.push_back(dir.string() + ": cannot read model directory: " + ec.message());
+        std::sort(here.begin(), here.end(), [](const FoundModel& a, const FoundModel& b) { return a.name < b.name; });
+        for (FoundModel& f : here)
+            if (names.insert(f.name).second) found.push_back(std::move(f));
+    }
+    std::sort(found.begin(), found.end(), [](const FoundModel& a, const FoundModel& b) { return a.name < b.name; });
+    return found;
+}
+
+Status Catalog::add(const FoundModel& found) {
+    auto m = coding::load_model(found.path);
+    if (!m) return m.error();  // "PATH: reason"
     loaded_.push_back(std::make_unique<coding::CodingModel>(std::move(*m)));
-    named_.push_back({name, loaded_.back().get()});
+    named_.push_back({found.name, loaded_.back().get()});
+    paths_.push_back(found.path);
     return Ok{};
 }
 
-Expected<Catalog> Catalog::open(const std::string& name_or_path) {
+void Catalog::warn_once(const std::string& warning) {
+    if (std::find(warnings_.begin(), warnings_.end(), warning) == warnings_.end()) warnings_.push_back(warning);
+}
+
+const fs::path& Catalog::path_of(const NamedModel& model) const {
+    for (std::size_t i = 0; i < named_.size(); ++i)
+        if (named_[i].model == model.model) return paths_[i];
+    static const fs::path none;
+    return none;
+}
+
+Expected<Catalog> Catalog::open(const std::string& name_or_path, const ModelSearch& search) {
     Catalog c;
+    c.found_ = scan(search, c.warnings_);
+    c.tried_.assign(c.found_.size(), false);
     if (name_or_path.empty()) {
-        for (const std::string& name : shipped_names())
-            if (auto ok = c.add(name, shipped_dir() / (name + ".bbm")); !ok) return ok.error();
+        for (std::size_t i = 0; i < c.found_.size(); ++i) {
+            c.tried_[i] = true;
+            if (auto ok = c.add(c.found_[i]); !ok) c.warn_once(ok.error().message);
+        }
         return c;
     }
-    c.explicit_ = true;
-    const auto names = shipped_names();
-    if (std::find(names.begin(), names.end(), name_or_path) != names.end()) {
-        if (auto ok = c.add(name_or_path, shipped_dir() / (name_or_path + ".bbm")); !ok) return ok.error();
-        return c;
-    }
+    for (std::size_t i = 0; i < c.found_.size(); ++i)
+        if (c.found_[i].name == name_or_path) {
+            c.tried_[i] = true;
+            if (auto ok = c.add(c.found_[i]); !ok) return ok.error();
+            return c;
+        }
     std::error_code ec;
     if (!fs::exists(name_or_path, ec)) {
-        std::string known;
-        for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
-        return make_error("no model named '" + name_or_path + "' (shipped models: " + (known.empty() ? "none" : known) +
-                          "; or give a model file path)");
+        // A name cannot contain '/'; a .bbm suffix means a file was meant too.
+        if (name_or_path.find('/') != std::string::npos || fs::path(name_or_path).extension() == ".bbm")
+            return make_error(name_or_path + ": no such model file");
+        return make_error("no model named '" + name_or_path + "' (models found: " + join_names(c.found_) +
+                          "; `bbans models` lists them; or give a model file path)");
     }
-    if (auto ok = c.add(fs::path(name_or_path).stem().string(), name_or_path); !ok) return ok.error();
+    if (auto ok = c.add({fs::path(name_or_path).stem().string(), name_or_path}); !ok) return ok.error();
     return c;
 }
 
 Expected<const coding::CodingModel*> Catalog::resolve(const container::ModelId& id) {
     for (const NamedModel& m : named_)
         if (m.model->identity() == id) return m.model;
-    // Not among those loaded: look through the shipped models too.
-    if (explicit_ || named_.empty())
-        for (const std::string& name : shipped_names()) {
-            if (std::any_of(named_.begin(), named_.end(), [&](const NamedModel& m) { return m.name == name; })) continue;
-            if (add(name, shipped_dir() / (name + ".bbm")) && named_.back().model->identity() == id) return named_.back().model;
+    // Not among those loaded: try the other models on the search path.
+    for (std::size_t i = 0; i < found_.size(); ++i) {
+        if (tried_[i]) continue;
+        tried_[i] = true;
+        if (std::any_of(named_.begin(), named_.end(), [&](const NamedModel& m) { return m.name == found_[i].name; })) continue;
+        if (auto ok = add(found_[i]); !ok) {
+            warn_once(ok.error().message);
+            continue;
         }
+        if (named_.back().model->identity() == id) return named_.back().model;
+    }
     return make_error("this .bbx file needs model " + container::to_hex(id) +
-                      ", which is not among the available models (use --model with its file)");
+                      ", which is not among the available models (use --model with its file, or --model-dir with its directory)");
 }
 
 }  // namespace bbans::cli

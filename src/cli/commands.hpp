@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "src/io/images.hpp"
 
@@ -19,6 +20,9 @@ struct RunState {
 // Prints "bbans: message" on stderr and returns the exit code for errors, 1.
 int fail(const std::string& message);
 
+// Prints "bbans: warning: message" on stderr, for each message (defined in models.cpp).
+void warn(const std::vector<std::string>& messages);
+
 // "28x28" (or 28X28) -> rows and cols, both non-zero; nothing else is accepted.
 std::optional<io::Shape> parse_shape(const std::string& text);
 
@@ -27,5 +31,6 @@ std::optional<io::Shape> parse_shape(const std::string& text);
 void add_codec_commands(CLI::App& app, RunState& state);  // compress, decompress, info
 void add_train_command(CLI::App& app, RunState& state);   // train
 void add_report_command(CLI::App& app, RunState& state);  // report
+void add_models_command(CLI::App& app, RunState& state);  // models
 
 }  // namespace bbans::cli

@@ -12,6 +12,7 @@ namespace {
 
 struct ReportFlags {
     std::string input, model, json, svg, shape;
+    std::vector<std::string> model_dirs;
     bool force = false;
     std::size_t lanes = 1;
 };
@@ -29,8 +30,9 @@ int run_report(const ReportFlags& f) {
     }
     auto input = io::read_file(f.input);
     if (!input) return fail(input.error().message);
-    auto catalog = Catalog::open(f.model);
+    auto catalog = Catalog::open(f.model, ModelSearch::standard(f.model_dirs));
     if (!catalog) return fail(catalog.error().message);
+    warn(catalog->warnings());
     auto figures = report::measure(*input, options, catalog->models());
     if (!figures) return fail(f.input + ": " + figures.error().message);
     std::cout << report::table(*figures);
@@ -47,7 +49,8 @@ void add_report_command(CLI::App& app, RunState& state) {
     static ReportFlags f;
     auto* r = app.add_subcommand("report", "compress and decompress a file in memory; print the rate against the model's -ELBO, zstd and xz");
     r->add_option("input", f.input, "an image file (IDX, or raw with --shape)")->required();
-    r->add_option("-m,--model", f.model, "a shipped model's name or a model file (default: the best shipped model)");
+    r->add_option("-m,--model", f.model, "a model's name (see bbans models) or a model file (default: the best model found)");
+    add_model_dir_option(*r, f.model_dirs);
     r->add_option("--shape", f.shape, "treat the input as raw images of this shape, e.g. 28x28");
     r->add_option("--json", f.json, "also write the figures as JSON to this file");
     r->add_option("--svg", f.svg, "also draw the running rate against images coded to this SVG file");

@@ -145,7 +145,10 @@ void add_train_command(CLI::App& app, RunState& state) {
     t->add_option("--corpus", f.corpus, "training images: IDX (optionally .gz), PGM/PNG file or directory, raw with --shape")
         ->required();
     t->add_option("--test", f.test, "held-out images (never trained on): the negative ELBO is reported on them")->required();
-    t->add_option("-o,--output", f.output, "model file to write (a card MODEL.md is written beside it)")->required();
+    t->add_option("-o,--output", f.output,
+                  "model file to write, e.g. NAME.bbm; its card NAME.bbm.md is written beside it (in a --model-dir "
+                  "or $BBANS_MODEL_DIR directory the model is known as NAME)")
+        ->required();
     t->add_option("--shape", f.shape, "read raw corpora as images of this shape, e.g. 28x28");
     t->add_flag("-f,--force", f.force, "overwrite an existing model file and card");
     t->add_flag("-q,--quiet", f.quiet, "print nothing but errors");

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# bbans models and the model search path as a user meets them: the shipped models are listed,
+# --model-dir and $BBANS_MODEL_DIR add directories (earlier ones win a name), a broken model file
+# is skipped with one warning line, and an unknown model is one error line.
+# usage: models_cli.sh BBANS SHIPPED_MODELS_DIR SAMPLES_DIR GOLDEN_DIR
+set -u
+bbans=$(realpath "$1"); shipped=$(realpath "$2"); samples=$(realpath "$3"); golden=$(realpath "$4")
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT; cd "$work"
+unset BBANS_MODEL_DIR
+fails=0
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+expect_error() {  # CMD...: non-zero exit, one line "bbans: ..."
+  local err rc; err=$("$@" 2>&1 >/dev/null); rc=$?
+  [ $rc -eq 1 ] || { bad "expected exit 1 from: $* (got $rc)"; return; }
+  [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] && [[ "$err" == "bbans: "* ]] || bad "expected one error line from: $* (got: $err)"
+  last_error=$err
+}
+# row OUTPUT NAME: the line of `bbans models` output for NAME
+row() { printf '%s\n' "$1" | awk -v n="$2" '$1 == n'; }
+
+# The shipped models, with their shape, latent size, -ELBO from the card, size and path.
+out=$("$bbans" models 2> err.txt); rc=$?
+[ $rc -eq 0 ] || bad "bbans models exited $rc"
+[ -s err.txt ] && bad "bbans models warned: $(cat err.txt)"
+[[ "$(printf '%s\n' "$out" | head -n 1)" == "NAME "*"SHAPE"*"LATENT"*"-ELBO"*"SIZE"*"PATH" ]] || bad "no header line: $out"
+for name in mnist fashion-mnist; do
+  line=$(row "$out" $name)
+  [ -n "$line" ] || { bad "$name not listed: $out"; continue; }
+  [[ "$line" == *" 28x28x1 "* ]] || bad "$name: no shape 28x28x1: $line"
+  [[ "$line" == *" $shipped/$name.bbm" ]] || bad "$name: not listed from $shipped: $line"
+done
+[[ "$(row "$out" mnist)" =~ \ 32\ +1\.1936\ +1\.1\ MiB\  ]] || bad "mnist row lacks latent 32, -ELBO 1.1936 (its card), 1.1 MiB: $(row "$out" mnist)"
+[[ "$(row "$out" fashion-mnist)" == *" 2.9574 "* ]] || bad "fashion-mnist row lacks its card's -ELBO: $(row "$out" fashion-mnist)"
+
+# --model-dir: a copy under a new name is listed from there; without its card the -ELBO is the
+# one the model file records (the float model's); with the card, the card's.
+mkdir mine other
+cp "$shipped/mnist.bbm" mine/digits.bbm
+out=$("$bbans" models --model-dir mine 2> err.txt) || bad "models --model-dir failed"
+[ -s err.txt ] && bad "models --model-dir warned: $(cat err.txt)"
+[[ "$(row "$out" digits)" == *" $work/mine/digits.bbm" || "$(row "$out" digits)" == *" mine/digits.bbm" ]] \
+  || bad "digits not listed from mine/: $out"
+[[ "$(row "$out" digits)" == *" 1.1925 "* ]] || bad "digits without a card: -ELBO not the file's 1.1925: $(row "$out" digits)"
+[ -n "$(row "$out" mnist)" ] && [ -n "$(row "$out" fashion-mnist)" ] || bad "shipped models missing with --model-dir: $out"
+cp "$shipped/mnist.bbm.md" mine/digits.bbm.md
+[[ "$(row "$("$bbans" models --model-dir mine)" digits)" == *" 1.1936 "* ]] || bad "digits with its card: -ELBO not 1.1936"
+# A card of another model is not believed, and says so.
+cp "$shipped/fashion-mnist.bbm.md" mine/digits.bbm.md
+out=$("$bbans" models --model-dir mine 2> err.txt)
+[[ "$(row "$out" digits)" == *" 1.1925 "* ]] || bad "digits with a wrong card: $(row "$out" digits)"
+grep -q "^bbans: warning: mine/digits.bbm.md: the card of another model" err.txt || bad "wrong card not warned: $(cat err.txt)"
+rm mine/digits.bbm.md
+
+# A broken model file: one warning line, the others are still listed, exit 0.
+head -c 5000 /dev/urandom > mine/junk.bbm
+out=$("$bbans" models --model-dir mine 2> err.txt); rc=$?
+[ $rc -eq 0 ] || bad "a junk model made bbans models exit $rc"
+[ "$(wc -l < err.txt)" -eq 1 ] || bad "expected one warning line, got: $(cat err.txt)"
+grep -qx "bbans: warning: mine/junk.bbm: not a bbans model file (bad magic)" err.txt || bad "junk warning: $(cat err.txt)"
+[ -z "$(row "$out" junk)" ] || bad "junk listed: $out"
+for name in digits mnist fashion-mnist; do [ -n "$(row "$out" $name)" ] || bad "$name not listed beside junk: $out"; done
+# An explicitly named broken model is an error.
+printf 'x' > x.idx
+expect_error "$bbans" report --model-dir mine --model junk x.idx
+[[ "$last_error" == "bbans: mine/junk.bbm: not a bbans model file"* ]] || bad "junk --model error: $last_error"
+expect_error "$bbans" compress --model mine/junk.bbm x.idx
+[[ "$last_error" == *"not a bbans model file"* ]] || bad "junk file --model error: $last_error"
+[ -e x.idx.bbx ] && bad "a failed compress left x.idx.bbx"
+
+# Earlier directories win a name; --model-dir is repeatable and comes before $BBANS_MODEL_DIR.
+cp "$shipped/mnist.bbm" other/fashion-mnist.bbm
+cp "$shipped/mnist.bbm" other/digits.bbm
+out=$("$bbans" models --model-dir other --model-dir mine 2>/dev/null)
+[[ "$(row "$out" fashion-mnist)" == *" other/fashion-mnist.bbm" ]] || bad "--model-dir did not win fashion-mnist: $out"
+[[ "$(row "$out" digits)" == *" other/digits.bbm" ]] || bad "first --model-dir did not win digits: $out"
+out=$(BBANS_MODEL_DIR=other "$bbans" models --model-dir mine 2>/dev/null)
+[[ "$(row "$out" digits)" == *" mine/digits.bbm" ]] || bad "--model-dir did not come before BBANS_MODEL_DIR: $out"
+
+# $BBANS_MODEL_DIR, colon-separated; a directory that does not exist is a warning.
+out=$(BBANS_MODEL_DIR="$work/nowhere:$work/mine" "$bbans" models 2> err.txt); rc=$?
+[ $rc -eq 0 ] || bad "BBANS_MODEL_DIR with a missing directory: exit $rc"
+[[ "$(row "$out" digits)" == *" $work/mine/digits.bbm" ]] || bad "BBANS_MODEL_DIR: digits not listed: $out"
+grep -q "^bbans: warning: $work/nowhere: cannot read model directory" err.txt || bad "missing directory not warned: $(cat err.txt)"
+grep -q "^bbans: warning: $work/mine/junk.bbm: " err.txt || bad "junk not warned through BBANS_MODEL_DIR: $(cat err.txt)"
+# ... and the models it finds are used by name.
+head -c $((16 + 20 * 784)) "$samples/mnist-test-1000-images-idx3-ubyte" > d.idx
+printf '\x00\x00\x00\x14' | dd of=d.idx bs=1 seek=4 conv=notrunc status=none
+BBANS_MODEL_DIR=other "$bbans" compress -q --model digits d.idx d.bbx || bad "compress --model digits through BBANS_MODEL_DIR"
+"$bbans" decompress -q d.bbx d.out && cmp -s d.out d.idx || bad "decompress of a file made with a copied model"
+"$bbans" report --model-dir other --model digits d.idx > report.txt || bad "report --model-dir --model digits"
+grep -q "model digits" report.txt || bad "report does not name the model digits: $(cat report.txt)"
+
+# JSON.
+"$bbans" models --json --model-dir mine 2>/dev/null > list.json || bad "models --json failed"
+python3 - list.json <<'PY' || bad "models --json: $(cat list.json)"
+import json, sys
+rows = {r["name"]: r for r in json.load(open(sys.argv[1]))}
+assert {"mnist", "fashion-mnist", "digits"} <= set(rows), rows.keys()
+m = rows["mnist"]
+assert (m["rows"], m["cols"], m["channels"], m["latent"], m["neg_elbo_bpd"]) == (28, 28, 1, 32, 1.1936), m
+assert m["bytes"] > 1000000 and m["path"].endswith("/mnist.bbm"), m
+PY
+
+# Unknown models: one error line, exit 1.
+expect_error "$bbans" compress --model nosuch x.idx
+[[ "$last_error" == "bbans: no model named 'nosuch'"* ]] || bad "unknown model error: $last_error"
+expect_error "$bbans" compress --model nosuch.bbm x.idx
+expect_error "$bbans" report --model nosuch x.idx
+[ -e x.idx.bbx ] && bad "a failed compress left x.idx.bbx"
+# A file whose model is nowhere on the path names the model it needs.
+cp "$golden/unknown-model.bbx" u.bbx
+expect_error env BBANS_MODEL_DIR="$work/mine" "$bbans" decompress u.bbx
+[[ "$last_error" == *"needs model f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"* ]] || bad "missing model not named: $last_error"
+[ -e u ] && bad "a failed decompress left output"
+
+if [ $fails -eq 0 ]; then echo "models cli: all checks passed"; else echo "models cli: $fails checks failed"; exit 1; fi
