@@ -130,9 +130,10 @@ struct Models {
     std::optional<Catalog> catalog;
     Expected<std::span<const NamedModel>> get() {
         if (!catalog) {
-            auto c = Catalog::open(flags.model);
+            auto c = Catalog::open(flags.model, ModelSearch::standard(flags.model_dirs));
             if (!c) return c.error();
             catalog = std::move(*c);
+            if (!flags.quiet) warn(catalog->warnings());
         }
         return std::span<const NamedModel>(catalog->models());
     }
@@ -258,7 +259,8 @@ Status compress_one(const CodecFlags& f, const CompressOptions& base, Models& mo
         if (f.verbose && !f.quiet) print_summary(display_input(in), *s, *size);
     }
     if (auto* file = dynamic_cast<AtomicOutput*>(sink.get())) {
-        const ::mode_t mode = input_stat ? input_stat->st_mode : 0;
+        // The archive of a folder takes the folder's read and write bits, not its search bits.
+        const ::mode_t mode = !input_stat ? 0 : S_ISDIR(input_stat->st_mode) ? input_stat->st_mode & 0666 : input_stat->st_mode;
         const ::timespec mtime = input_stat ? input_stat->st_mtim : ::timespec{};
         if (auto ok = file->file().commit(input_stat ? &mode : nullptr, input_stat ? &mtime : nullptr); !ok) return ok;
     }
@@ -351,11 +353,15 @@ struct Resolver {
     ModelResolver get() {
         return [this](const archive::ModelId& id) -> Expected<const coding::CodingModel*> {
             if (!catalog) {
-                auto c = Catalog::open(flags.model);
+                auto c = Catalog::open(flags.model, ModelSearch::standard(flags.model_dirs));
                 if (!c) return c.error();
                 catalog = std::move(*c);
             }
-            return catalog->resolve(id);
+            const std::size_t seen = catalog->warnings().size();
+            auto m = catalog->resolve(id);
+            if (!flags.quiet)
+                warn(std::vector<std::string>(catalog->warnings().begin() + static_cast<std::ptrdiff_t>(seen), catalog->warnings().end()));
+            return m;
         };
     }
 };
@@ -635,7 +641,8 @@ void add_shared(CLI::App& cmd, CodecFlags& f) {
     cmd.add_flag("-q,--quiet", f.quiet, "print nothing but errors");
     cmd.add_option("-T,--threads", f.threads, "threads (0 = all cores, the default); the output is the same for any count")
         ->check(CLI::Range(0, 1024));
-    cmd.add_option("--model", f.model, "a shipped model's name (e.g. mnist, fashion-mnist) or a model file");
+    cmd.add_option("--model", f.model, "a model's name (e.g. mnist, fashion-mnist; see 'bbans models') or a model file");
+    add_model_dir_option(cmd, f.model_dirs);
 }
 
 }  // namespace
@@ -645,7 +652,7 @@ void add_codec_commands(CLI::App& app, RunState& state) {
     static std::string info_path;
     auto* c = app.add_subcommand("compress", "compress files or a folder into .bbx archives (images by bits-back coding, anything else "
                                              "with the smallest of zstd, xz, stored)");
-    c->add_option("inputs", cf.inputs, "a file, a folder, or - for standard input; then, optionally, the output file")->required();
+    c->add_option("input", cf.inputs, "a file, a folder, or - for standard input; then, optionally, the output file")->required();
     add_shared(*c, cf);
     c->add_option("--shape", cf.shape, "treat the input as raw concatenated images of this shape, e.g. 28x28");
     c->add_option("--method", cf.method, "force a method: stored, zstd, xz or bits-back");
@@ -653,7 +660,7 @@ void add_codec_commands(CLI::App& app, RunState& state) {
     c->callback([&state] { state.exit_code = run_compress(cf); });
 
     auto* d = app.add_subcommand("decompress", "restore the original files from .bbx archives");
-    d->add_option("inputs", df.inputs, "a .bbx file, or - for standard input; then, optionally, the output")->required();
+    d->add_option("input", df.inputs, "a .bbx file, or - for standard input; then, optionally, the output")->required();
     add_shared(*d, df);
     d->add_flag("-t,--test", df.test, "verify the archive (decode everything, check every checksum) without writing");
     d->add_flag("-l,--list", df.list, "list the archive's entries");

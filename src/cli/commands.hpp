@@ -23,7 +23,10 @@ int fail(const std::string& message);
 // Prints "bbans: warning: message" on stderr, for each message (defined in models.cpp).
 void warn(const std::vector<std::string>& messages);
 
-// "28x28" (or 28X28) -> rows and cols, both non-zero; nothing else is accepted.
+// " (did you mean 'compress'?)" for the candidate closest to word, or "" if none is close.
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
+
+// "28x28" (or 28X28) -> rows and cols, each 1..65535; nothing else is accepted.
 std::optional<io::Shape> parse_shape(const std::string& text);
 
 // Registered subcommands (defined in the command files, called from main.cpp). Each adds
