@@ -21,7 +21,7 @@
 #include "src/cli/catalog.hpp"
 #include "src/cli/commands.hpp"
 #include "src/cli/file_streams.hpp"
-#include "src/compressor/compressor.hpp"
+#include "bbans/bbans.hpp"
 #include "src/container/bbx.hpp"
 #include "src/io/files.hpp"
 

@@ -12,6 +12,7 @@
 #include <memory>
 #include <random>
 
+#include "bbans/bbans.hpp"
 #include "src/archive/pipeline.hpp"
 #include "src/compressor/byte_methods.hpp"
 #include "src/container/bbx.hpp"
@@ -595,6 +596,48 @@ Expected<Bytes> decompress(std::span<const std::uint8_t> file, const ModelResolv
     archive::MemoryOutput out;
     if (auto ok = reader->extract(0, out, resolve, threads, progress); !ok) return ok.error();
     return std::move(out.bytes());
+}
+
+}  // namespace bbans
+
+// ---- the image API (include/bbans/bbans.hpp) ---------------------------------------------------
+
+namespace bbans {
+
+Expected<std::vector<std::uint8_t>> compress_images(const ImageArray& images, const CompressOptions& options,
+                                                    std::span<const NamedModel> models) {
+    if (images.count == 0 || images.rows == 0 || images.cols == 0) return make_error("an image set needs at least one image of 1x1 or more");
+    if (images.channels != 1) return make_error("images with " + std::to_string(images.channels) + " channels are not supported yet");
+    if (images.rows > 65535 || images.cols > 65535) return make_error("images larger than 65535 pixels a side are not supported");
+    const std::uint64_t per = std::uint64_t{images.rows} * images.cols * images.channels;
+    if (images.count > archive::kMaxOriginalSize / per || images.samples.size() != images.count * per)
+        return make_error("the sample count does not match count x rows x cols x channels");
+    archive::MemoryOutput out;
+    ArchiveWriter w(out);
+    archive::MemoryInput in(images.samples);
+    EntryMeta meta;
+    meta.kind = archive::Kind::image_set;
+    CompressOptions o = options;
+    o.raw_shape = io::Shape{images.rows, images.cols};
+    auto s = w.add(meta, in, o, models);
+    if (!s) return s.error();
+    if (auto size = w.finish(); !size) return size.error();
+    return std::move(out.bytes());
+}
+
+Expected<ImageArray> decompress_images(std::span<const std::uint8_t> file, const ModelResolver& resolve, unsigned threads) {
+    archive::MemoryInput in(file);
+    auto reader = ArchiveReader::open(in);
+    if (!reader) return reader.error();
+    const auto& entries = reader->entries();
+    if (entries.size() != 1 || !entries[0].images) return make_error("the archive does not hold exactly one set of images");
+    const archive::ImageLayout& l = *entries[0].images;
+    ImageArray a;
+    a.count = l.count, a.rows = l.rows, a.cols = l.cols, a.channels = l.channels;
+    auto samples = reader->images(0, 0, l.count, resolve, threads);
+    if (!samples) return samples.error();
+    a.samples = std::move(*samples);
+    return a;
 }
 
 }  // namespace bbans

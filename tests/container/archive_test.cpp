@@ -10,7 +10,7 @@
 
 #include "src/archive/format.hpp"
 #include "src/archive/pipeline.hpp"
-#include "src/compressor/compressor.hpp"
+#include "bbans/bbans.hpp"
 
 namespace {
 
@@ -378,4 +378,29 @@ TEST_CASE("archive: ordered_parallel hands results over in order and stops at th
         CHECK(taken == 7);
         CHECK(started <= 7 + threads);
     }
+}
+
+TEST_CASE("archive: the image API gives back exactly the images, by bits-back or not", "[archive]") {
+    ImageArray a;
+    a.count = 40, a.rows = 8, a.cols = 8;
+    a.samples = tiny_images(40, 9);
+    for (bool force : {true, false}) {
+        CompressOptions o;
+        if (force) o.method = archive::Method::bits_back;
+        auto file = compress_images(a, o, kTiny);
+        if (!file) FAIL(file.error().message);
+        auto back = decompress_images(*file, resolve, 2);
+        if (!back) FAIL(back.error().message);
+        CHECK(back->count == 40);
+        CHECK(back->rows == 8);
+        CHECK(back->samples == a.samples);
+    }
+    ImageArray wrong = a;
+    wrong.samples.pop_back();
+    CHECK_FALSE(compress_images(wrong, {}, kTiny));
+    wrong = a;
+    wrong.channels = 3;
+    CHECK_FALSE(compress_images(wrong, {}, kTiny));
+    const Archive text = write({{file("t"), text_bytes(100), {}}});
+    CHECK_FALSE(decompress_images(text.bytes, resolve));
 }
