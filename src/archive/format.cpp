@@ -44,6 +44,7 @@ const char* to_string(Layout l) {
         case Layout::none: return "bytes";
         case Layout::idx: return "IDX";
         case Layout::raw: return "raw";
+        case Layout::pgm: return "PGM";
     }
     return "unknown";
 }
@@ -211,7 +212,7 @@ Expected<Entry> parse_entry(ByteReader& r, const std::string& where, std::uint64
         return bad("truncated");
     if (kind < 1 || kind > 3) return bad("unknown kind " + std::to_string(kind));
     if (method > 3) return bad("unknown method " + std::to_string(method));
-    if (layout > 2) return bad("unknown layout " + std::to_string(layout));
+    if (layout > 3) return bad("unknown layout " + std::to_string(layout));
     if (flags & ~kFlagMetadata) return bad("undefined flags set");
     e.kind = static_cast<Kind>(kind);
     e.method = static_cast<Method>(method);
@@ -244,6 +245,8 @@ Expected<Entry> parse_entry(ByteReader& r, const std::string& where, std::uint64
         if (!attributes.empty()) return bad("image attributes are not defined in this version");
         if (e.layout == Layout::idx && (l.prefix.size() != 16 || !l.suffix.empty())) return bad("an IDX layout needs a 16-byte header");
         if (e.layout == Layout::raw && (!l.prefix.empty() || !l.suffix.empty())) return bad("a raw layout has a prefix or suffix");
+        if (e.layout == Layout::pgm && (l.prefix.size() < 7 || !l.suffix.empty() || l.count != 1))
+            return bad("a PGM layout needs its header and exactly one image");
         const std::uint64_t per = l.image_bytes();
         const std::uint64_t fixed = l.prefix.size() + l.suffix.size();
         if (e.original_size < fixed || l.count > (e.original_size - fixed) / per || fixed + l.count * per != e.original_size)

@@ -33,7 +33,7 @@ constexpr std::uint64_t stored_archive_size(std::uint64_t n, std::size_t name_le
 
 enum class Kind : std::uint8_t { file = 1, directory = 2, image_set = 3 };
 enum class Method : std::uint8_t { stored = 0, zstd = 1, xz = 2, bits_back = 3 };
-enum class Layout : std::uint8_t { none = 0, idx = 1, raw = 2 };
+enum class Layout : std::uint8_t { none = 0, idx = 1, raw = 2, pgm = 3 };
 const char* to_string(Kind k);
 const char* to_string(Method m);
 const char* to_string(Layout l);

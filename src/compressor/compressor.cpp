@@ -76,8 +76,33 @@ Expected<std::optional<FoundImages>> find_images(const archive::Input& in, const
     }
     auto head = archive::read_range(in, 0, io::kIdxHeaderBytes);
     if (!head) return head.error();
-    if (io::detect_format(*head) != io::Format::idx || be32(*head, 0) != 0x00000803) {
-        why = "not an IDX image file (raw images need --shape)";
+    // The formats bbans reads images from (io::detect_format, as bbans train does). Those whose
+    // exact bytes the archive can rebuild from pixels are coded as images: IDX, PGM (header kept
+    // verbatim). PNG and gzip are stored by the general-purpose methods until a re-encoder that
+    // gives back the same file exists (the colour/any-size issue).
+    const io::Format format = io::detect_format(*head);
+    if (format == io::Format::pgm && size <= (std::uint64_t{64} << 20)) {
+        auto bytes = archive::read_range(in, 0, size);
+        if (!bytes) return bytes.error();
+        auto pgm = io::parse_pgm(*bytes);
+        if (!pgm) {
+            why = "not a valid PGM image: " + pgm.error().message;
+            return std::optional<FoundImages>();
+        }
+        FoundImages f;
+        f.layout = Layout::pgm;
+        f.images.rows = pgm->rows;
+        f.images.cols = pgm->cols;
+        f.images.count = 1;
+        f.images.prefix.assign(bytes->begin(), bytes->end() - static_cast<std::ptrdiff_t>(pgm->pixels.size()));
+        return std::optional<FoundImages>(std::move(f));
+    }
+    if (format == io::Format::png || format == io::Format::gzip) {
+        why = std::string(io::format_name(format)) + " files are kept byte for byte by zstd/xz (bits-back coding of them needs a re-encoder that rebuilds the same file)";
+        return std::optional<FoundImages>();
+    }
+    if (format != io::Format::idx || be32(*head, 0) != 0x00000803) {
+        why = "not images (raw images need --shape)";
         return std::optional<FoundImages>();
     }
     const std::uint64_t count = be32(*head, 4), rows = be32(*head, 8), cols = be32(*head, 12);
@@ -341,7 +366,7 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
     }
     if (bits_back_forced && e.method != Method::bits_back)
         return make_error("--method bits-back: " + (why.empty() ? std::string("no model can code this input") : why));
-    if (meta.kind == archive::Kind::file && e.method != Method::bits_back && e.layout == Layout::idx) {
+    if (meta.kind == archive::Kind::file && e.method != Method::bits_back && (e.layout == Layout::idx || e.layout == Layout::pgm)) {
         // Coded as bytes: the file is kept as an opaque file (its chunks cover every byte).
         e.layout = Layout::none;
         e.images.reset();
@@ -393,7 +418,8 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
         if (bb) {
             BitsBackStats& t = s.stats;
             if (t.chunks == 0) t.first_image_bits = c.stats.first_image_bits;
-            for (std::uint64_t b : c.stats.bits_after) t.bits_after.push_back(t.message_bits + b);
+            if (options.running_rate)
+                for (std::uint64_t b : c.stats.bits_after) t.bits_after.push_back(t.message_bits + b);
             t.message_bits += c.stats.message_bits;
             t.initial_bits += c.stats.initial_bits;
             t.chunks += 1;

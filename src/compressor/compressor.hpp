@@ -43,6 +43,10 @@ struct CompressOptions {
     // below this fraction of zstd's rate on the same sample; otherwise both run, the smaller wins.
     double skip_fallback_below = 0.8;
     Progress progress;                       // images coded so far, of the entry's images
+    // Keep the message size after every image (CompressSummary::stats.bits_after, for the
+    // report's running rate). Off by default: it grows with the input, everything else is
+    // bounded by the chunks in flight.
+    bool running_rate = false;
 };
 
 // The images per bits-back chunk for these options and images of `samples_per_image` samples.

@@ -47,7 +47,9 @@ Expected<Figures> measure(std::span<const std::uint8_t> input, const CompressOpt
     f.xz_bpd = static_cast<double>(*x) * bytes_bits;
 
     t = Clock::now();
-    auto c = compress(input, options, models);
+    CompressOptions with_rate = options;
+    with_rate.running_rate = true;
+    auto c = compress(input, with_rate, models);
     f.compress_s = since(t);
     if (!c) return c.error();
     const CompressSummary& s = c->summary;
