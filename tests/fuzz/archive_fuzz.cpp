@@ -57,6 +57,9 @@ Expected<const coding::CodingModel*> resolve_model(const archive::ModelId& id) {
     return make_error("model " + archive::to_hex(id) + " is not available");
 }
 
+// Bits-back entries of more images are only sampled (see check_archive).
+constexpr std::uint64_t kMaxDecodedImages = 24;
+
 void check_error(const Error& e) {
     FUZZ_CHECK(!e.message.empty());
     FUZZ_CHECK(e.message.find('\n') == std::string::npos);
@@ -125,6 +128,17 @@ bool check_archive(ByteSpan file) {
     const auto& entries = reader->entries();
     for (std::size_t i = 0; i < entries.size(); ++i) {
         const archive::Entry& e = entries[i];
+        if (e.method == archive::Method::bits_back && e.images->count > kMaxDecodedImages) {
+            // Keeps an execution short (10^7 of them under ASan): the first and last image only.
+            for (std::uint64_t at : {std::uint64_t{0}, e.images->count - 1}) {
+                auto one = reader->images(i, at, 1, resolve_model);
+                if (!one) check_error(one.error());
+                else FUZZ_CHECK(one->size() == e.images->image_bytes());
+            }
+            all = false;
+            outputs.emplace_back();
+            continue;
+        }
         archive::MemoryOutput out;
         auto ok = reader->extract(i, out, resolve_model);
         if (!ok) {
