@@ -1,0 +1,163 @@
+// Writes the golden version 2 archives of tests/golden-v2 (README.md there) into a directory.
+// Made once and committed; never regenerated: they freeze format version 2. Every future
+// reader must decode the good ones to the same bytes and reject the bad ones with the error
+// named in NAME.err. The program stays so that anyone can see how each was made.
+// usage: make_golden_v2 SAMPLES_DIR MODEL_DIR OUT_DIR   (corpora/samples, models/shipped)
+#include <xxhash.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "bbans/bbans.hpp"
+#include "src/archive/format.hpp"
+
+using namespace bbans;
+using Bytes = std::vector<std::uint8_t>;
+
+namespace {
+
+std::string out_dir;
+
+[[noreturn]] void die(const std::string& what) {
+    std::fprintf(stderr, "make_golden_v2: %s\n", what.c_str());
+    std::exit(1);
+}
+
+Bytes read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) die("cannot read " + path);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_file(const std::string& name, const Bytes& bytes) {
+    std::ofstream out(out_dir + "/" + name, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    if (!out) die("cannot write " + name);
+}
+
+Bytes bytes_of(const std::string& s) { return Bytes(s.begin(), s.end()); }
+
+// A one-file archive of `input` named `name`.
+Bytes archive_of(const Bytes& input, const std::string& name, CompressOptions o, std::span<const NamedModel> models = {}) {
+    auto c = compress(input, o, models, name);
+    if (!c) die(c.error().message);
+    return c->file;
+}
+
+void good(const std::string& name, const Bytes& original, const Bytes& file) {
+    write_file(name + ".bbx", file);
+    write_file(name + ".out", original);
+}
+
+void bad(const std::string& name, const Bytes& file, const std::string& expected_error) {
+    write_file(name + ".bbx", file);
+    write_file(name + ".err", bytes_of(expected_error + "\n"));
+}
+
+void put_le(Bytes& b, std::size_t at, std::uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) b[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (8 * i));
+}
+
+// The archive's entries, changed by `edit`, written back with every checksum recomputed: a
+// file that only the reader's rules (not its checksums) can refuse.
+template <class Edit>
+Bytes edited(const Bytes& file, Edit edit) {
+    archive::MemoryInput in(file);
+    auto r = ArchiveReader::open(in);
+    if (!r) die(r.error().message);
+    std::vector<archive::Entry> entries = r->entries();
+    edit(entries);
+    const std::uint64_t off = [&] {
+        std::uint64_t o = 0;
+        for (int i = 7; i >= 0; --i) o = (o << 8) | file[file.size() - 32 + static_cast<std::size_t>(i)];
+        return o;
+    }();
+    Bytes out(file.begin(), file.begin() + static_cast<std::ptrdiff_t>(off));
+    const Bytes dir = archive::write_directory(entries);
+    out.insert(out.end(), dir.begin(), dir.end());
+    const Bytes t = archive::write_trailer(off, dir);
+    out.insert(out.end(), t.begin(), t.end());
+    return out;
+}
+
+Bytes first_idx_images(const Bytes& idx, std::uint32_t count) {
+    Bytes out(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(16 + count * 784));
+    for (int i = 0; i < 4; ++i) out[4 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(count >> (24 - 8 * i));
+    return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 4) die("usage: make_golden_v2 SAMPLES_DIR MODEL_DIR OUT_DIR");
+    const std::string samples = argv[1], model_dir = argv[2];
+    out_dir = argv[3];
+    auto model = coding::load_model(model_dir + "/mnist.bbm");
+    if (!model) die(model.error().message);
+    const NamedModel mnist[] = {{"mnist", &*model}};
+
+    CompressOptions stored, zstd, xz, bb;
+    stored.method = archive::Method::stored;
+    zstd.method = archive::Method::zstd;
+    xz.method = archive::Method::xz;
+    bb.method = archive::Method::bits_back;
+    bb.chunk_images = 8;
+
+    const Bytes empty;
+    good("v2-empty", empty, archive_of(empty, "empty", {}));
+    const Bytes text = bytes_of("hello, bits back\n");
+    const Bytes text_file = archive_of(text, "text", stored);
+    good("v2-text-stored", text, text_file);
+    std::string lines;
+    for (int i = 0; i < 100; ++i) lines += "line " + std::to_string(i) + ": bits-back coding with asymmetric numeral systems\n";
+    const Bytes lines_bytes = bytes_of(lines);
+    const Bytes lines_zstd = archive_of(lines_bytes, "lines", zstd);
+    good("v2-lines-zstd", lines_bytes, lines_zstd);
+    good("v2-lines-xz", lines_bytes, archive_of(lines_bytes, "lines", xz));
+
+    const Bytes mnist_idx = read_file(samples + "/mnist-test-1000-images-idx3-ubyte");
+    const Bytes mnist20 = first_idx_images(mnist_idx, 20);
+    const Bytes mnist_file = archive_of(mnist20, "mnist-20.idx", bb, mnist);
+    good("v2-mnist-20-bits-back", mnist20, mnist_file);
+    Bytes pgm = bytes_of("P5\n# one digit\n28 28\n255\n");
+    pgm.insert(pgm.end(), mnist_idx.begin() + 16, mnist_idx.begin() + 16 + 784);
+    good("v2-pgm-bits-back", pgm, archive_of(pgm, "digit.pgm", bb, mnist));
+
+    // Bad files, each with the substring its error must contain.
+    bad("v2-truncated", Bytes(lines_zstd.begin(), lines_zstd.end() - 1), "truncated or corrupt at its end");
+    Bytes f = text_file;
+    f[8] ^= 1;  // flags, header checksum left as it was
+    bad("v2-header-checksum", f, "header checksum");
+    f = lines_zstd;
+    f[f.size() - 40] ^= 0x04;  // inside the directory
+    bad("v2-directory-damage", f, "directory checksum");
+    f = lines_zstd;
+    f[30] ^= 0x10;  // inside the zstd chunk
+    bad("v2-chunk-damage", f, "chunk 0 is corrupt");
+    f = mnist_file;
+    f[200] ^= 0x01;  // inside the first bits-back message
+    bad("v2-message-damage", f, "chunk 0 is corrupt");
+    bad("v2-bad-name", edited(text_file, [](auto& es) { es[0].name = "../escape"; }), "invalid name");
+    bad("v2-overlap", edited(lines_zstd, [](auto& es) {
+            archive::Entry twin = es[0];
+            twin.name = "twin";
+            es.push_back(twin);
+        }), "overlaps");
+    bad("v2-original-checksum", edited(lines_zstd, [](auto& es) { es[0].chunks[0].original_checksum ^= 1; }),
+        "decodes to the wrong bytes");
+    bad("v2-content-checksum", edited(lines_zstd, [](auto& es) { es[0].checksum ^= 1; }), "content checksum");
+    bad("v2-unknown-model", edited(mnist_file, [](auto& es) {
+            for (std::size_t i = 0; i < 16; ++i) es[0].model->identity[i] = static_cast<std::uint8_t>(0xf0 + i);
+            es[0].model->name = "no-such-model";
+        }), "needs model no-such-model (identity f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff)");
+    bad("v2-future-version", [&] {
+            Bytes g = text_file;
+            g[4] = 3;
+            put_le(g, 12, XXH32(g.data(), 12, 0), 4);
+            return g;
+        }(), "version 3");
+    return 0;
+}
