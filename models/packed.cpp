@@ -74,6 +74,78 @@ BBANS_AVX2 void dense_block(const std::int16_t* w, std::size_t pair_stride, cons
     }
     for (int j = 0; j < R; ++j) _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + 8 * j), a[j]);
 }
+
+// requantize() of 8 rows whose shifts are all in 1..31 (see accumulate_avx2).
+BBANS_AVX2 inline __m256i requantize8(__m256i a, const std::int32_t* shift, const std::int32_t* lo, const std::int32_t* hi) {
+    const __m256i one = _mm256_set1_epi32(1);
+    const __m256i sh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(shift));
+    const __m256i q = _mm256_srav_epi32(a, sh);
+    const __m256i half = _mm256_and_si256(_mm256_srav_epi32(a, _mm256_sub_epi32(sh, one)), one);
+    __m256i v = _mm256_add_epi32(q, half);
+    v = _mm256_max_epi32(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lo)));
+    return _mm256_min_epi32(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(hi)));
+}
+
+// The per-pixel head with one hidden layer, both layers in registers: R1 blocks of 8 hidden
+// rows, R2 blocks of 8 output rows. The hidden values are requantized and packed to int16
+// (exact: validate() bounds them to int16) without leaving registers, and the output layer
+// runs two sets of accumulators over alternate input pairs (independent additions; the sums
+// are exact int32 sums, so the grouping changes nothing). Same results as two
+// accumulate_avx2 calls with the int16 copy between them.
+template <int R1, int R2>
+BBANS_AVX2 void head2(const PackedLinear& l1, const PackedLinear& l2, const std::int16_t* x, std::int32_t* out) {
+    __m256i a[R1];
+    for (int j = 0; j < R1; ++j) a[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(l1.bias.data() + 8 * j));
+    const std::size_t in1 = static_cast<std::size_t>(l1.in), stride1 = static_cast<std::size_t>(l1.out_pad) * 2;
+    for (std::size_t p = 0; p < static_cast<std::size_t>(l1.pairs); ++p) {
+        std::int32_t packed;
+        if (2 * p + 1 < in1) std::memcpy(&packed, x + 2 * p, sizeof packed);
+        else packed = static_cast<std::uint16_t>(x[2 * p]);
+        const __m256i xv = _mm256_set1_epi32(packed);
+        const std::int16_t* wp = l1.w.data() + p * stride1;
+        for (int j = 0; j < R1; ++j)
+            a[j] = _mm256_add_epi32(a[j], _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + 16 * j)), xv));
+    }
+    // Hidden rows as int16, in order (padding rows are 0), two rows of blocks at a time.
+    alignas(32) std::int16_t h[8 * R1 + 16];
+    for (int j = 0; j < R1; j += 2) {
+        const __m256i v0 = requantize8(a[j], l1.shift32.data() + 8 * j, l1.lo.data() + 8 * j, l1.hi.data() + 8 * j);
+        const __m256i v1 = j + 1 < R1 ? requantize8(a[j + 1], l1.shift32.data() + 8 * j + 8, l1.lo.data() + 8 * j + 8, l1.hi.data() + 8 * j + 8)
+                                      : _mm256_setzero_si256();
+        // packs works within 128-bit lanes: [v0 0-3, v1 0-3, v0 4-7, v1 4-7]; permute to order.
+        const __m256i packed16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(v0, v1), 0xD8);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(h + 8 * j), packed16);
+    }
+    __m256i b[R2], c[R2];
+    for (int j = 0; j < R2; ++j) {
+        b[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(l2.bias.data() + 8 * j));
+        c[j] = _mm256_setzero_si256();
+    }
+    const std::size_t pairs2 = static_cast<std::size_t>(l2.pairs), stride2 = static_cast<std::size_t>(l2.out_pad) * 2;
+    std::size_t p = 0;
+    for (; p + 1 < pairs2; p += 2) {
+        std::int32_t x0, x1;
+        std::memcpy(&x0, h + 2 * p, sizeof x0);
+        std::memcpy(&x1, h + 2 * p + 2, sizeof x1);
+        const __m256i xv0 = _mm256_set1_epi32(x0), xv1 = _mm256_set1_epi32(x1);
+        const std::int16_t* wp = l2.w.data() + p * stride2;
+        for (int j = 0; j < R2; ++j) {
+            b[j] = _mm256_add_epi32(b[j], _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + 16 * j)), xv0));
+            c[j] = _mm256_add_epi32(c[j], _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + stride2 + 16 * j)), xv1));
+        }
+    }
+    if (p < pairs2) {  // (h is zero beyond the hidden rows, so a lone last input pairs with 0)
+        std::int32_t x0;
+        std::memcpy(&x0, h + 2 * p, sizeof x0);
+        const __m256i xv0 = _mm256_set1_epi32(x0);
+        const std::int16_t* wp = l2.w.data() + p * stride2;
+        for (int j = 0; j < R2; ++j)
+            b[j] = _mm256_add_epi32(b[j], _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + 16 * j)), xv0));
+    }
+    for (int j = 0; j < R2; ++j)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8 * j),
+                            requantize8(_mm256_add_epi32(b[j], c[j]), l2.shift32.data() + 8 * j, l2.lo.data() + 8 * j, l2.hi.data() + 8 * j));
+}
 #endif
 
 }  // namespace
@@ -247,6 +319,18 @@ Expected<PackedVae> PackedVae::make(const QuantizedVae& q) {
         p.head_.push_back(PackedLinear::pack(l));
         p.head_width_ = std::max(p.head_width_, static_cast<std::size_t>(p.head_.back().out_pad));
     }
+#if defined(BBANS_HAVE_AVX2_KERNEL)
+    // The fused kernel for the usual head (one hidden layer of at most 64 rows, at most 16
+    // outputs, shifts in 1..31), when the CPU has AVX2.
+    if (PackedLinear::has_avx2() && p.head_.size() == 2 && p.head_[0].plain_shifts && p.head_[1].plain_shifts &&
+        p.head_[1].in == p.head_[0].out && p.head_[1].out_pad <= 16) {
+        const int r1 = p.head_[0].out_pad / 8, r2 = p.head_[1].out_pad / 8;
+        using Fn = void (*)(const PackedLinear&, const PackedLinear&, const std::int16_t*, std::int32_t*);
+        static constexpr Fn k1[8] = {head2<1, 1>, head2<2, 1>, head2<3, 1>, head2<4, 1>, head2<5, 1>, head2<6, 1>, head2<7, 1>, head2<8, 1>};
+        static constexpr Fn k2[8] = {head2<1, 2>, head2<2, 2>, head2<3, 2>, head2<4, 2>, head2<5, 2>, head2<6, 2>, head2<7, 2>, head2<8, 2>};
+        if (r1 >= 1 && r1 <= 8) p.head2_ = r2 == 1 ? k1[r1 - 1] : k2[r1 - 1];
+    }
+#endif
     return p;
 }
 
@@ -302,6 +386,11 @@ void PackedVae::head(const std::int16_t* input, QPixelMixture& px) const {
     constexpr std::size_t kWide = 256;
     std::array<std::int32_t, kWide> acc;
     const std::int32_t* out = acc.data();
+#if defined(BBANS_HAVE_AVX2_KERNEL)
+    if (head2_) {
+        head2_(head_[0], head_[1], input, acc.data());
+    } else
+#endif
     if (head_width_ <= kWide) {
         std::array<std::int16_t, kWide> h;
         const std::int16_t* x = input;

@@ -79,6 +79,8 @@ private:
     VaeConfig config_;
     std::vector<PackedLinear> encoder_, decoder_, head_;
     std::size_t head_width_ = 0;  // the widest head layer's out_pad
+    // The fused AVX2 kernel for a head with one hidden layer (packed.cpp), or null.
+    void (*head2_)(const PackedLinear&, const PackedLinear&, const std::int16_t*, std::int32_t*) = nullptr;
 };
 
 }  // namespace bbans::models

@@ -146,3 +146,38 @@ TEST_CASE("packed: PackedVae rejects a model that fails validation", "[packed]")
     REQUIRE_FALSE(packed.has_value());
     CHECK_THAT(packed.error().message, Catch::Contains("channels"));
 }
+
+TEST_CASE("packed: the fused head kernel equals the reference for every head width it takes", "[packed]") {
+    // Hidden widths that fill 1 to 8 blocks of 8 rows, odd and even, with 1 to 5 components
+    // (1 or 2 output blocks); the fused AVX2 path is taken where the CPU has AVX2, and must
+    // give QuantizedVae's numbers whatever the shape.
+    for (const std::size_t hidden : {std::size_t{8}, std::size_t{13}, std::size_t{24}, std::size_t{40}, std::size_t{64}}) {
+        for (const std::size_t components : {std::size_t{1}, std::size_t{5}}) {
+            auto cfg = test::tiny_config(true);
+            cfg.head_hidden = hidden;
+            cfg.components = components;
+            auto vae = models::Vae::make(cfg, 100 + hidden + components);
+            REQUIRE(vae.has_value());
+            const auto px = test::blob_images(16, cfg.rows, cfg.cols, 5);
+            const models::ImageSet calib{px.data(), 16, cfg.rows, cfg.cols};
+            auto q = models::QuantizedVae::from_float(*vae, calib);
+            REQUIRE(q.has_value());
+            auto packed = models::PackedVae::make(*q);
+            REQUIRE(packed.has_value());
+            std::mt19937_64 rng(hidden * 31 + components);
+            for (int trial = 0; trial < 300; ++trial) {
+                std::vector<std::int16_t> ch(cfg.channels);
+                for (auto& c : ch) c = static_cast<std::int16_t>(static_cast<int>(rng() % 8191) - 4095);
+                std::array<std::uint8_t, models::kNeighbours> nb{};
+                for (auto& v : nb) v = static_cast<std::uint8_t>(trial % 3 == 0 ? 0 : rng());
+                models::QPixelMixture a, b;
+                q->pixel_params(ch.data(), nb.data(), a);
+                packed->pixel_params(ch.data(), nb.data(), b);
+                REQUIRE(a.k == b.k);
+                REQUIRE(a.logits == b.logits);
+                REQUIRE(a.means == b.means);
+                REQUIRE(a.log_scales == b.log_scales);
+            }
+        }
+    }
+}
