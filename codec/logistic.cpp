@@ -68,7 +68,34 @@ std::uint32_t LogisticMixture::cdf(std::uint32_t v) const {
     }
     // (edge - mean) is Q8 with |.| < 2^21 (means clamped in make()) and inv_scale is Q20
     // below 2^32: the product is the Q28 argument, below 2^53 in magnitude.
-    return static_cast<std::uint32_t>(((mix * (total - kLevels)) >> 31) + v);
+    return from_mix(mix, v);
+}
+
+Interval LogisticMixture::interval(std::uint32_t v) const {
+    if (v >= kLevels) return {0, 0};
+    if (v == 0 || v + 1 >= kLevels) {  // an edge bucket: one end is fixed
+        const std::uint32_t a = cdf(v), b = cdf(v + 1);
+        return {a, b - a};
+    }
+    // cdf(v) and cdf(v + 1) as cdf() computes them, sharing each component's loads.
+    const std::int64_t lo_q8 = (2 * static_cast<std::int64_t>(v) - 1) << 7, hi_q8 = lo_q8 + 256;
+    std::uint64_t mix_lo, mix_hi;
+    if (single_) {
+        mix_lo = static_cast<std::uint64_t>(fixed::sigmoid_q31((lo_q8 - comp_[0].mean_q8) * inv_scale_q20_[0]));
+        mix_hi = static_cast<std::uint64_t>(fixed::sigmoid_q31((hi_q8 - comp_[0].mean_q8) * inv_scale_q20_[0]));
+    } else {
+        std::uint64_t acc_lo = 0, acc_hi = 0;
+        for (std::size_t j = 0; j < k_; ++j) {
+            const std::int64_t m = comp_[j].mean_q8, s = inv_scale_q20_[j];
+            const std::uint64_t w = comp_[j].weight;
+            acc_lo += w * static_cast<std::uint64_t>(fixed::sigmoid_q31((lo_q8 - m) * s));
+            acc_hi += w * static_cast<std::uint64_t>(fixed::sigmoid_q31((hi_q8 - m) * s));
+        }
+        mix_lo = static_cast<std::uint64_t>((static_cast<u128>(acc_lo) * inv_weight_sum_) >> 62);
+        mix_hi = static_cast<std::uint64_t>((static_cast<u128>(acc_hi) * inv_weight_sum_) >> 62);
+    }
+    const std::uint32_t a = from_mix(mix_lo, v), b = from_mix(mix_hi, v + 1);
+    return {a, b - a};
 }
 
 Lookup<LogisticMixture> LogisticMixture::lookup(std::uint32_t cf) const {

@@ -44,11 +44,9 @@ public:
     Status assign(std::span<const LogisticParams> components, unsigned prec);
 
     unsigned precision() const { return prec_; }
-    Interval interval(std::uint32_t v) const {
-        if (v >= kLevels) return {0, 0};
-        const std::uint32_t a = cdf(v), b = cdf(v + 1);
-        return {a, b - a};
-    }
+    // {C(v), C(v+1) - C(v)}: both ends in one pass over the components (the same integers as
+    // two cdf() calls).
+    Interval interval(std::uint32_t v) const;
     std::uint32_t symbol(std::uint32_t cf) const { return lookup(cf).symbol; }
     // The symbol whose interval holds cf, and that interval (the search evaluates both ends).
     Lookup<LogisticMixture> lookup(std::uint32_t cf) const;
@@ -60,6 +58,10 @@ public:
     static LogisticParams params_from_float(double mean, double scale, std::uint32_t weight = 1);
 
 private:
+    // C(v) from the Q31 mixture CDF at v's lower edge.
+    std::uint32_t from_mix(std::uint64_t mix_q31, std::uint32_t v) const {
+        return static_cast<std::uint32_t>(((mix_q31 * ((std::uint64_t{1} << prec_) - kLevels)) >> 31) + v);
+    }
     std::array<LogisticParams, kMaxComponents> comp_{};
     std::array<std::uint32_t, kMaxComponents> inv_scale_q20_{};
     std::size_t k_ = 0;                 // components of non-zero weight, in comp_[0, k_)
