@@ -273,7 +273,7 @@ std::string table(const Figures& f) {
     if (f.bits_back) row("method", "bits-back, model " + f.model);
     else row("method", f.method + (f.why_not_bits_back.empty() ? std::string() : ": " + f.why_not_bits_back));
     if (f.is_images) row("images", format("%zu of %zux%zu = %zu pixels", f.images, f.rows, f.cols, f.pixels_per_image));
-    else row("images", "none (not images: rates are per input byte)");
+    else row("images", f.input_bytes ? "none (not images: rates are per input byte)" : "none (empty input)");
     if (!f.bits_back && !f.model_name.empty()) row("model (not used)", f.model_name + " (" + f.model_identity + ")");
     if (f.bits_back) row("net rate", rate_text(f.net_bpd) + " bits/dim (bits-back images, without the seeds)");
     row("total rate", format("%s %s (%llu bytes, whole .bbx file)", rate_text(f.total_bpd).c_str(), unit, bytes(f.bbx_bytes)));
