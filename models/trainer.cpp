@@ -153,6 +153,7 @@ Status Trainer::run_epochs(const ImageSet& train, const ImageSet* heldout, const
                 pr.learning_rate = last_lr_;
                 callbacks.on_progress(pr);
             }
+            if (callbacks.should_stop && callbacks.should_stop()) return Ok{};
         }
         EpochReport rep;
         rep.epoch = epoch;

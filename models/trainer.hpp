@@ -59,6 +59,10 @@ struct TrainCallbacks {
     std::function<bool(const EpochReport&)> on_epoch;
     // Every TrainConfig::progress_every minibatches.
     std::function<void(const ProgressReport&)> on_progress;
+    // After every minibatch. When it returns true, run() returns Ok at once and the epoch in
+    // progress is abandoned: the trainer is then in the middle of an epoch, so only the last
+    // checkpoint can be resumed from (bbans train stops this way on Ctrl-C).
+    std::function<bool()> should_stop;
 };
 
 class Trainer {

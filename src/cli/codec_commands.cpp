@@ -16,12 +16,12 @@
 #include <iostream>
 #include <optional>
 #include <string>
-#include <thread>
 
+#include "bbans/bbans.hpp"
 #include "src/cli/catalog.hpp"
 #include "src/cli/commands.hpp"
 #include "src/cli/file_streams.hpp"
-#include "bbans/bbans.hpp"
+#include "src/cli/paths.hpp"
 #include "src/container/bbx.hpp"
 #include "src/io/files.hpp"
 
@@ -40,14 +40,6 @@ struct CodecFlags {
     unsigned threads = 0;
     std::size_t chunk = 0;
 };
-
-unsigned thread_count(unsigned requested) {
-    if (requested) return requested;
-    const unsigned n = std::thread::hardware_concurrency();
-    return n ? n : 1;
-}
-
-std::string display_input(const std::string& path) { return path == "-" ? std::string("standard input") : path; }
 
 // "\rcompress a.idx: 1234/10000 images" on a terminal while a long entry is coded.
 Progress progress_line(const CodecFlags& f, const std::string& what) {
@@ -90,37 +82,6 @@ EntryMeta meta_of(archive::Kind kind, const std::string& name, const struct stat
     m.mtime_sec = st.st_mtim.tv_sec;
     m.mtime_nsec = static_cast<std::uint32_t>(st.st_mtim.tv_nsec);
     return m;
-}
-
-// Checks that can fail before any work is done: same file in and out, an existing output, a
-// missing directory, a terminal.
-Status check_output(const std::string& in, const std::string& out, bool force, bool binary) {
-    if (out == "-") {
-        if (binary && ::isatty(STDOUT_FILENO))
-            return make_error("refusing to write compressed data to a terminal (redirect it, or name an output file)");
-        return Ok{};
-    }
-    std::error_code ec;
-    if (in != "-" && fs::exists(out, ec) && fs::equivalent(in, out, ec)) return make_error(out + ": output is the input file");
-    if (fs::is_directory(out, ec)) return make_error(out + ": is a directory");
-    if (!force && fs::exists(fs::symlink_status(out, ec))) return make_error(out + ": already exists (use -f to overwrite)");
-    const fs::path dir = fs::path(out).parent_path();
-    if (!dir.empty() && !fs::is_directory(dir, ec)) return make_error(out + ": directory " + dir.string() + " does not exist");
-    return Ok{};
-}
-
-Status check_input(const std::string& in, bool allow_folder) {
-    if (in == "-") {
-        if (::isatty(STDIN_FILENO)) return make_error("refusing to read from a terminal (redirect standard input, or name a file)");
-        return Ok{};
-    }
-    std::error_code ec;
-    const auto st = fs::status(in, ec);
-    if (!fs::exists(st)) return make_error(in + ": no such file");
-    if (fs::is_directory(st) && !allow_folder) return make_error(in + ": is a directory, not a file");
-    if (!fs::is_directory(st) && !fs::is_regular_file(st)) return make_error(in + ": not a regular file");
-    if (::access(in.c_str(), R_OK) != 0) return make_error(in + ": cannot read: " + std::strerror(errno));
-    return Ok{};
 }
 
 // ---- compress -----------------------------------------------------------------------------------

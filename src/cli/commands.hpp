@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "src/io/images.hpp"
@@ -25,6 +26,13 @@ void warn(const std::vector<std::string>& messages);
 
 // " (did you mean 'compress'?)" for the candidate closest to word, or "" if none is close.
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
+
+// The threads for -T/--threads N: N, or all cores for 0.
+inline unsigned thread_count(unsigned requested) {
+    if (requested) return requested;
+    const unsigned n = std::thread::hardware_concurrency();
+    return n ? n : 1;
+}
 
 // "28x28" (or 28X28) -> rows and cols, each 1..65535; nothing else is accepted.
 std::optional<io::Shape> parse_shape(const std::string& text);

@@ -1,9 +1,12 @@
 // bbans train: fit a VAE to an image corpus, report the held-out negative ELBO after every
 // epoch, checkpoint after every epoch (--resume continues), quantize for coding, and write the
-// model file and its card atomically.
+// model file and its card atomically. Ctrl-C stops at the next minibatch, keeps the last
+// checkpoint and prints the command that resumes from it (exit status 130).
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -12,6 +15,7 @@
 #include <sstream>
 
 #include "src/cli/commands.hpp"
+#include "src/cli/paths.hpp"
 #include "models/trainer.hpp"
 #include "src/coding/model_file.hpp"
 #include "src/io/files.hpp"
@@ -25,11 +29,97 @@ namespace fs = std::filesystem;
 struct TrainFlags {
     std::string corpus, test, output, resume, checkpoint, description, shape;
     bool force = false, quiet = false;
-    std::uint32_t epochs = 0;  // 0: keep the default (or the checkpoint's)
+    std::optional<std::uint32_t> epochs;  // not given: the default (or the checkpoint's)
     models::VaeConfig model;
     models::TrainConfig train;
     std::uint32_t calibration = 512;
+    const CLI::App* command = nullptr;  // to tell which options were given
 };
+
+// Set by the SIGINT handler; training polls it after every minibatch.
+std::atomic<bool> interrupted{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "the signal handler needs a lock-free flag");
+
+extern "C" void on_sigint(int) {
+    if (interrupted.load()) {  // a second Ctrl-C: stop at once
+        std::signal(SIGINT, SIG_DFL);
+        std::raise(SIGINT);
+        return;
+    }
+    interrupted.store(true);
+}
+
+// Catches SIGINT while it lives, unless SIGINT was ignored when bbans started (nohup, a
+// background job of a script): then it stays ignored, as xz does.
+class InterruptGuard {
+public:
+    InterruptGuard() {
+        struct sigaction action{};
+        action.sa_handler = on_sigint;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = SA_RESTART;
+        if (::sigaction(SIGINT, nullptr, &old_) == 0 && old_.sa_handler != SIG_IGN) installed_ = ::sigaction(SIGINT, &action, nullptr) == 0;
+    }
+    ~InterruptGuard() {
+        if (installed_) ::sigaction(SIGINT, &old_, nullptr);
+    }
+    InterruptGuard(const InterruptGuard&) = delete;
+    InterruptGuard& operator=(const InterruptGuard&) = delete;
+
+private:
+    struct sigaction old_{};
+    bool installed_ = false;
+};
+
+// A word for a shell command line: as it is when it is plain, else in single quotes.
+std::string shell_word(const std::string& s) {
+    const bool plain = !s.empty() && s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-./=:,+@%") ==
+                                         std::string::npos;
+    if (plain) return s;
+    std::string q = "'";
+    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+}
+
+// The command that continues an interrupted run from `checkpoint`: the corpora, the output and
+// whatever else the checkpoint does not record (the architecture and training settings it does).
+std::string resume_command(const TrainFlags& f, const std::string& checkpoint) {
+    auto given = [&](const char* name) { return f.command && f.command->count(name) > 0; };
+    std::string c = "bbans train --resume " + shell_word(checkpoint) + " --corpus " + shell_word(f.corpus) + " --test " + shell_word(f.test) +
+                    " -o " + shell_word(f.output);
+    if (!f.shape.empty()) c += " --shape " + shell_word(f.shape);
+    if (!f.checkpoint.empty()) c += " --checkpoint " + shell_word(f.checkpoint);
+    if (f.epochs) c += " --epochs " + std::to_string(*f.epochs);
+    if (given("--threads")) c += " --threads " + std::to_string(f.train.threads);
+    if (given("--calibration")) c += " --calibration " + std::to_string(f.calibration);
+    if (f.force) c += " -f";
+    if (f.quiet) c += " -q";
+    return c;
+}
+
+// Both name the same file (which need not exist).
+bool same_file(const std::string& a, const std::string& b) {
+    std::error_code ec;
+    if (fs::exists(a, ec) && fs::exists(b, ec)) return fs::equivalent(a, b, ec);
+    return fs::absolute(a, ec).lexically_normal() == fs::absolute(b, ec).lexically_normal();
+}
+
+// The model file, its card and the checkpoint, checked before anything is loaded or trained.
+Status check_outputs(const TrainFlags& f, const std::string& card, const std::string& ckpt) {
+    if (f.output == "-") return make_error("-o -: the model is written to a file, not to standard output");
+    if (same_file(ckpt, f.output) || same_file(ckpt, card)) return make_error(ckpt + ": the checkpoint would overwrite the model file or its card");
+    const bool resuming_here = !f.resume.empty() && same_file(f.resume, ckpt);  // the run continues in its own checkpoint
+    std::error_code ec;
+    if (!f.force && !resuming_here && fs::exists(fs::symlink_status(ckpt, ec)))
+        return make_error(ckpt + ": a checkpoint already exists (continue its run with --resume " + shell_word(ckpt) +
+                          ", or use -f to start over)");
+    for (const std::string* out : {&f.output, &card, &ckpt}) {
+        const bool may_exist = f.force || (out == &ckpt && resuming_here);
+        if (auto ok = check_output(f.corpus, *out, may_exist, false); !ok) return ok;
+        if (auto ok = check_output(f.test, *out, true, false); !ok) return ok;  // (the held-out file is not overwritten either)
+    }
+    return Ok{};
+}
 
 std::string human_seconds(double s) {
     char buf[32];
@@ -56,10 +146,10 @@ Expected<io::ImageSet> load(const std::string& path, const std::string& shape_te
 
 int run_train(TrainFlags& f) {
     const bool tty = ::isatty(STDERR_FILENO);
-    if (!f.force && fs::exists(f.output)) return fail(f.output + ": already exists (use -f to overwrite)");
+    if (f.epochs && *f.epochs == 0) return fail("--epochs must be at least 1");
     const std::string card_path = coding::card_path(f.output);
-    if (!f.force && fs::exists(card_path)) return fail(card_path + ": already exists (use -f to overwrite)");
     const std::string ckpt = !f.checkpoint.empty() ? f.checkpoint : f.output + ".ckpt";
+    if (auto ok = check_outputs(f, card_path, ckpt); !ok) return fail(ok.error().message);
 
     auto train = load(f.corpus, f.shape, "training corpus");
     if (!train) return fail(train.error().message);
@@ -72,11 +162,11 @@ int run_train(TrainFlags& f) {
 
     f.model.rows = train->rows;
     f.model.cols = train->cols;
-    if (f.epochs) f.train.epochs = f.epochs;
+    if (f.epochs) f.train.epochs = *f.epochs;
     auto trainer = f.resume.empty() ? models::Trainer::create(f.model, f.train) : models::Trainer::resume(f.resume);
     if (!trainer) return fail(trainer.error().message);
     if (!f.resume.empty() && f.epochs)
-        if (auto ok = trainer->set_epochs(f.epochs); !ok) return fail(ok.error().message);
+        if (auto ok = trainer->set_epochs(*f.epochs); !ok) return fail(ok.error().message);
     trainer->set_threads(f.train.threads);
     auto& info = trainer->model().info();
     if (!f.description.empty()) info.description = f.description;
@@ -89,7 +179,19 @@ int run_train(TrainFlags& f) {
                   << ", " << cfg.components << " logistics" << (cfg.autoregressive ? ", autoregressive" : "") << "; "
                   << trainer->model().parameter_count() << " parameters; checkpoints in " << ckpt << '\n';
 
+    // Ctrl-C: the trainer stops after the minibatch in progress; the last checkpoint written (or
+    // the one this run resumed from) is what the resume command continues.
+    InterruptGuard guard;
+    std::string last_checkpoint = f.resume;
+    auto stop_interrupted = [&] {
+        if (tty && !f.quiet) std::cerr << "\r\x1b[K" << std::flush;
+        if (last_checkpoint.empty()) fail("interrupted before the first checkpoint was written; nothing to resume");
+        else fail("interrupted; resume with: " + resume_command(f, last_checkpoint));
+        return 130;
+    };
+
     models::TrainCallbacks cb;
+    cb.should_stop = [] { return interrupted.load(); };
     cb.on_progress = [&](const models::ProgressReport& p) {
         if (f.quiet) return;
         const double frac = p.batches ? static_cast<double>(p.batch) / static_cast<double>(p.batches) : 0.0;
@@ -102,7 +204,8 @@ int run_train(TrainFlags& f) {
         if (tty) std::cerr << '\r' << line << "\x1b[K" << std::flush;
     };
     cb.on_epoch = [&](const models::EpochReport& e) {
-        if (f.quiet) return true;
+        last_checkpoint = ckpt;  // written before on_epoch is called
+        if (f.quiet) return !interrupted.load();
         char line[240];
         std::snprintf(line, sizeof line, "epoch %u/%u  train %.4f bits/dim", e.epoch, e.epochs, e.train.loss_bpd);
         std::cerr << (tty ? "\r" : "") << line;
@@ -111,11 +214,12 @@ int run_train(TrainFlags& f) {
                          e.heldout->kl_bpd);
         std::fprintf(stderr, "  %.0f images/s  %s  ETA %s%s\n", e.images_per_second, human_seconds(e.elapsed_seconds).c_str(),
                      human_seconds(e.eta_seconds).c_str(), tty ? "\x1b[K" : "");
-        return true;
+        return !interrupted.load();
     };
     const auto start = std::chrono::steady_clock::now();
     const models::ImageSet train_view = view(*train), test_view = view(*test);
     if (auto ok = trainer->run(train_view, &test_view, cb, ckpt); !ok) return fail(ok.error().message);
+    if (interrupted.load()) return stop_interrupted();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
     // The model as it will code: quantize on the first training images, then measure.
@@ -125,6 +229,7 @@ int run_train(TrainFlags& f) {
     if (!coding) return fail(coding.error().message);
     auto report = coding::evaluate(*coding, *test, trainer->model().info().train.eval_seed);
     if (!report) return fail(report.error().message);
+    if (interrupted.load()) return stop_interrupted();  // the checkpoint holds the whole run: resuming only writes the model
 
     coding::TrainingRecord record{f.corpus, f.test, train->count, test->count, seconds, trainer->model().info().heldout_neg_elbo_bpd,
                                   report->neg_elbo_bpd, report->images};
@@ -155,7 +260,7 @@ void add_train_command(CLI::App& app, RunState& state) {
     t->add_option("--resume", f.resume, "continue the run saved in this checkpoint");
     t->add_option("--checkpoint", f.checkpoint, "checkpoint file, written after every epoch (default: OUTPUT.ckpt)");
     t->add_option("--description", f.description, "free text recorded in the model (default: the corpus file name)");
-    t->add_option("--epochs", f.epochs, "epochs to train (default 50)");
+    t->add_option("--epochs", f.epochs, "epochs to train, at least 1 (default 50; with --resume, the total to reach)");
     t->add_option("--batch-size", f.train.batch_size, "images per minibatch")->capture_default_str();
     t->add_option("--lr", f.train.learning_rate, "peak learning rate (Adam)")->capture_default_str();
     t->add_option("--final-lr-fraction", f.train.final_lr_fraction, "learning rate at the end, as a fraction of the peak")->capture_default_str();
@@ -176,6 +281,7 @@ void add_train_command(CLI::App& app, RunState& state) {
     t->add_option("--prior-precision", f.model.prior_precision, "latent buckets per dimension, as bits")->capture_default_str();
     t->add_option("--posterior-precision", f.model.posterior_precision, "bits of the posterior's frequencies")->capture_default_str();
     t->add_option("--calibration", f.calibration, "training images used to calibrate the integer model")->capture_default_str();
+    f.command = t;
     t->callback([&state] { state.exit_code = run_train(f); });
 }
 

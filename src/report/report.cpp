@@ -1,13 +1,14 @@
 #include "src/report/report.hpp"
 
+#include "bbans/version.hpp"
 #include "src/compressor/byte_methods.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <random>
 #include <sstream>
+#include <string_view>
 
 namespace bbans::report {
 
@@ -26,11 +27,158 @@ Expected<std::uint64_t> xz_size(std::span<const std::uint8_t> in) {
     if (!x) return x.error();
     return static_cast<std::uint64_t>(x->size());
 }
+
+template <typename... Args>
+std::string format(const char* fmt, Args... args) {
+    char b[512];
+    std::snprintf(b, sizeof b, fmt, args...);
+    return b;
+}
+
+// ---- text for JSON and SVG ----------------------------------------------------------------------
+
+// Calls put(code_point) for each UTF-8 sequence of s, and put(0xFFFD) for each byte that does
+// not start a valid one (a file name is any bytes; JSON and XML text must be Unicode).
+template <typename Put>
+void each_code_point(std::string_view s, Put put) {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const std::size_t n = s.size();
+    for (std::size_t i = 0; i < n;) {
+        const unsigned c = p[i];
+        std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        std::uint32_t cp = len == 1 ? c : len == 2 ? c & 0x1F : len == 3 ? c & 0x0F : c & 0x07;
+        bool ok = len > 0 && i + len <= n;
+        for (std::size_t k = 1; ok && k < len; ++k) {
+            ok = (p[i + k] & 0xC0) == 0x80;
+            cp = (cp << 6) | (p[i + k] & 0x3F);
+        }
+        // No overlong forms, surrogates or code points past U+10FFFF.
+        static constexpr std::uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
+        ok = ok && cp >= kMin[len] && cp <= 0x10FFFF && (cp < 0xD800 || cp > 0xDFFF);
+        if (!ok) {
+            put(0xFFFD);
+            ++i;
+            continue;
+        }
+        put(cp);
+        i += len;
+    }
+}
+
+void append_utf8(std::string& out, std::uint32_t cp) {
+    if (cp < 0x80) {
+        out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        out += static_cast<char>(0xC0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        out += static_cast<char>(0xE0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+        out += static_cast<char>(0xF0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+}
+
+// A JSON string literal, quotes included.
+std::string json_string(std::string_view s) {
+    std::string out = "\"";
+    each_code_point(s, [&](std::uint32_t cp) {
+        switch (cp) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (cp < 0x20 || cp == 0x7F) out += format("\\u%04x", cp);
+                else append_utf8(out, cp);
+        }
+    });
+    return out + "\"";
+}
+
+// Text for an SVG (XML) element or attribute; control characters (not allowed in XML) become
+// U+FFFD.
+std::string xml_text(std::string_view s) {
+    std::string out;
+    each_code_point(s, [&](std::uint32_t cp) {
+        switch (cp) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&apos;"; break;
+            default: append_utf8(out, cp < 0x20 || cp == 0x7F ? 0xFFFD : cp);
+        }
+    });
+    return out;
+}
+
+// A JSON object written member by member, one per line.
+class JsonObject {
+public:
+    JsonObject& text(const char* key, std::string_view v) { return raw(key, json_string(v)); }
+    // An empty string is written as null (not measured, or not applicable).
+    JsonObject& text_or_null(const char* key, std::string_view v) { return raw(key, v.empty() ? "null" : json_string(v)); }
+    JsonObject& integer(const char* key, std::uint64_t v) { return raw(key, std::to_string(v)); }
+    // Non-finite numbers (not allowed in JSON) and numbers marked absent are written as null.
+    JsonObject& number(const char* key, double v, int decimals, bool present = true) {
+        return raw(key, present && std::isfinite(v) ? format("%.*f", decimals, v) : "null");
+    }
+    JsonObject& boolean(const char* key, bool v) { return raw(key, v ? "true" : "false"); }
+    std::string str() const { return out_ + "\n}\n"; }
+
+private:
+    JsonObject& raw(const char* key, const std::string& value) {
+        out_ += out_.size() > 1 ? ",\n  " : "\n  ";
+        out_ += json_string(key) + ": " + value;
+        return *this;
+    }
+    std::string out_ = "{";
+};
+
+// ---- plot axes ----------------------------------------------------------------------------------
+
+// A round step (1, 2, 2.5 or 5 times a power of ten) that cuts `span` into about `parts`.
+double nice_step(double span, double parts) {
+    if (!(span > 0) || !std::isfinite(span)) return 1;
+    const double raw = span / parts;
+    const double p = std::pow(10.0, std::floor(std::log10(raw)));
+    for (double m : {1.0, 2.0, 2.5, 5.0})
+        if (m * p >= raw * 0.999) return m * p;
+    return 10 * p;
+}
+
+// Decimals that show every multiple of step exactly (at least `min_decimals`).
+int decimals_for(double step, int min_decimals) {
+    int d = 0;
+    while (d < 6 && std::fabs(step * std::pow(10.0, d) - std::round(step * std::pow(10.0, d))) > 1e-6) ++d;
+    return std::max(d, min_decimals);
+}
+
+// The digits of an integer with a comma every three digits: 10000 -> "10,000".
+std::string grouped(std::uint64_t v) {
+    const std::string digits = std::to_string(v);
+    std::string s;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) s += ',';
+        s += digits[i];
+    }
+    return s;
+}
+
 }  // namespace
+
+std::string rate_text(double bpd) { return format("%.4f", bpd); }
 
 Expected<Figures> measure(std::span<const std::uint8_t> input, const CompressOptions& options, std::span<const NamedModel> models) {
     Figures f;
     f.input_bytes = input.size();
+    f.threads = std::max(1u, options.threads);
     const double bytes_bits = 8.0 / static_cast<double>(std::max<std::uint64_t>(input.size(), 1));
 
     auto t = Clock::now();
@@ -56,12 +204,16 @@ Expected<Figures> measure(std::span<const std::uint8_t> input, const CompressOpt
     f.bbx_bytes = c->file.size();
     f.total_bpd = static_cast<double>(f.bbx_bytes) * bytes_bits;
     f.method = archive::to_string(s.method);
-    f.model = s.model_name.empty() ? "none" : s.model_name + " (" + s.model_identity + ")";
+    f.bits_back = s.method == archive::Method::bits_back;
+    if (!f.bits_back) f.why_not_bits_back = s.why_fallback;
+    f.model_name = s.model_name;
+    f.model_identity = s.model_identity;
+    f.model = f.bits_back ? s.model_name + " (" + s.model_identity + ")" : "none";
     f.chunks = s.chunks;
 
-    const coding::CodingModel* used = nullptr;
+    const coding::CodingModel* chosen = nullptr;
     for (const NamedModel& m : models)
-        if (m.name == s.model_name) used = m.model;
+        if (!s.model_name.empty() && m.name == s.model_name) chosen = m.model;
     t = Clock::now();
     auto d = decompress(
         c->file,
@@ -70,125 +222,221 @@ Expected<Figures> measure(std::span<const std::uint8_t> input, const CompressOpt
                 if (m.model->identity() == id) return m.model;
             return make_error("model not available");
         },
-        {}, options.threads);
+        {}, f.threads);
     f.decompress_s = since(t);
     if (!d) return make_error("decompressing what was just compressed failed: " + d.error().message);
     f.exact = std::equal(d->begin(), d->end(), input.begin(), input.end());
 
-    if (s.method == archive::Method::bits_back && used) {
+    // The input as images, whichever method stored it.
+    std::optional<io::ImageSet> images;
+    if (!input.empty()) {
+        auto parsed = options.raw_shape ? io::parse_raw(input, *options.raw_shape) : io::parse_idx(input);
+        if (parsed) images = std::move(*parsed);
+    }
+    if (images) {
+        f.is_images = true;
+        f.images = images->count;
+        f.rows = images->rows;
+        f.cols = images->cols;
+        f.pixels_per_image = images->pixels_per_image();
+    }
+    if (f.bits_back) {
+        if (!images) return make_error("internal error: bits-back coded an input that does not parse as images");
         const BitsBackStats& st = s.stats;
-        f.images = s.images;
-        f.pixels_per_image = s.pixels_per_image;
         f.seed_images = st.seed_images;
-        const double D = static_cast<double>(s.pixels_per_image);
-        if (s.images > st.seed_images) f.net_bpd = static_cast<double>(st.net_bits) / (static_cast<double>(s.images - st.seed_images) * D);
+        const double D = static_cast<double>(f.pixels_per_image);
+        if (f.images > st.seed_images) f.net_bpd = static_cast<double>(st.net_bits) / (static_cast<double>(f.images - st.seed_images) * D);
         f.first_image_bits = static_cast<double>(st.first_image_bits);
         f.seed_bits = static_cast<double>(st.seed_bits);
         const auto& b = st.bits_after;
         for (std::size_t i = 0; i < b.size(); ++i) f.running_bpd.push_back(static_cast<double>(b[i]) / (static_cast<double>(i + 1) * D));
-        // The coded model's negative ELBO on the same images.
-        auto images = options.raw_shape ? io::parse_raw(input, *options.raw_shape) : io::parse_idx(input);
-        if (!images) return images.error();
+    }
+    // The chosen model's negative ELBO on the same images, also when it was not used.
+    if (images && chosen) {
         t = Clock::now();
-        auto e = coding::evaluate(*used, *images, 0x5EED);
+        auto e = coding::evaluate(*chosen, *images, 0x5EED);
         f.elbo_s = since(t);
         if (!e) return e.error();
         f.neg_elbo_bpd = e->neg_elbo_bpd;
+        f.has_elbo = true;
     }
     return f;
 }
 
 std::string table(const Figures& f) {
     std::ostringstream s;
-    char b[256];
-    auto row = [&](const char* name, const char* fmt, auto... v) {
-        std::snprintf(b, sizeof b, fmt, v...);
-        s << "  " << name << std::string(30 - std::min<std::size_t>(30, std::string(name).size()), ' ') << b << '\n';
+    auto row = [&](const char* name, const std::string& text) {
+        s << "  " << name << std::string(30 - std::min<std::size_t>(30, std::string(name).size()), ' ') << text << '\n';
     };
-    s << "bbans report\n";
-    row("input", "%llu bytes", static_cast<unsigned long long>(f.input_bytes));
-    row("method", "%s, model %s", f.method.c_str(), f.model.c_str());
-    if (f.images) {
-        row("images", "%zu of %zu pixels", f.images, f.pixels_per_image);
-        row("net rate", "%.4f bits/dim (bits-back images, without the seeds)", f.net_bpd);
-        row("total rate", "%.4f bits/dim (%llu bytes, whole .bbx file)", f.total_bpd, static_cast<unsigned long long>(f.bbx_bytes));
-        row("first image", "%.0f bits (seed, coded without bits back)", f.first_image_bits);
-        row("chunks", "%zu, with %zu seed images costing %.0f bits", f.chunks, f.seed_images, f.seed_bits);
-        row("model -ELBO", "%.4f bits/dim (integer model as coded, same images)", f.neg_elbo_bpd);
-        row("gap net/ELBO", "%+.2f%%", 100.0 * (f.net_bpd / f.neg_elbo_bpd - 1.0));
+    const char* unit = f.is_images ? "bits/dim" : "bits/byte";
+    const auto bytes = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
+    s << "bbans report (bbans " << kVersion << ")\n";
+    row("input", (f.input_name.empty() ? std::string("-") : f.input_name) + ", " + std::to_string(f.input_bytes) + " bytes");
+    if (f.bits_back) row("method", "bits-back, model " + f.model);
+    else row("method", f.method + (f.why_not_bits_back.empty() ? std::string() : ": " + f.why_not_bits_back));
+    if (f.is_images) row("images", format("%zu of %zux%zu = %zu pixels", f.images, f.rows, f.cols, f.pixels_per_image));
+    else row("images", f.input_bytes ? "none (not images: rates are per input byte)" : "none (empty input)");
+    if (!f.bits_back && !f.model_name.empty()) row("model (not used)", f.model_name + " (" + f.model_identity + ")");
+    if (f.bits_back) row("net rate", rate_text(f.net_bpd) + " bits/dim (bits-back images, without the seeds)");
+    row("total rate", format("%s %s (%llu bytes, whole .bbx file)", rate_text(f.total_bpd).c_str(), unit, bytes(f.bbx_bytes)));
+    if (f.bits_back) {
+        row("first image", format("%.0f bits (seed, coded without bits back)", f.first_image_bits));
+        row("chunks", format("%zu, with %zu seed images costing %.0f bits", f.chunks, f.seed_images, f.seed_bits));
     } else {
-        row("total rate", "%.4f bits/byte (%llu bytes)", f.total_bpd, static_cast<unsigned long long>(f.bbx_bytes));
+        row("chunks", format("%zu", f.chunks));
     }
-    row("zstd -19", "%.4f bits/dim (%llu bytes)", f.zstd_bpd, static_cast<unsigned long long>(f.zstd_bytes));
-    row("xz -9e", "%.4f bits/dim (%llu bytes)", f.xz_bpd, static_cast<unsigned long long>(f.xz_bytes));
-    row("compress", "%.3f s (%.2fx zstd -19's time, %.2fx xz -9e's)", f.compress_s, f.compress_s / f.zstd_s, f.compress_s / f.xz_s);
-    row("decompress", "%.3f s (%.2fx zstd -19's compression time, %.2fx xz -9e's)", f.decompress_s, f.decompress_s / f.zstd_s,
-        f.decompress_s / f.xz_s);
-    row("zstd -19 / xz -9e time", "%.3f s / %.3f s", f.zstd_s, f.xz_s);
-    row("exact round trip", "%s", f.exact ? "yes" : "NO");
+    if (f.has_elbo) row("model -ELBO", rate_text(f.neg_elbo_bpd) + " bits/dim (integer model as coded, same images)");
+    if (f.bits_back && f.has_elbo) row("gap net/ELBO", format("%+.2f%%", 100.0 * (f.net_bpd / f.neg_elbo_bpd - 1.0)));
+    row("zstd -19", format("%s %s (%llu bytes)", rate_text(f.zstd_bpd).c_str(), unit, bytes(f.zstd_bytes)));
+    row("xz -9e", format("%s %s (%llu bytes)", rate_text(f.xz_bpd).c_str(), unit, bytes(f.xz_bytes)));
+    row("threads", format("%u (zstd -19 and xz -9e: 1)", f.threads));
+    row("compress", format("%.3f s (%.2fx zstd -19's time, %.2fx xz -9e's)", f.compress_s, f.compress_s / f.zstd_s, f.compress_s / f.xz_s));
+    row("decompress", format("%.3f s (%.2fx zstd -19's compression time, %.2fx xz -9e's)", f.decompress_s, f.decompress_s / f.zstd_s,
+                             f.decompress_s / f.xz_s));
+    row("zstd -19 / xz -9e time", format("%.3f s / %.3f s", f.zstd_s, f.xz_s));
+    row("exact round trip", f.exact ? "yes" : "NO");
     return s.str();
 }
 
 std::string json(const Figures& f) {
-    char b[1024];
-    std::snprintf(b, sizeof b,
-                  "{\n  \"images\": %zu,\n  \"net_bpd\": %.6f,\n  \"total_bpd\": %.6f,\n  \"neg_elbo_bpd\": %.6f,\n  \"zstd_bpd\": %.6f,\n"
-                  "  \"xz_bpd\": %.6f,\n  \"compress_s\": %.6f,\n  \"decompress_s\": %.6f,\n  \"zstd_s\": %.6f,\n  \"xz_s\": %.6f,\n"
-                  "  \"exact\": %s,\n  \"method\": \"%s\",\n  \"bbx_bytes\": %llu,\n  \"first_image_bits\": %.1f\n}\n",
-                  f.images, f.net_bpd, f.total_bpd, f.neg_elbo_bpd, f.zstd_bpd, f.xz_bpd, f.compress_s, f.decompress_s, f.zstd_s, f.xz_s,
-                  f.exact ? "true" : "false", f.method.c_str(), static_cast<unsigned long long>(f.bbx_bytes), f.first_image_bits);
-    return b;
+    JsonObject o;
+    o.text("bbans_version", kVersion)
+        .text("input", f.input_name.empty() ? "-" : f.input_name)
+        .integer("input_bytes", f.input_bytes)
+        .text("input_kind", f.is_images ? "images" : "bytes")
+        .integer("images", f.images)
+        .integer("rows", f.rows)
+        .integer("cols", f.cols)
+        .integer("pixels_per_image", f.pixels_per_image)
+        .text("rate_unit", f.is_images ? "bits/dim" : "bits/byte")
+        .text("method", f.method)
+        .text_or_null("why_not_bits_back", f.why_not_bits_back)
+        .text_or_null("model_name", f.model_name)
+        .text_or_null("model_identity", f.model_identity)
+        .boolean("model_used", f.bits_back)
+        .number("neg_elbo_bpd", f.neg_elbo_bpd, 6, f.has_elbo)
+        .number("net_bpd", f.net_bpd, 6, f.bits_back)
+        .number("total_bpd", f.total_bpd, 6)
+        .integer("bbx_bytes", f.bbx_bytes)
+        .number("first_image_bits", f.first_image_bits, 1, f.bits_back)
+        .integer("chunks", f.chunks)
+        .integer("seed_images", f.seed_images)
+        .number("seed_bits", f.seed_bits, 1, f.bits_back)
+        .number("zstd_bpd", f.zstd_bpd, 6)
+        .integer("zstd_bytes", f.zstd_bytes)
+        .number("xz_bpd", f.xz_bpd, 6)
+        .integer("xz_bytes", f.xz_bytes)
+        .integer("threads", f.threads)
+        .number("compress_s", f.compress_s, 6)
+        .number("decompress_s", f.decompress_s, 6)
+        .number("zstd_s", f.zstd_s, 6)
+        .number("xz_s", f.xz_s, 6)
+        .number("elbo_s", f.elbo_s, 6, f.has_elbo)
+        .boolean("exact", f.exact);
+    return o.str();
 }
 
 std::string svg(const Figures& f) {
-    // Running rate (message bits so far per dimension) against images coded, log-scaled x,
-    // with the ELBO, zstd and xz as horizontal references.
-    const double W = 720, H = 420, L = 70, R = 160, T = 30, B = 50;
+    // The running rate (message bits so far per pixel so far) against images coded, with the
+    // whole-input rates of the model's -ELBO, zstd and xz as dashed horizontal references.
+    const double W = 820, H = 490, L = 78, R = 560, T = 62, B = 400;  // plot area [L, R] x [T, B]
     const std::size_t n = f.running_bpd.size();
-    double top = std::max({f.zstd_bpd, f.xz_bpd, f.neg_elbo_bpd}) * 1.25;
-    if (n > 1) top = std::max(top, std::min(f.running_bpd[std::min<std::size_t>(n - 1, 1)] * 1.05, 4 * top));
-    const double lx = std::log10(static_cast<double>(std::max<std::size_t>(n, 2)));
-    auto X = [&](double i) { return L + (W - L - R) * std::log10(i) / lx; };
-    auto Y = [&](double v) { return T + (H - T - B) * (1.0 - std::min(v, top) / top); };
+    const char* unit = f.is_images ? "bits/dim" : "bits/byte";
+
+    // y range: the references and the curve (without its first two points, which may be far off
+    // when the seed is expensive), with a round step.
+    std::vector<double> values = {f.zstd_bpd, f.xz_bpd, f.total_bpd};
+    if (f.has_elbo) values.push_back(f.neg_elbo_bpd);
+    if (f.bits_back) values.push_back(f.net_bpd);
+    for (std::size_t i = std::min<std::size_t>(2, n > 0 ? n - 1 : 0); i < n; ++i) values.push_back(f.running_bpd[i]);
+    double lo = *std::min_element(values.begin(), values.end()), hi = *std::max_element(values.begin(), values.end());
+    if (hi - lo < 1e-3) lo -= 0.05, hi += 0.05;
+    const double ystep = nice_step(hi - lo, 5);
+    lo = std::max(0.0, std::floor(lo / ystep - 0.25) * ystep);
+    hi = std::ceil(hi / ystep + 0.25) * ystep;
+    const int ydec = decimals_for(ystep, 2);
+    auto Y = [&](double v) { return B - (B - T) * (v - lo) / (hi - lo); };
+
+    // x: 0 .. images, round ticks.
+    const double xstep = nice_step(static_cast<double>(std::max<std::size_t>(n, 1)), 5);
+    const double xmax = std::max(xstep, std::ceil(static_cast<double>(n) / xstep) * xstep);
+    auto X = [&](double i) { return L + (R - L) * i / xmax; };
+
     std::ostringstream s;
-    char b[512];
-    std::snprintf(b, sizeof b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H);
-    s << b << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-    std::snprintf(b, sizeof b, "<text x=\"%.0f\" y=\"18\">bbans: running rate while coding %zu images (%s)</text>\n", L, n, f.model.c_str());
-    s << b;
-    std::snprintf(b, sizeof b, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/><line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/>\n",
-                  L, H - B, W - R, H - B, L, T, L, H - B);
-    s << b;
-    for (int k = 0; k <= 4; ++k) {
-        const double v = top * k / 4;
-        std::snprintf(b, sizeof b, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%.2f</text>\n", L - 6, Y(v) + 4, v);
-        s << b;
+    s << format("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+                "font-family=\"DejaVu Sans, Arial, sans-serif\" font-size=\"13\">\n",
+                W, H, W, H)
+      << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+      << format("<clipPath id=\"plot\"><rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\"/></clipPath>\n", L, T, R - L, B - T);
+    std::string shown = f.input_name.empty() ? std::string("-") : f.input_name;
+    if (shown.size() > 64) shown = shown.substr(0, 20) + "..." + shown.substr(shown.size() - 41);  // may cut a character: xml_text mends it
+    s << format("<text x=\"%.0f\" y=\"22\" font-size=\"15\" font-weight=\"bold\">", L) << xml_text("bbans report: " + shown) << "</text>\n";
+    std::string subtitle = f.is_images ? format("%zu images of %zux%zu; ", f.images, f.rows, f.cols) : std::string("not images; ");
+    subtitle += f.bits_back ? "bits-back with model " + f.model_name
+                            : "method " + f.method + (f.why_not_bits_back.empty() ? "" : ": " + f.why_not_bits_back);
+    s << format("<text x=\"%.0f\" y=\"42\" fill=\"#444\">", L) << xml_text(subtitle) << "</text>\n";
+    s << format("<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\" fill=\"#444\">", L, H - 10)
+      << (f.bits_back ? "Curve: message bits after n images / (n x pixels per image). Dashed: rates on the whole input."
+                      : "Dashed: rates on the whole input (bits-back coding was not used, so there is no running rate).")
+      << "</text>\n";
+
+    // Grid, ticks and tick labels.
+    for (double v = lo; v <= hi + ystep * 1e-6; v += ystep) {
+        s << format("<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>", L, Y(v), R, Y(v))
+          << format("<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"black\"/>", L - 5, Y(v), L, Y(v))
+          << format("<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.*f</text>\n", L - 8, Y(v) + 4.5, ydec, v);
     }
-    for (double i = 1; i <= static_cast<double>(n); i *= 10) {
-        std::snprintf(b, sizeof b, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">%.0f</text>\n", X(i), H - B + 16, i);
-        s << b;
+    if (n > 0) {
+        for (double i = 0; i <= xmax + xstep * 1e-6; i += xstep) {
+            s << format("<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#e4e4e4\"/>", X(i), T, X(i), B)
+              << format("<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"black\"/>", X(i), B, X(i), B + 5)
+              << format("<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">", X(i), B + 20)
+              << grouped(static_cast<std::uint64_t>(std::llround(i))) << "</text>\n";
+        }
+        s << format("<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">images coded</text>\n", (L + R) / 2, B + 44);
     }
-    std::snprintf(b, sizeof b, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">images coded</text><text x=\"14\" y=\"%.0f\" transform=\"rotate(-90 14 %.0f)\" text-anchor=\"middle\">bits/dim</text>\n",
-                  (L + W - R) / 2, H - 12, (T + H - B) / 2, (T + H - B) / 2);
-    s << b;
-    auto ref = [&](double v, const char* colour, const char* name) {
-        std::snprintf(b, sizeof b, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"%s\" stroke-dasharray=\"6 4\"/><text x=\"%.0f\" y=\"%.1f\" fill=\"%s\">%s %.3f</text>\n",
-                      L, Y(v), W - R, Y(v), colour, W - R + 6, Y(v) + 4, colour, name, v);
-        s << b;
+    s << format("<text x=\"20\" y=\"%.0f\" transform=\"rotate(-90 20 %.0f)\" text-anchor=\"middle\">%s</text>\n", (T + B) / 2,
+                (T + B) / 2, unit)
+      << format("<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"black\"/>\n", L, T, R - L, B - T);
+
+    // Labels right of the plot, each at its value, moved apart where they would overlap (with a
+    // thin leader line to the value when moved).
+    struct Label {
+        double y;
+        std::string text, colour;
+        double at = 0;
+    };
+    std::vector<Label> labels;
+    auto ref = [&](double v, const char* colour, const std::string& name) {
+        s << format("<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1.5\" stroke-dasharray=\"7 4\"/>\n", L,
+                    Y(v), R, Y(v), colour);
+        labels.push_back({Y(v), name + " " + rate_text(v), colour});
     };
     ref(f.zstd_bpd, "#b05000", "zstd -19");
     ref(f.xz_bpd, "#7030a0", "xz -9e");
-    if (f.neg_elbo_bpd > 0) ref(f.neg_elbo_bpd, "#008000", "-ELBO");
-    s << "<polyline fill=\"none\" stroke=\"#0050c0\" stroke-width=\"2\" points=\"";
-    for (std::size_t i = 0; i < n; ++i) {
-        std::snprintf(b, sizeof b, "%.1f,%.1f ", X(static_cast<double>(i + 1)), Y(f.running_bpd[i]));
-        s << b;
+    if (f.has_elbo) ref(f.neg_elbo_bpd, "#008000", "model -ELBO");
+    if (n > 0) {
+        s << "<polyline clip-path=\"url(#plot)\" fill=\"none\" stroke=\"#0050c0\" stroke-width=\"2\" stroke-linejoin=\"round\" points=\"";
+        // At most about two points per pixel of width.
+        const std::size_t every = std::max<std::size_t>(1, n / 1000);
+        for (std::size_t i = 0; i < n; ++i)
+            if (i % every == 0 || i + 1 == n) s << format("%.1f,%.1f ", X(static_cast<double>(i + 1)), Y(f.running_bpd[i]));
+        s << "\"/>\n";
+        labels.push_back({std::clamp(Y(f.running_bpd.back()), T, B), "bbans total " + rate_text(f.total_bpd) + ", net " + rate_text(f.net_bpd), "#0050c0"});
+    } else {
+        ref(f.total_bpd, "#0050c0", "bbans (" + f.method + ")");
     }
-    s << "\"/>\n";
-    if (n) {
-        std::snprintf(b, sizeof b, "<text x=\"%.0f\" y=\"%.1f\" fill=\"#0050c0\">bbans %.3f</text>\n", W - R + 6, Y(f.running_bpd.back()) - 8,
-                      f.running_bpd.back());
-        s << b;
+    std::sort(labels.begin(), labels.end(), [](const Label& a, const Label& b) { return a.y < b.y; });
+    const double gap = 16;
+    for (std::size_t i = 0; i < labels.size(); ++i) labels[i].at = i == 0 ? labels[i].y : std::max(labels[i].y, labels[i - 1].at + gap);
+    const double overflow = labels.empty() ? 0 : labels.back().at - (H - 34);
+    if (overflow > 0)
+        for (Label& l : labels) l.at -= overflow;
+    for (const Label& l : labels) {
+        if (std::fabs(l.at - l.y) > 1)
+            s << format("<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"%s\"/>", R + 1, l.y, R + 10, l.at,
+                        l.colour.c_str());
+        s << format("<text x=\"%.0f\" y=\"%.1f\" fill=\"%s\">", R + 12, l.at + 4.5, l.colour.c_str()) << xml_text(l.text) << "</text>\n";
     }
     s << "</svg>\n";
     return s.str();

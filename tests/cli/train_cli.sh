@@ -37,6 +37,62 @@ expect_error "$bbans" train --corpus train.idx --test wide.idx -o x.bbm "${tiny[
 expect_error "$bbans" train --corpus train.idx --test train.idx -o x.bbm "${tiny[@]}"
 [ -e x.bbm ] || [ -e x.bbm.md ] && bad "a failed train wrote a model or card"
 
+# --epochs 0 is refused. Output paths are checked before the corpora are read and before any
+# training (a run of 500 epochs would take minutes): an existing card or checkpoint, a missing
+# directory for the model, card or checkpoint.
+expect_error "$bbans" train --corpus train.idx --test test.idx -o x.bbm --epochs 0 "${tiny[@]}"
+echo card > y.bbm.md
+echo ckpt > z.bbm.ckpt
+t0=$(date +%s.%N)
+expect_error "$bbans" train --corpus train.idx --test test.idx -o y.bbm --epochs 500 "${tiny[@]}"
+expect_error "$bbans" train --corpus train.idx --test test.idx -o z.bbm --epochs 500 "${tiny[@]}"
+expect_error "$bbans" train --corpus train.idx --test test.idx -o nodir/x.bbm --epochs 500 "${tiny[@]}"
+expect_error "$bbans" train --corpus train.idx --test test.idx -o x.bbm --checkpoint nodir/x.ckpt --epochs 500 "${tiny[@]}"
+expect_error "$bbans" train --corpus train.idx --test test.idx -o x.bbm --checkpoint x.bbm --epochs 500 "${tiny[@]}"
+expect_error "$bbans" train --corpus train.idx --test test.idx -o train.idx -f --epochs 500 "${tiny[@]}"
+t1=$(date +%s.%N)
+python3 -c "import sys; sys.exit(float(sys.argv[2]) - float(sys.argv[1]) > 3.0)" "$t0" "$t1" || bad "refusing outputs took too long: checked after training?"
+"$bbans" train --corpus train.idx --test test.idx -o z.bbm --epochs 500 "${tiny[@]}" 2>&1 | grep -q -- "--resume z.bbm.ckpt" \
+  || bad "an existing checkpoint's error does not suggest --resume"
+[ "$(cat y.bbm.md)" = card ] && [ "$(cat z.bbm.ckpt)" = ckpt ] || bad "a refused run changed an existing file"
+[ -e x.bbm ] || [ -e x.bbm.md ] || [ -e x.bbm.ckpt ] || [ -e y.bbm ] || [ -e z.bbm ] && bad "a refused run wrote a model, card or checkpoint"
+
+# Ctrl-C: training stops, keeps the last checkpoint and prints the command that resumes it
+# (exit 130); that command finishes the run. (set -m: a background job of a script would
+# otherwise start with SIGINT ignored, which bbans respects.)
+cp "$samples/mnist-test-1000-images-idx3-ubyte" "mnist 1000's.idx"  # the command quotes it for the shell
+set -m
+"$bbans" train --corpus "mnist 1000's.idx" --test test.idx -o int.bbm --epochs 12 -q "${tiny[@]}" 2> int.err &
+pid=$!
+set +m
+for _ in $(seq 1 600); do [ -e int.bbm.ckpt ] && break; sleep 0.05; done
+[ -e int.bbm.ckpt ] || bad "no checkpoint after 30 s"
+kill -INT $pid
+wait $pid; rc=$?
+[ $rc -eq 130 ] || bad "interrupted train exited $rc, not 130"
+[ "$(wc -l < int.err)" -eq 1 ] || bad "interrupted train printed more than one line: $(cat int.err)"
+msg=$(cat int.err)
+prefix='bbans: interrupted; resume with: bbans train --resume int.bbm.ckpt '
+[[ "$msg" == "$prefix"* ]] || bad "interrupt message: $msg"
+[[ "$msg" == *" --corpus 'mnist 1000'\\''s.idx' --test test.idx -o int.bbm "* ]] || bad "resume command lacks corpora or output: $msg"
+[ -s int.bbm.ckpt ] || bad "the checkpoint is gone after Ctrl-C"
+[ -e int.bbm ] || [ -e int.bbm.md ] && bad "an interrupted run wrote a model"
+ls -a | grep -q '\.tmp-' && bad "an interrupted run left a temporary file: $(ls -a | grep tmp)"
+eval "\"\$bbans\" ${msg#bbans: interrupted; resume with: bbans }" || bad "the printed resume command failed: $msg"
+grep -q "| training | 12 epochs" int.bbm.md || bad "the resumed run did not reach 12 epochs: $(grep training int.bbm.md)"
+# Ctrl-C before the first checkpoint: nothing to resume, and it says so.
+set -m
+"$bbans" train --corpus "$samples/mnist-test-1000-images-idx3-ubyte" --test test.idx -o early.bbm --epochs 50 --calibration 50 2> early.err &
+pid=$!
+set +m
+for _ in $(seq 1 600); do grep -q "^bbans train: " early.err && break; sleep 0.02; done
+kill -INT $pid
+wait $pid; rc=$?
+[ $rc -eq 130 ] || bad "train interrupted in its first epoch exited $rc, not 130"
+[ "$(tail -n 1 early.err)" = "bbans: interrupted before the first checkpoint was written; nothing to resume" ] \
+  || bad "early interrupt message: $(tail -n 1 early.err)"
+[ -e early.bbm.ckpt ] && bad "a checkpoint appeared although training stopped in its first epoch"
+
 # Resume: one more epoch from the checkpoint.
 "$bbans" train --corpus train.idx --test test.idx -o m2.bbm --resume m.bbm.ckpt --epochs 2 -q || bad "resume failed"
 grep -q "| training | 2 epochs" m2.bbm.md || bad "resumed run did not reach 2 epochs: $(grep training m2.bbm.md)"

@@ -191,6 +191,31 @@ TEST_CASE("Checkpoint and resume equals an uninterrupted run", "[trainer]") {
     CHECK_FALSE(Trainer::resume(path).has_value());
 }
 
+TEST_CASE("should_stop abandons the epoch in progress and keeps the last checkpoint", "[trainer]") {
+    Data d(100, 20);  // 4 minibatches of 32 per epoch
+    const auto path = std::filesystem::temp_directory_path() / "bbans_models_test_stop.ckpt";
+    std::filesystem::remove(path);
+    auto t = Trainer::create(small_config(), small_train(3));
+    REQUIRE(t.has_value());
+    TrainCallbacks cb;
+    int batches = 0, epochs = 0;
+    cb.on_epoch = [&](const EpochReport&) { return ++epochs, true; };
+    cb.should_stop = [&] { return ++batches == 6; };  // in the second epoch
+    REQUIRE(t->run(d.train, &d.test, cb, path).has_value());
+    CHECK(batches == 6);
+    CHECK(epochs == 1);
+    CHECK(t->epochs_done() == 1);
+    CHECK(t->steps() == 6);
+    // The checkpoint is the one of epoch 1: resuming from it finishes the run.
+    auto resumed = Trainer::resume(path);
+    REQUIRE(resumed.has_value());
+    CHECK(resumed->epochs_done() == 1);
+    CHECK(resumed->steps() == 4);
+    REQUIRE(resumed->run(d.train, &d.test, {}, path).has_value());
+    CHECK(resumed->epochs_done() == 3);
+    std::filesystem::remove(path);
+}
+
 TEST_CASE("Trainer rejects mismatched images and bad configurations", "[trainer]") {
     auto t = Trainer::create(small_config(), small_train(1));
     REQUIRE(t.has_value());
