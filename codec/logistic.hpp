@@ -68,7 +68,9 @@ private:
     bool single_ = false;               // made with one component: cdf() needs no division
     std::uint64_t weight_sum_ = 0;
     std::uint64_t inv_weight_sum_ = 0;  // floor(2^62 / weight_sum_)
-    std::uint32_t guess_ = 0;           // where symbol() starts: the heaviest component's mean
+    std::uint32_t guess_ = 0;           // the heaviest component's mean, as a pixel value
+    std::int32_t heavy_mean_q8_ = 0;    // the heaviest component's mean and scale (Q20), where
+    std::uint32_t heavy_scale_q20_ = 0; //   lookup() starts: that component's quantile of cf
     unsigned prec_ = 0;
 };
 
