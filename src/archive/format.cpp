@@ -67,6 +67,21 @@ std::string to_hex(const ModelId& id) {
 
 std::uint64_t xxh64(std::span<const std::uint8_t> bytes) { return XXH64(bytes.data(), bytes.size(), 0); }
 
+std::string printable(std::string_view name) {
+    std::string out;
+    char buf[8];
+    for (const char ch : name) {
+        const auto b = static_cast<unsigned char>(ch);
+        if (b < 0x20 || b == 0x7f || b == '\\') {
+            std::snprintf(buf, sizeof buf, "\\x%02x", b);
+            out += buf;
+        } else {
+            out += ch;
+        }
+    }
+    return out;
+}
+
 bool valid_name(const std::string& name) {
     if (name.empty() || name.size() > kMaxNameLength || name.front() == '/') return false;
     if (name.find('\0') != std::string::npos) return false;
@@ -314,7 +329,7 @@ Expected<std::vector<Entry>> parse_directory(std::span<const std::uint8_t> dir, 
         auto e = parse_entry(r, "entry " + std::to_string(i), trailer.directory_offset, cursor);
         if (!e) return e.error();
         if (!e->name.empty() && !names.insert(e->name).second)
-            return make_error(".bbx directory: entry " + std::to_string(i) + ": duplicate name '" + e->name + "'");
+            return make_error(".bbx directory: entry " + std::to_string(i) + ": duplicate name '" + printable(e->name) + "'");
         entries.push_back(std::move(*e));
     }
     if (r.remaining() != 0) return make_error(".bbx directory: trailing bytes after the last entry");

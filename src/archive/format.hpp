@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bbans/expected.hpp"
@@ -102,6 +103,10 @@ Expected<Trailer> parse_trailer(std::span<const std::uint8_t> trailer, std::uint
 // this checks it too) against the trailer: every rule of docs/format.md about entries, names,
 // layouts, and chunks (contiguous units, in-bounds non-overlapping data).
 Expected<std::vector<Entry>> parse_directory(std::span<const std::uint8_t> directory, const Trailer& trailer);
+
+// A name from an archive as it may appear in a one-line message: control bytes (and the
+// backslash) written as \xNN, so that a hostile name cannot break a line or a terminal.
+std::string printable(std::string_view name);
 
 // The name rules of docs/format.md (for writers: a name the CLI makes from a path).
 bool valid_name(const std::string& name);

@@ -395,7 +395,7 @@ Status extract_folder(const ArchiveReader& reader, const Plan& p, const std::str
         auto file = files::AtomicFile::create(path, false);
         if (!file) return file.error();
         AtomicOutput sink(std::move(*file));
-        if (auto ok = reader.extract(i, sink, resolve, thread_count(f.threads), progress_line(f, "decompress " + e.name)); !ok) return ok;
+        if (auto ok = reader.extract(i, sink, resolve, thread_count(f.threads), progress_line(f, "decompress " + archive::printable(e.name))); !ok) return ok;
         const ::mode_t mode = e.mode;
         const ::timespec mtime{static_cast<time_t>(e.mtime_sec), static_cast<long>(e.mtime_nsec)};
         if (auto ok = sink.file().commit(e.has_metadata ? &mode : nullptr, e.has_metadata ? &mtime : nullptr); !ok) return ok;
@@ -424,7 +424,7 @@ void list_entries(const std::string& name, const ArchiveReader& reader, std::uin
         total_in += e.original_size, total_out += stored;
         std::printf("%-9s  %-9s  %12llu  %12llu  %9s  %6zu  %s\n", archive::to_string(e.kind), archive::to_string(e.method),
                     static_cast<unsigned long long>(e.original_size), static_cast<unsigned long long>(stored),
-                    rate(stored, e.original_size).c_str(), e.chunks.size(), e.name.empty() ? "(image set)" : e.name.c_str());
+                    rate(stored, e.original_size).c_str(), e.chunks.size(), e.name.empty() ? "(image set)" : archive::printable(e.name).c_str());
     }
     std::printf("%-9s  %-9s  %12llu  %12llu  %9s\n", "total", "", static_cast<unsigned long long>(total_in),
                 static_cast<unsigned long long>(total_out), rate(file_size, total_in).c_str());
@@ -568,7 +568,7 @@ int run_info(const std::string& path) {
     for (const auto& e : reader->entries()) {
         std::uint64_t stored = 0;
         for (const auto& c : e.chunks) stored += c.stored_size;
-        std::cout << "\nentry:             " << (e.name.empty() ? std::string("(unnamed image set)") : e.name) << " ("
+        std::cout << "\nentry:             " << (e.name.empty() ? std::string("(unnamed image set)") : archive::printable(e.name)) << " ("
                   << archive::to_string(e.kind) << ")\n";
         if (e.kind == archive::Kind::directory) continue;
         std::cout << "method:            " << archive::to_string(e.method) << '\n'
@@ -582,7 +582,7 @@ int run_info(const std::string& path) {
                       << (l.channels == 1 ? " grey" : "") << ", 8-bit\n";
         }
         if (e.model) {
-            std::cout << "model:             " << (e.model->name.empty() ? std::string("(unnamed)") : e.model->name) << ", identity "
+            std::cout << "model:             " << (e.model->name.empty() ? std::string("(unnamed)") : archive::printable(e.model->name)) << ", identity "
                       << archive::to_hex(e.model->identity) << " (" << shipped_name(e.model->identity) << ")\n"
                       << "rate:              " << rate(stored, e.images->count * e.images->image_bytes()) << " bits/dim (chunk data), "
                       << int{e.model->lanes} << " lanes\n";

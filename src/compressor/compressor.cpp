@@ -250,7 +250,7 @@ Expected<ModelChoice> choose_model(const archive::Input& in, const ImageLayout& 
 
 std::string shape_text(const ImageLayout& l) { return std::to_string(l.rows) + "x" + std::to_string(l.cols); }
 
-std::string quoted(const std::string& name) { return name.empty() ? std::string("image set") : "'" + name + "'"; }
+std::string quoted(const std::string& name) { return name.empty() ? std::string("image set") : "'" + archive::printable(name) + "'"; }
 
 }  // namespace
 
@@ -483,7 +483,7 @@ Status ArchiveReader::decode_chunks(const Entry& e, std::size_t c0, std::size_t 
     std::optional<coding::VaeCoder> coder;
     if (e.method == Method::bits_back && c1 > c0) {
         const archive::ModelRef& m = *e.model;
-        const std::string needs = where + " needs model " + (m.name.empty() ? std::string() : m.name + " ") + "(identity " +
+        const std::string needs = where + " needs model " + (m.name.empty() ? std::string() : archive::printable(m.name) + " ") + "(identity " +
                                   archive::to_hex(m.identity) + ")";
         if (!resolve) return make_error(needs + ", which is not available");
         auto model = resolve(m.identity);

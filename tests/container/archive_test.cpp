@@ -404,3 +404,13 @@ TEST_CASE("archive: the image API gives back exactly the images, by bits-back or
     const Archive text = write({{file("t"), text_bytes(100), {}}});
     CHECK_FALSE(decompress_images(text.bytes, resolve));
 }
+
+TEST_CASE("archive: names with control bytes are escaped in every message (found by fuzzing)", "[archive][hostile]") {
+    CHECK(archive::printable("a\nb\x1b[2J\\c") == "a\\x0ab\\x1b[2J\\x5cc");
+    archive::Entry e = stored_entry("bad\nname", 16, 0);
+    e.chunks.clear();
+    archive::Entry twin = e;
+    const std::string err = open_error(archive_with({e, twin}));
+    CHECK_THAT(err, Catch::Contains("duplicate name 'bad\\x0aname'"));
+    CHECK(err.find('\n') == std::string::npos);
+}
