@@ -617,7 +617,7 @@ void add_codec_commands(CLI::App& app, RunState& state) {
     add_shared(*c, cf);
     c->add_option("--shape", cf.shape, "treat the input as raw concatenated images of this shape, e.g. 28x28");
     c->add_option("--method", cf.method, "force a method: stored, zstd, xz or bits-back");
-    c->add_option("--chunk", cf.chunk, "images per bits-back chunk (default: about 2^19 pixels' worth)")->check(CLI::Range(1, 1 << 30));
+    c->add_option("--chunk", cf.chunk, "images per bits-back chunk (default: about 2^20 pixels' worth)")->check(CLI::Range(1, 1 << 30));
     c->callback([&state] { state.exit_code = run_compress(cf); });
 
     auto* d = app.add_subcommand("decompress", "restore the original files from .bbx archives");

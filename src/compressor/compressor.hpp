@@ -28,7 +28,7 @@
 namespace bbans {
 
 inline constexpr std::uint64_t kDefaultChunkBytes = std::uint64_t{64} << 20;
-inline constexpr std::uint64_t kDefaultChunkSamples = std::uint64_t{1} << 19;
+inline constexpr std::uint64_t kDefaultChunkSamples = std::uint64_t{1} << 20;
 
 struct CompressOptions {
     std::optional<io::Shape> raw_shape;      // treat the input as raw images of this shape

@@ -281,7 +281,7 @@ std::string table(const Figures& f) {
     row("total rate", format("%s %s (%llu bytes, whole .bbx file)", rate_text(f.total_bpd).c_str(), unit, bytes(f.bbx_bytes)));
     if (f.bits_back) {
         row("first image", format("%.0f bits (seed, coded without bits back)", f.first_image_bits));
-        row("chunks", format("%zu, with %zu seed images costing %.0f bits", f.chunks, f.seed_images, f.seed_bits));
+        row("chunks", format("%zu, with %zu seed image%s costing %.0f bits", f.chunks, f.seed_images, f.seed_images == 1 ? "" : "s", f.seed_bits));
     } else {
         row("chunks", format("%zu", f.chunks));
     }
