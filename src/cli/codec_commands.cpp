@@ -136,9 +136,7 @@ void print_summary(const std::string& in, const CompressSummary& s, std::uint64_
     std::cerr << in << ": " << s.input_bytes << " -> " << out_bytes << " bytes (" << rate(out_bytes, s.input_bytes) << " bits/byte), "
               << archive::to_string(s.method);
     if (s.method == archive::Method::bits_back) {
-        const double net = s.images > s.stats.seed_images ? static_cast<double>(s.stats.net_bits) /
-                                                                static_cast<double>((s.images - s.stats.seed_images) * s.pixels_per_image)
-                                                          : 0.0;
+        const double net = net_bits_per_dim(s);
         char line[256];
         std::snprintf(line, sizeof line, " with model %s: %zu images in %zu chunks, net %.4f bits/dim vs model -ELBO %.4f on a sample",
                       s.model_name.c_str(), s.images, s.chunks, net, s.sample_neg_elbo_bpd);
@@ -213,6 +211,7 @@ Status compress_one(const CodecFlags& f, const CompressOptions& base, Models& mo
             input = std::move(*file);
         }
         options.progress = progress_line(f, "compress " + display_input(in));
+        options.require_model = !f.model.empty();  // --model on one file: it must code it
         auto s = writer.add(meta, *input, options, *candidates);
         if (!s) return make_error(display_input(in) + ": " + s.error().message);
         auto size = writer.finish();

@@ -254,6 +254,11 @@ std::string quoted(const std::string& name) { return name.empty() ? std::string(
 
 }  // namespace
 
+double net_bits_per_dim(const CompressSummary& s) {
+    if (s.method != Method::bits_back || s.images <= s.stats.seed_images || s.pixels_per_image == 0) return 0.0;
+    return static_cast<double>(s.stats.net_bits) / (static_cast<double>(s.images - s.stats.seed_images) * static_cast<double>(s.pixels_per_image));
+}
+
 std::size_t chunk_images(const CompressOptions& options, std::uint64_t samples_per_image) {
     if (options.chunk_images) return options.chunk_images;
     return static_cast<std::size_t>(std::max<std::uint64_t>(1, kDefaultChunkSamples / std::max<std::uint64_t>(1, samples_per_image)));
@@ -366,6 +371,11 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
     }
     if (bits_back_forced && e.method != Method::bits_back)
         return make_error("--method bits-back: " + (why.empty() ? std::string("no model can code this input") : why));
+    if (options.require_model && !bytes_forced && s.model_name.empty()) {
+        std::string names;
+        for (const NamedModel& m : models) names += (names.empty() ? "" : ", ") + m.name;
+        return make_error("model " + names + " cannot code this input: " + (why.empty() ? std::string("not images") : why));
+    }
     if (meta.kind == archive::Kind::file && e.method != Method::bits_back && (e.layout == Layout::idx || e.layout == Layout::pgm)) {
         // Coded as bytes: the file is kept as an opaque file (its chunks cover every byte).
         e.layout = Layout::none;

@@ -47,6 +47,9 @@ struct CompressOptions {
     // report's running rate). Off by default: it grows with the input, everything else is
     // bounded by the chunks in flight.
     bool running_rate = false;
+    // The models were named by the user (--model): an input that none of them can code (not
+    // images, or another shape) is an error rather than a zstd/xz entry.
+    bool require_model = false;
 };
 
 // The images per bits-back chunk for these options and images of `samples_per_image` samples.
@@ -65,6 +68,11 @@ struct CompressSummary {
     double sample_neg_elbo_bpd = 0;    // the chosen model on the sample it was chosen by
     BitsBackStats stats;               // bits-back only, summed over the chunks (see bits_back.hpp)
 };
+
+// The net rate of a bits-back entry: bits per dimension of the images coded with bits back
+// (message growth after each chunk's seed images); 0 if there are none. The one place this
+// arithmetic lives (the CLI's summary and the report use it).
+double net_bits_per_dim(const CompressSummary& s);
 
 // A model that the writer may use, with the name the user knows it by.
 struct NamedModel {

@@ -245,7 +245,7 @@ Expected<Figures> measure(std::span<const std::uint8_t> input, const CompressOpt
         const BitsBackStats& st = s.stats;
         f.seed_images = st.seed_images;
         const double D = static_cast<double>(f.pixels_per_image);
-        if (f.images > st.seed_images) f.net_bpd = static_cast<double>(st.net_bits) / (static_cast<double>(f.images - st.seed_images) * D);
+        if (f.images > st.seed_images) f.net_bpd = net_bits_per_dim(s);
         f.first_image_bits = static_cast<double>(st.first_image_bits);
         f.seed_bits = static_cast<double>(st.seed_bits);
         const auto& b = st.bits_after;

@@ -62,6 +62,8 @@ expect_error "$bbans" compress --method bits-back -o nope.bbx notes.txt   # no m
 [ -e nope.bbx ] && bad "a failed --method bits-back left nope.bbx"
 expect_error "$bbans" compress --method brotli notes.txt
 expect_error "$bbans" compress --model no-such-model digits.idx
+expect_error "$bbans" compress --model mnist -o nope.bbx notes.txt   # a named model that cannot code it
+[ -e nope.bbx ] && bad "compress --model of text left nope.bbx"
 
 # Mode and modification time travel with the data; --rm removes the input only on success.
 cp notes.txt private.txt && chmod 600 private.txt && touch -d '2001-02-03 04:05:06.5' private.txt
