@@ -80,7 +80,7 @@ void add_report_command(CLI::App& app, RunState& state) {
     auto* r = app.add_subcommand("report", "compress and decompress a file in memory; print the rate against the model's -ELBO, zstd and xz");
     r->add_option("input", f.input, "a file: IDX images, raw images with --shape, or anything else (then zstd/xz); - for standard input")
         ->required();
-    r->add_option("-m,--model", f.model, "a model's name (see bbans models) or a model file (default: the best model found)");
+    r->add_option("--model", f.model, "a model's name (see bbans models) or a model file (default: the best model found)");
     add_model_dir_option(*r, f.model_dirs);
     r->add_option("--shape", f.shape, "treat the input as raw images of this shape, e.g. 28x28");
     r->add_option("--json", f.json, "also write the figures as JSON to this file (- for standard output; the table then goes to standard error)");
