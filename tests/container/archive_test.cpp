@@ -335,6 +335,11 @@ TEST_CASE("archive: the directory rules of docs/format.md are enforced", "[archi
     dir.name = "d";
     dir.original_size = 3;
     CHECK_THAT(open_error(archive_with({dir})), Catch::Contains("directory entry with content"));
+    archive::Entry set = stored_entry("", 16, 26);
+    set.kind = archive::Kind::image_set;
+    set.layout = archive::Layout::idx;
+    set.images = archive::ImageLayout{1, 10, 1, 1, Bytes(16, 0), {}};
+    CHECK_THAT(open_error(archive_with({set}, 26)), Catch::Contains("an image set needs the raw layout"));
     archive::Entry meta = stored_entry("a", 16, 0);
     meta.chunks.clear();
     meta.has_metadata = true;
