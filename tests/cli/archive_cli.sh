@@ -4,20 +4,13 @@
 # when a run is killed.
 # usage: archive_cli.sh BBANS SAMPLES_DIR
 set -u
+cli_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 bbans=$(realpath "$1")
 samples=$(realpath "$2")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-fails=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-# expect_error CMD...: non-zero exit and exactly one line on stderr starting with "bbans: "
-expect_error() {
-  local err rc
-  err=$("$@" 2>&1 >/dev/null); rc=$?
-  if [ $rc -ne 1 ]; then bad "expected exit 1 from: $* (got $rc)"; return; fi
-  if [ "$(printf '%s\n' "$err" | wc -l)" -ne 1 ] || [[ "$err" != "bbans: "* ]]; then bad "expected one error line from: $* (got: $err)"; fi
-}
+source "$cli_dir/lib.sh"
 
 head -c $((16 + 300 * 784)) "$samples/mnist-test-1000-images-idx3-ubyte" > digits.idx
 printf '\x00\x00\x01\x2c' | dd of=digits.idx bs=1 seek=4 conv=notrunc status=none   # 300 images

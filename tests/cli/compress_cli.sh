@@ -3,21 +3,13 @@
 # input, stdin/stdout, no overwriting without -f, one-line errors and no partial output.
 # usage: compress_cli.sh BBANS SAMPLES_DIR
 set -u
+cli_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 bbans=$(realpath "$1")
 samples=$(realpath "$2")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-fails=0
-pass() { :; }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-# expect_error CMD...: non-zero exit and exactly one line on stderr starting with "bbans: "
-expect_error() {
-  local err rc
-  err=$("$@" 2>&1 >/dev/null); rc=$?
-  if [ $rc -eq 0 ]; then bad "expected failure: $*"; return; fi
-  if [ "$(printf '%s\n' "$err" | wc -l)" -ne 1 ] || [[ "$err" != "bbans: "* ]]; then bad "expected one error line from: $* (got: $err)"; fi
-}
+source "$cli_dir/lib.sh"
 
 # Inputs of every kind.
 : > empty

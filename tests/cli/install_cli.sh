@@ -4,11 +4,11 @@
 # page renders without warnings.
 # usage: install_cli.sh CMAKE BUILD_DIR SAMPLES_DIR
 set -u
+cli_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cmake=$1; build=$(realpath "$2"); samples=$(realpath "$3")
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT; work=$(realpath "$work"); cd "$work"
 unset BBANS_MODEL_DIR
-fails=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+source "$cli_dir/lib.sh"
 row() { printf '%s\n' "$1" | awk -v n="$2" '$1 == n'; }
 
 prefix="$work/prefix"

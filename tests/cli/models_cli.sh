@@ -4,17 +4,11 @@
 # is skipped with one warning line, and an unknown model is one error line.
 # usage: models_cli.sh BBANS SHIPPED_MODELS_DIR SAMPLES_DIR GOLDEN_DIR
 set -u
+cli_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 bbans=$(realpath "$1"); shipped=$(realpath "$2"); samples=$(realpath "$3"); golden=$(realpath "$4")
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT; cd "$work"
 unset BBANS_MODEL_DIR
-fails=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-expect_error() {  # CMD...: non-zero exit, one line "bbans: ..."
-  local err rc; err=$("$@" 2>&1 >/dev/null); rc=$?
-  [ $rc -eq 1 ] || { bad "expected exit 1 from: $* (got $rc)"; return; }
-  [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] && [[ "$err" == "bbans: "* ]] || bad "expected one error line from: $* (got: $err)"
-  last_error=$err
-}
+source "$cli_dir/lib.sh"
 # row OUTPUT NAME: the line of `bbans models` output for NAME
 row() { printf '%s\n' "$1" | awk -v n="$2" '$1 == n'; }
 

@@ -2,15 +2,10 @@
 # bbans report and bits-back compress/decompress with the shipped MNIST model, as a user runs them.
 # usage: report_cli.sh BBANS SAMPLES_DIR MODEL
 set -u
+cli_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 bbans=$(realpath "$1"); samples=$(realpath "$2"); model=$(realpath "$3")
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT; cd "$work"
-fails=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-expect_error() {  # CMD...: exit 1, one line "bbans: ..." on stderr
-  local err rc; err=$("$@" 2>&1 >/dev/null); rc=$?
-  [ $rc -eq 1 ] || { bad "expected exit 1 from: $* (got $rc)"; return; }
-  [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] && [[ "$err" == "bbans: "* ]] || bad "expected one error line from: $* (got: $err)"
-}
+source "$cli_dir/lib.sh"
 
 # 200 images of the MNIST sample (count field patched), so the test stays quick.
 head -c $((16 + 200 * 784)) "$samples/mnist-test-1000-images-idx3-ubyte" > digits.idx

@@ -3,15 +3,10 @@
 # its card, refuses bad input with one line and writes nothing, and resumes from a checkpoint.
 # usage: train_cli.sh BBANS SAMPLES_DIR
 set -u
+cli_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 bbans=$(realpath "$1"); samples=$(realpath "$2")
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT; cd "$work"
-fails=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-expect_error() {  # CMD...: non-zero exit, one line "bbans: ..."
-  local err rc; err=$("$@" 2>&1 >/dev/null); rc=$?
-  [ $rc -ne 0 ] || { bad "expected failure: $*"; return; }
-  [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] && [[ "$err" == "bbans: "* ]] || bad "expected one error line from: $* (got: $err)"
-}
+source "$cli_dir/lib.sh"
 idx_head() {  # FILE COUNT OUT: the first COUNT images of an IDX file
   head -c $((16 + $2 * 784)) "$1" > "$3"
   printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' 0 0 $(($2 / 256)) $(($2 % 256)))" | dd of="$3" bs=1 seek=4 conv=notrunc status=none

@@ -25,6 +25,8 @@
 #include "src/compressor/compressor.hpp"
 #include "tests/fuzz/decompress_fuzz.hpp"
 
+#define BBANS_FUZZ_TARGET "archive_fuzz"
+
 namespace bbans::fuzz {
 Stats& stats() {
     static Stats s;
@@ -38,16 +40,10 @@ using namespace bbans;
 using Bytes = std::vector<std::uint8_t>;
 using ByteSpan = std::span<const std::uint8_t>;
 
-[[noreturn]] void violated(const char* what, const char* file, int line) {
-    std::fprintf(stderr, "archive_fuzz: %s:%d: invariant violated: %s\n", file, line, what);
-    std::fflush(stderr);
-    std::abort();
-}
-#define FUZZ_CHECK(cond) ((cond) ? void(0) : violated(#cond, __FILE__, __LINE__))
 
 const coding::CodingModel* tiny_model() {
     static const Expected<coding::CodingModel> model = coding::load_model(BBANS_FUZZ_TINY_MODEL);
-    if (!model) violated(model.error().message.c_str(), __FILE__, __LINE__);
+    if (!model) fuzz::violated(BBANS_FUZZ_TARGET, model.error().message.c_str(), __FILE__, __LINE__);
     return &*model;
 }
 
@@ -60,10 +56,7 @@ Expected<const coding::CodingModel*> resolve_model(const archive::ModelId& id) {
 // Bits-back entries of more images are only sampled (see check_archive).
 constexpr std::uint64_t kMaxDecodedImages = 24;
 
-void check_error(const Error& e) {
-    FUZZ_CHECK(!e.message.empty());
-    FUZZ_CHECK(e.message.find('\n') == std::string::npos);
-}
+void check_error(const Error& e) { fuzz::check_error(BBANS_FUZZ_TARGET, e); }
 
 void put_le(Bytes& b, std::size_t at, std::uint64_t v, int n) {
     for (int i = 0; i < n; ++i) b[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (8 * i));
@@ -160,7 +153,7 @@ bool check_archive(ByteSpan file) {
             const archive::ImageLayout& l = *e.images;
             const std::uint64_t a = l.count / 3, n = (l.count - a + 1) / 2;
             auto some = reader->images(i, a, n, resolve_model);
-            if (!some) violated(some.error().message.c_str(), __FILE__, __LINE__);
+            if (!some) fuzz::violated(BBANS_FUZZ_TARGET, some.error().message.c_str(), __FILE__, __LINE__);
             FUZZ_CHECK(some->size() == n * l.image_bytes());
             FUZZ_CHECK(std::equal(some->begin(), some->end(),
                                   out.bytes().begin() + static_cast<std::ptrdiff_t>(l.prefix.size() + a * l.image_bytes())));
@@ -183,12 +176,12 @@ bool check_archive(ByteSpan file) {
         CompressOptions oi = o;
         if (e.kind == archive::Kind::image_set) oi.raw_shape = io::Shape{e.images->rows, e.images->cols};
         auto s = w.add({e.kind, e.name, e.has_metadata, e.mode, e.mtime_sec, e.mtime_nsec}, content, oi, {});
-        if (!s) violated(s.error().message.c_str(), __FILE__, __LINE__);
+        if (!s) fuzz::violated(BBANS_FUZZ_TARGET, s.error().message.c_str(), __FILE__, __LINE__);
     }
     FUZZ_CHECK(w.finish().has_value());
     archive::MemoryInput back_in(again.bytes());
     auto back = ArchiveReader::open(back_in);
-    if (!back) violated(back.error().message.c_str(), __FILE__, __LINE__);
+    if (!back) fuzz::violated(BBANS_FUZZ_TARGET, back.error().message.c_str(), __FILE__, __LINE__);
     FUZZ_CHECK(back->entries().size() == entries.size());
     for (std::size_t i = 0; i < entries.size(); ++i) {
         archive::MemoryOutput out;

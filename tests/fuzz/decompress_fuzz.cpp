@@ -31,6 +31,8 @@
 #include "src/compressor/compressor.hpp"
 #include "src/container/bbx.hpp"
 
+#define BBANS_FUZZ_TARGET "decompress_fuzz"
+
 namespace bbans::fuzz {
 Stats& stats() {
     static Stats s;
@@ -44,12 +46,6 @@ using namespace bbans;
 using Bytes = std::vector<std::uint8_t>;
 using ByteSpan = std::span<const std::uint8_t>;
 
-[[noreturn]] void violated(const char* what, const char* file, int line) {
-    std::fprintf(stderr, "decompress_fuzz: %s:%d: invariant violated: %s\n", file, line, what);
-    std::fflush(stderr);
-    std::abort();
-}
-#define FUZZ_CHECK(cond) ((cond) ? void(0) : violated(#cond, __FILE__, __LINE__))
 
 // The shipped MNIST model (BBANS_FUZZ_MODEL), so that inputs naming it reach the real
 // bits-back decoder with hostile messages, counts and shapes; any other model is missing.
@@ -65,10 +61,7 @@ Expected<const coding::CodingModel*> resolve_model(const container::ModelId& id)
 }
 
 // The CLI prints an error as one line "bbans: FILE: MESSAGE".
-void check_error(const Error& e) {
-    FUZZ_CHECK(!e.message.empty());
-    FUZZ_CHECK(e.message.find('\n') == std::string::npos);
-}
+void check_error(const Error& e) { fuzz::check_error(BBANS_FUZZ_TARGET, e); }
 
 constexpr std::size_t kHeader = container::kHeaderSize;
 // Outputs of the zstd reference pass are kept small: compressing them again at level 19 is
@@ -225,7 +218,7 @@ bool check_file(ByteSpan file) {
     FUZZ_CHECK(container::content_checksum(*out) == info->header.checksum);
 
     auto again = bbans::compress(*out, CompressOptions{}, {});
-    if (!again) violated(again.error().message.c_str(), __FILE__, __LINE__);
+    if (!again) fuzz::violated(BBANS_FUZZ_TARGET, again.error().message.c_str(), __FILE__, __LINE__);
     FUZZ_CHECK(again->summary.input_bytes == out->size());
     FUZZ_CHECK(again->file.size() <= archive::stored_archive_size(out->size(), std::string("data").size()));
     auto back = bbans::decompress(again->file, resolve_model);

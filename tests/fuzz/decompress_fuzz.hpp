@@ -3,6 +3,11 @@
 // replay program that runs the committed corpus as an ordinary test.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "bbans/expected.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
 
@@ -19,4 +24,19 @@ struct Stats {
 };
 Stats& stats();
 
+// Shared by both targets: an invariant violation prints it and aborts (libFuzzer and the replay
+// both report that as a failure); every error a reader returns is one non-empty line.
+[[noreturn]] inline void violated(const char* target, const char* what, const char* file, int line) {
+    std::fprintf(stderr, "%s: %s:%d: invariant violated: %s\n", target, file, line, what);
+    std::fflush(stderr);
+    std::abort();
+}
+inline void check_error(const char* target, const Error& e) {
+    if (e.message.empty()) violated(target, "error message is empty", __FILE__, __LINE__);
+    if (e.message.find('\n') != std::string::npos) violated(target, ("error message has a line break: " + e.message).c_str(), __FILE__, __LINE__);
+}
+
 }  // namespace bbans::fuzz
+
+// In a target: #define BBANS_FUZZ_TARGET "name" before using these.
+#define FUZZ_CHECK(cond) ((cond) ? void(0) : ::bbans::fuzz::violated(BBANS_FUZZ_TARGET, #cond, __FILE__, __LINE__))
