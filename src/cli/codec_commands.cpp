@@ -148,6 +148,21 @@ void print_summary(const std::string& in, const CompressSummary& s, std::uint64_
 }
 
 Status compress_one(const CodecFlags& f, const CompressOptions& base, Models& models, const std::string& in, const std::string& out) {
+    // A folder is listed before the output (and its temporary file) exists, so the archive never
+    // holds itself; an existing output inside the folder (-f) is left out too.
+    std::error_code ec;
+    const bool folder = in != "-" && fs::is_directory(in, ec);
+    std::vector<FolderItem> items;
+    std::vector<std::string> skipped;
+    struct stat dir_st{};
+    if (folder) {
+        if (base.raw_shape) return make_error(in + ": --shape applies to one file, not a folder");
+        if (::stat(in.c_str(), &dir_st) != 0) return make_error(in + ": cannot stat: " + std::strerror(errno));
+        if (auto ok = walk(without_trailing_slash(in), entry_name(in), items, skipped); !ok) return ok;
+        struct stat out_st{};
+        if (out != "-" && ::stat(out.c_str(), &out_st) == 0)
+            std::erase_if(items, [&](const FolderItem& i) { return i.st.st_dev == out_st.st_dev && i.st.st_ino == out_st.st_ino; });
+    }
     std::unique_ptr<archive::Output> sink;
     if (out == "-") sink = std::make_unique<StdoutOutput>();
     else {
@@ -161,16 +176,10 @@ Status compress_one(const CodecFlags& f, const CompressOptions& base, Models& mo
     CompressOptions options = base;
     CompressSummary total;
     std::optional<struct stat> input_stat;
-    std::error_code ec;
-    if (in != "-" && fs::is_directory(in, ec)) {
-        if (base.raw_shape) return make_error(in + ": --shape applies to one file, not a folder");
+    if (folder) {
         const std::string root = entry_name(in);
-        struct stat st{};
-        if (::stat(in.c_str(), &st) != 0) return make_error(in + ": cannot stat: " + std::strerror(errno));
+        const struct stat& st = dir_st;
         input_stat = st;
-        std::vector<FolderItem> items;
-        std::vector<std::string> skipped;
-        if (auto ok = walk(without_trailing_slash(in), root, items, skipped); !ok) return ok;
         for (const auto& s : skipped)
             if (!f.quiet) std::cerr << "bbans: warning: skipped " << s << '\n';
         if (auto ok = writer.add_directory(meta_of(archive::Kind::directory, root, st)); !ok) return ok;

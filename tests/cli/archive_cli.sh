@@ -85,6 +85,11 @@ diff -r album restored > /dev/null || bad "folder round trip differs"
 expect_error "$bbans" decompress -c album.bbx
 mv album album.orig && "$bbans" decompress -q album.bbx && diff -r album album.orig > /dev/null || bad "folder to its own name"
 
+# An archive written inside the folder it archives never holds itself (nor its temporary file).
+mkdir -p selfish && cp notes.txt selfish/
+(cd selfish && "$bbans" compress -q . -o inside.bbx && "$bbans" compress -q -f . -o inside.bbx) || bad "compress a folder into itself"
+"$bbans" decompress -l selfish/inside.bbx | grep -q "/inside.bbx\|tmp" && bad "the archive holds itself"
+
 # Usage errors: exit 1 and one line; a mistyped command gets a suggestion.
 expect_error "$bbans" compres digits.idx
 err=$("$bbans" compres digits.idx 2>&1); [[ "$err" == *"did you mean 'compress'"* ]] || bad "no suggestion: $err"
