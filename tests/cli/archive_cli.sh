@@ -88,7 +88,7 @@ mv album album.orig && "$bbans" decompress -q album.bbx && diff -r album album.o
 # An archive written inside the folder it archives never holds itself (nor its temporary file).
 mkdir -p selfish && cp notes.txt selfish/
 (cd selfish && "$bbans" compress -q . -o inside.bbx && "$bbans" compress -q -f . -o inside.bbx) || bad "compress a folder into itself"
-"$bbans" decompress -l selfish/inside.bbx | grep -q "/inside.bbx\|tmp" && bad "the archive holds itself"
+"$bbans" decompress -l selfish/inside.bbx | tail -n +3 | grep -q "inside.bbx" && bad "the archive holds itself"
 
 # Usage errors: exit 1 and one line; a mistyped command gets a suggestion.
 expect_error "$bbans" compres digits.idx
