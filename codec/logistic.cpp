@@ -130,12 +130,14 @@ Lookup<LogisticMixture> LogisticMixture::lookup(std::uint32_t cf) const {
     const std::int64_t q = logit_q8()[prec_ >= 12 ? cf >> (prec_ - 12) : cf << (12 - prec_)];
     const std::int64_t at_q8 = heavy_mean_q8_ + ((q * heavy_scale_q20_) >> 20);
     const std::uint32_t guess = static_cast<std::uint32_t>(std::clamp<std::int64_t>((at_q8 + 128) >> 8, 0, kLevels - 1));
-    const std::uint32_t c_guess = cdf(guess);
+    // Both ends of the guess's interval in one pass (interval() shares the components' loads).
+    const Interval at_guess = interval(guess);
+    const std::uint32_t c_guess = at_guess.start;
     if (c_guess <= cf) {
         lo = guess;
         c_lo = c_guess;
         hi = guess + 1;
-        c_hi = cdf(hi);
+        c_hi = at_guess.start + at_guess.freq;
         for (std::uint32_t step = 1; hi < kLevels && c_hi <= cf; step *= 2) {
             lo = hi;
             c_lo = c_hi;
