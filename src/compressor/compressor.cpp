@@ -221,7 +221,8 @@ struct ModelChoice {
     double sample_zstd_bpd = 8;
 };
 
-Expected<ModelChoice> choose_model(const archive::Input& in, const ImageLayout& l, std::span<const NamedModel> models, int zstd_level) {
+Expected<ModelChoice> choose_model(const archive::Input& in, const ImageLayout& l, std::span<const NamedModel> models, int zstd_level,
+                                   unsigned threads) {
     ModelChoice best;
     const auto sample = sample_indices(l.count, 16);
     Bytes sample_bytes;
@@ -230,10 +231,15 @@ Expected<ModelChoice> choose_model(const archive::Input& in, const ImageLayout& 
         if (!px) return px.error();
         sample_bytes.insert(sample_bytes.end(), px->begin(), px->end());
     }
-    for (const NamedModel& m : models) {
-        const auto& cfg = m.model->quantized().config();
-        if (cfg.rows != l.rows || cfg.cols != l.cols || l.channels != 1) continue;
-        auto coder = coding::VaeCoder::make(m.model->quantized());
+    // Each model's -ELBO on the sample, on the threads (then compared in the models' order).
+    struct Score {
+        bool fits = false;
+        double bpd = 0;
+    };
+    auto score = [&](std::size_t k) -> Expected<Score> {
+        const auto& cfg = models[k].model->quantized().config();
+        if (cfg.rows != l.rows || cfg.cols != l.cols || l.channels != 1) return Score{};
+        auto coder = coding::VaeCoder::make(models[k].model->quantized());
         if (!coder) return coder.error();
         std::mt19937_64 draw(1);
         double bits = 0;
@@ -241,9 +247,13 @@ Expected<ModelChoice> choose_model(const archive::Input& in, const ImageLayout& 
             const auto px = std::span(sample_bytes).subspan(j * l.image_bytes(), l.image_bytes());
             bits += coder->neg_elbo_bits(coding::Image(px.begin(), px.end()), draw);
         }
-        const double bpd = bits / static_cast<double>(sample_bytes.size());
-        if (!best.model || bpd < best.bpd) best.model = &m, best.bpd = bpd;
-    }
+        return Score{true, bits / static_cast<double>(sample_bytes.size())};
+    };
+    auto take = [&](std::size_t k, Score&& sc) -> Status {
+        if (sc.fits && (!best.model || sc.bpd < best.bpd)) best.model = &models[k], best.bpd = sc.bpd;
+        return Ok{};
+    };
+    if (auto ok = archive::ordered_parallel<Score>(models.size(), threads, score, take); !ok) return ok.error();
     if (best.model) best.sample_zstd_bpd = zstd_bpd(sample_bytes, zstd_level);
     return best;
 }
@@ -334,7 +344,7 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
     std::uint64_t per_chunk = 0;
     if (found && !bytes_forced) {
         const ImageLayout& l = found->images;
-        auto choice = choose_model(in, l, models, options.zstd_level);
+        auto choice = choose_model(in, l, models, options.zstd_level, std::max(1u, options.threads));
         if (!choice) return choice.error();
         if (!choice->model) {
             std::string known;
