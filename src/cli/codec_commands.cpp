@@ -319,12 +319,20 @@ int run_compress(const CodecFlags& f) {
 struct Resolver {
     const CodecFlags& flags;
     std::optional<Catalog> catalog;
+    // The model name the archive records: loaded first (the others only if its identity is not
+    // the one needed), so that decompression does not load every model on the search path.
+    std::string hint;
     ModelResolver get() {
         return [this](const archive::ModelId& id) -> Expected<const coding::CodingModel*> {
             if (!catalog) {
-                auto c = Catalog::open(flags.model, ModelSearch::standard(flags.model_dirs));
-                if (!c) return c.error();
-                catalog = std::move(*c);
+                const ModelSearch search = ModelSearch::standard(flags.model_dirs);
+                if (flags.model.empty() && !hint.empty())
+                    if (auto c = Catalog::open(hint, search)) catalog = std::move(*c);
+                if (!catalog) {  // no hint, or not on the search path under that name: all of them
+                    auto c = Catalog::open(flags.model, search);
+                    if (!c) return c.error();
+                    catalog = std::move(*c);
+                }
             }
             const std::size_t seen = catalog->warnings().size();
             auto m = catalog->resolve(id);
@@ -474,6 +482,9 @@ Status decompress_one(const CodecFlags& f, Resolver& resolver, const std::string
     auto p = layout_of(reader->entries());
     if (!p) return p.error();
     const unsigned threads = thread_count(f.threads);
+    for (const auto& e : reader->entries())
+        if (e.model && resolver.hint.empty() && archive::valid_name(e.model->name) && e.model->name.find('/') == std::string::npos)
+            resolver.hint = e.model->name;
     const ModelResolver resolve = resolver.get();
     if (f.test) {
         for (std::size_t i = 0; i < reader->entries().size(); ++i) {
@@ -512,7 +523,7 @@ int run_decompress(const CodecFlags& f) {
         if (!f.test && !f.list)
             if (auto ok = check_output(j.input, j.output, f.force, false); !ok) return fail(ok.error().message);
     }
-    Resolver resolver{f, {}};
+    Resolver resolver{f, {}, {}};
     int rc = 0;
     for (const Job& j : *jobs) {
         if (auto ok = decompress_one(f, resolver, j.input, j.output); !ok) {
