@@ -118,8 +118,11 @@ inline std::filesystem::path directory_of(const std::filesystem::path& path) {
 inline Expected<int> create_temp_next_to(const std::filesystem::path& target, std::filesystem::path& temp) {
     static std::atomic<unsigned> counter{0};
     // Built with += because GCC 12 reports a false -Wrestrict positive for `"." + std::string`.
+    // A long name would push the temporary one past the 255-byte limit of a file name: such
+    // targets get a short temporary name instead.
     std::string stem = ".";
-    stem += target.filename().string();
+    const std::string base = target.filename().string();
+    stem += base.size() <= 200 ? base : std::string("bbans");
     stem += ".tmp-" + std::to_string(::getpid()) + "-";
     for (int attempt = 0; attempt < 100; ++attempt) {
         temp = directory_of(target) / (stem + std::to_string(counter.fetch_add(1)));
@@ -208,13 +211,14 @@ public:
         if (fd_ < 0) return make_error(detail::display(target_) + ": internal error: write after commit");
         return detail::write_all(fd_, bytes, detail::display(target_));
     }
-    // Syncs the data, sets the permission bits (mode & 07777) and the modification time when
+    // Syncs the data, sets the permission bits (mode & 0777) and the modification time when
     // given, and renames the file into place.
     Status commit(const ::mode_t* mode = nullptr, const ::timespec* mtime = nullptr) {
         using namespace detail;
         const std::string name = display(target_);
         if (fd_ < 0) return make_error(name + ": internal error: commit twice");
-        if (mode && ::fchmod(fd_, *mode & 07777) != 0) return make_error(name + ": cannot set its mode: " + system_reason(errno));
+        // Permission bits only: set-user-ID, set-group-ID and sticky bits are never restored.
+        if (mode && ::fchmod(fd_, *mode & 0777) != 0) return make_error(name + ": cannot set its mode: " + system_reason(errno));
         if (mtime) {
             const ::timespec times[2] = {{0, UTIME_OMIT}, *mtime};
             if (::futimens(fd_, times) != 0) return make_error(name + ": cannot set its time: " + system_reason(errno));

@@ -240,7 +240,8 @@ Expected<Entry> parse_entry(ByteReader& r, const std::string& where, std::uint64
     if (e.kind == Kind::image_set ? !e.name.empty() && !valid_name(e.name) : !valid_name(e.name))
         return bad("invalid name (empty, absolute, '.' or '..' component, or NUL)");
     if (e.original_size > kMaxOriginalSize) return bad("original size over 2^50 bytes");
-    if (e.kind == Kind::directory && (e.method != Method::stored || e.layout != Layout::none || e.original_size != 0))
+    if (e.kind == Kind::directory && (e.method != Method::stored || e.layout != Layout::none || e.original_size != 0 ||
+                                      e.checksum != XXH64(nullptr, 0, 0)))
         return bad("a directory entry with content");
     if (e.kind == Kind::image_set && e.layout != Layout::raw) return bad("an image set needs the raw layout");
     if (e.method == Method::bits_back && e.layout == Layout::none) return bad("bits-back without an image layout");

@@ -51,16 +51,26 @@ Status ordered_parallel(std::size_t n, unsigned threads, const std::function<Exp
     Status status = Ok{};
     while (taken < n) {
         while (status && next < n && pending.size() < threads) {
-            auto slot = std::make_unique<Slot>();
+            std::unique_ptr<Slot> slot;
+            try {
+                slot = std::make_unique<Slot>();
+                pending.emplace_back();  // room first: push_back after starting a thread could throw
+            } catch (const std::bad_alloc&) {
+                status = make_error("out of memory");
+                break;
+            }
             Slot* raw = slot.get();
             const std::size_t i = next;
             try {
                 slot->thread = std::thread([raw, i, &guarded] { raw->result.emplace(guarded(i)); });
             } catch (const std::system_error&) {
-                if (!pending.empty()) break;  // no thread to be had now: wait for one to finish
-                raw->result.emplace(guarded(i));
+                if (pending.size() > 1) {  // no thread to be had now: wait for one to finish
+                    pending.pop_back();
+                    break;
+                }
+                raw->result.emplace(guarded(i));  // none in flight: run it here
             }
-            pending.push_back(std::move(slot));
+            pending.back() = std::move(slot);
             ++next;
         }
         if (pending.empty()) break;
@@ -68,8 +78,17 @@ Status ordered_parallel(std::size_t n, unsigned threads, const std::function<Exp
         pending.pop_front();
         if (slot->thread.joinable()) slot->thread.join();
         if (status) {
-            if (!*slot->result) status = slot->result->error();
-            else status = take(taken, std::move(**slot->result));
+            if (!*slot->result) {
+                status = slot->result->error();
+            } else {
+                try {  // (an exception here would leave threads running: it becomes an error)
+                    status = take(taken, std::move(**slot->result));
+                } catch (const std::bad_alloc&) {
+                    status = make_error("out of memory");
+                } catch (const std::exception& e) {
+                    status = make_error(std::string("internal error: ") + e.what());
+                }
+            }
         }
         ++taken;
         if (!status && pending.empty()) break;

@@ -236,6 +236,18 @@ Status compress_one(const CodecFlags& f, const CompressOptions& base, Models& mo
     return Ok{};
 }
 
+// INPUT.bbx; for a folder given as "." or "..", NAME.bbx beside it (its real name), so that
+// the archive is not written inside the folder it archives.
+std::string default_archive_name(const std::string& input) {
+    const std::string p = without_trailing_slash(input);
+    const std::string base = fs::path(p).filename().string();
+    if (base != "." && base != "..") return p + ".bbx";
+    std::error_code ec;
+    const fs::path real = fs::weakly_canonical(fs::path(p), ec);
+    if (ec || real.parent_path() == real) return p + "/" + entry_name(input) + ".bbx";
+    return (real.parent_path() / (entry_name(input) + ".bbx")).string();
+}
+
 // Turns the flags into (input, output) jobs, or a usage error.
 struct Job {
     std::string input, output;
@@ -267,7 +279,7 @@ Expected<std::vector<Job>> plan(const CodecFlags& f, bool compressing) {
             j.output = "-";
         } else if (j.output.empty()) {
             if (j.input == "-") j.output = "-";
-            else if (compressing) j.output = without_trailing_slash(j.input) + ".bbx";
+            else if (compressing) j.output = default_archive_name(j.input);
             else if (j.input.size() > 4 && j.input.ends_with(".bbx")) j.output = j.input.substr(0, j.input.size() - 4);
             else if (!f.test && !f.list) return make_error(j.input + ": unknown suffix (expected .bbx); name the output with -o");
         }
@@ -326,8 +338,14 @@ struct Resolver {
         return [this](const archive::ModelId& id) -> Expected<const coding::CodingModel*> {
             if (!catalog) {
                 const ModelSearch search = ModelSearch::standard(flags.model_dirs);
-                if (flags.model.empty() && !hint.empty())
-                    if (auto c = Catalog::open(hint, search)) catalog = std::move(*c);
+                if (flags.model.empty() && !hint.empty()) {
+                    // Only a model of that name on the search path (never a file the archive's
+                    // text would name in the working directory).
+                    std::vector<std::string> ignored;
+                    const auto found = Catalog::scan(search, ignored);
+                    if (std::any_of(found.begin(), found.end(), [&](const FoundModel& m) { return m.name == hint; }))
+                        if (auto c = Catalog::open(hint, search)) catalog = std::move(*c);
+                }
                 if (!catalog) {  // no hint, or not on the search path under that name: all of them
                     auto c = Catalog::open(flags.model, search);
                     if (!c) return c.error();
@@ -368,7 +386,7 @@ Expected<Plan> layout_of(const std::vector<archive::Entry>& entries) {
 
 void set_metadata_path(const fs::path& path, const archive::Entry& e) {
     if (!e.has_metadata) return;
-    ::chmod(path.c_str(), e.mode);
+    ::chmod(path.c_str(), e.mode & 0777);  // no set-user-ID, set-group-ID or sticky bits
     const ::timespec times[2] = {{0, UTIME_OMIT}, {static_cast<time_t>(e.mtime_sec), static_cast<long>(e.mtime_nsec)}};
     ::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW);
 }
@@ -381,7 +399,8 @@ Status extract_folder(const ArchiveReader& reader, const Plan& p, const std::str
     const fs::path target(out);
     const fs::path parent = target.parent_path().empty() ? fs::path(".") : target.parent_path();
     if (!fs::is_directory(parent, ec)) return make_error(out + ": directory " + parent.string() + " does not exist");
-    const fs::path temp = parent / ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()));
+    const std::string base = target.filename().string();
+    const fs::path temp = parent / ("." + (base.size() <= 200 ? base : std::string("bbans")) + ".tmp-" + std::to_string(::getpid()));
     if (::mkdir(temp.c_str(), 0700) != 0) return make_error(temp.string() + ": cannot create: " + std::strerror(errno));
     struct Cleanup {
         fs::path dir;
@@ -402,6 +421,7 @@ Status extract_folder(const ArchiveReader& reader, const Plan& p, const std::str
         if (!p.root.empty()) path = e.name == p.root ? temp : temp / e.name.substr(p.root.size() + 1);
         else path = temp / e.name;
         if (e.kind == archive::Kind::directory) {
+            if (path != temp) fs::create_directories(path.parent_path(), ec);
             if (path != temp && ::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
                 return make_error(out + ": cannot create folder " + e.name + ": " + std::strerror(errno));
             directories.emplace_back(path, &e);
@@ -479,8 +499,6 @@ Status decompress_one(const CodecFlags& f, Resolver& resolver, const std::string
         list_entries(display_input(in), *reader, input->size());
         return Ok{};
     }
-    auto p = layout_of(reader->entries());
-    if (!p) return p.error();
     const unsigned threads = thread_count(f.threads);
     for (const auto& e : reader->entries())
         if (e.model && resolver.hint.empty() && archive::valid_name(e.model->name) && e.model->name.find('/') == std::string::npos)
@@ -494,6 +512,8 @@ Status decompress_one(const CodecFlags& f, Resolver& resolver, const std::string
         if (f.verbose && !f.quiet) std::cerr << display_input(in) << ": OK (" << reader->entries().size() << " entries verified)\n";
         return Ok{};
     }
+    auto p = layout_of(reader->entries());
+    if (!p) return p.error();
     if (!p->single_file) {
         if (out == "-") return make_error("the archive holds a folder, which cannot go to standard output");
         return extract_folder(*reader, *p, out, resolve, f);

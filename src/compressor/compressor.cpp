@@ -270,8 +270,10 @@ double net_bits_per_dim(const CompressSummary& s) {
 }
 
 std::size_t chunk_images(const CompressOptions& options, std::uint64_t samples_per_image) {
-    if (options.chunk_images) return options.chunk_images;
-    return static_cast<std::size_t>(std::max<std::uint64_t>(1, kDefaultChunkSamples / std::max<std::uint64_t>(1, samples_per_image)));
+    const std::uint64_t per = std::max<std::uint64_t>(1, samples_per_image);
+    const std::uint64_t wanted = options.chunk_images ? options.chunk_images : kDefaultChunkSamples / per;
+    // A chunk holds at most 1 GiB of samples (what a reader accepts, docs/format.md).
+    return static_cast<std::size_t>(std::max<std::uint64_t>(1, std::min(wanted, archive::kMaxChunkBytes / per)));
 }
 
 // ---- ArchiveWriter ------------------------------------------------------------------------------
@@ -358,6 +360,7 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
             if (!c) return c.error();
             coder = std::move(*c);
             per_chunk = chunk_images(options, l.image_bytes());
+            if (l.image_bytes() > archive::kMaxChunkBytes) return make_error("an image of more than 1 GiB cannot be coded by bits-back");
             e.method = Method::bits_back;
             e.model = archive::ModelRef{choice->model->model->identity(), choice->model->name, static_cast<std::uint8_t>(options.lanes)};
             if (!bits_back_forced && choice->bpd >= options.skip_fallback_below * choice->sample_zstd_bpd) {
@@ -386,7 +389,7 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
         for (const NamedModel& m : models) names += (names.empty() ? "" : ", ") + m.name;
         return make_error("model " + names + " cannot code this input: " + (why.empty() ? std::string("not images") : why));
     }
-    if (meta.kind == archive::Kind::file && e.method != Method::bits_back && (e.layout == Layout::idx || e.layout == Layout::pgm)) {
+    if (meta.kind == archive::Kind::file && e.method != Method::bits_back && e.layout != Layout::none) {
         // Coded as bytes: the file is kept as an opaque file (its chunks cover every byte).
         e.layout = Layout::none;
         e.images.reset();
@@ -576,7 +579,11 @@ Expected<Bytes> ArchiveReader::images(std::size_t i, std::uint64_t first, std::u
     const std::uint64_t hi = bb ? first + count : lo + count * l.image_bytes();
     const std::uint64_t unit = bb ? l.image_bytes() : 1;
     Bytes out;
-    out.reserve(static_cast<std::size_t>(count * l.image_bytes()));
+    try {
+        out.reserve(static_cast<std::size_t>(count * l.image_bytes()));
+    } catch (const std::exception&) {
+        return make_error("not enough memory for " + std::to_string(count) + " images");
+    }
     std::size_t c0 = 0;
     while (c0 < e.chunks.size() && e.chunks[c0].first + e.chunks[c0].count <= lo) ++c0;
     std::size_t c1 = c0;

@@ -90,6 +90,15 @@ mkdir -p selfish && cp notes.txt selfish/
 (cd selfish && "$bbans" compress -q . -o inside.bbx && "$bbans" compress -q -f . -o inside.bbx) || bad "compress a folder into itself"
 "$bbans" decompress -l selfish/inside.bbx | tail -n +3 | grep -q "inside.bbx" && bad "the archive holds itself"
 
+# A file name near the 255-byte limit (the temporary name must not pass it), a folder given as
+# ".", and special mode bits, which are never restored.
+long=$(printf 'x%.0s' $(seq 245))
+mkdir -p longname && cp notes.txt "longname/$long" && cp notes.txt longname/setuid && chmod 4755 longname/setuid
+"$bbans" compress -q longname || bad "compress a folder with a 245-byte file name"
+"$bbans" decompress -q -o longname.out longname.bbx && cmp -s "longname.out/$long" notes.txt || bad "a 245-byte file name does not round-trip"
+[ "$(stat -c %a longname.out/setuid)" = 755 ] || bad "special mode bits restored: $(stat -c %a longname.out/setuid)"
+rm -f longname.bbx; (cd longname && "$bbans" compress -q .) && [ -f longname.bbx ] && [ ! -e longname/..bbx ] || bad "compress . does not write ../NAME.bbx"
+
 # Usage errors: exit 1 and one line; a mistyped command gets a suggestion.
 expect_error "$bbans" compres digits.idx
 err=$("$bbans" compres digits.idx 2>&1); [[ "$err" == *"did you mean 'compress'"* ]] || bad "no suggestion: $err"

@@ -335,6 +335,11 @@ TEST_CASE("archive: the directory rules of docs/format.md are enforced", "[archi
     dir.name = "d";
     dir.original_size = 3;
     CHECK_THAT(open_error(archive_with({dir})), Catch::Contains("directory entry with content"));
+    dir.original_size = 0;
+    dir.checksum = 12345;  // not the checksum of no bytes
+    CHECK_THAT(open_error(archive_with({dir})), Catch::Contains("directory entry with content"));
+    dir.checksum = archive::xxh64({});
+    CHECK(open_error(archive_with({dir})) == "(opened)");
     archive::Entry set = stored_entry("", 16, 26);
     set.kind = archive::Kind::image_set;
     set.layout = archive::Layout::idx;
