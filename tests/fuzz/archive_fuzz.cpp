@@ -40,7 +40,6 @@ using namespace bbans;
 using Bytes = std::vector<std::uint8_t>;
 using ByteSpan = std::span<const std::uint8_t>;
 
-
 const coding::CodingModel* tiny_model() {
     static const Expected<coding::CodingModel> model = coding::load_model(BBANS_FUZZ_TINY_MODEL);
     if (!model) fuzz::violated(BBANS_FUZZ_TARGET, model.error().message.c_str(), __FILE__, __LINE__);

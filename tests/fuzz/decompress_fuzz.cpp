@@ -46,7 +46,6 @@ using namespace bbans;
 using Bytes = std::vector<std::uint8_t>;
 using ByteSpan = std::span<const std::uint8_t>;
 
-
 // The shipped MNIST model (BBANS_FUZZ_MODEL), so that inputs naming it reach the real
 // bits-back decoder with hostile messages, counts and shapes; any other model is missing.
 const coding::CodingModel* fuzz_model() {
