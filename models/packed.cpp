@@ -405,7 +405,10 @@ void PackedVae::head(const std::int16_t* input, QPixelMixture& px) const {
     }
     const std::size_t K = config_.components;
     px.k = K;
-    for (std::size_t j = 0; j < K; ++j) {
+    // A loop of known length with a test inside, so that the compiler copies these few values
+    // in place rather than through three memcpy calls per pixel (4% of coding time).
+    for (std::size_t j = 0; j < QPixelMixture::kMaxComponents; ++j) {
+        if (j >= K) break;
         px.logits[j] = out[j];
         px.means[j] = out[K + j];
         px.log_scales[j] = out[2 * K + j];
