@@ -13,8 +13,6 @@ namespace {
 constexpr std::int32_t kMeanLimitQ8 = 1 << 20;
 __extension__ typedef unsigned __int128 u128;
 
-std::int32_t c_log_scale(const LogisticParams& c) { return c.log_scale_q8; }
-
 // ln(u / (1 - u)) in Q8 at u = (i + 0.5) / 4096: the logistic's quantile function, where
 // lookup() starts its search. It only decides where the search starts, never its result (the
 // symbol whose interval holds cf is unique), so this table may come from floating point:
@@ -57,9 +55,7 @@ Status LogisticMixture::assign(std::span<const LogisticParams> components, unsig
     }
     if (m.weight_sum_ == 0 || m.weight_sum_ >> 32) return make_error("logistic mixture weights must sum to 1..2^32-1");
     m.inv_weight_sum_ = (std::uint64_t{1} << 62) / m.weight_sum_;
-    m.guess_ = static_cast<std::uint32_t>(std::clamp((m.comp_[heavy].mean_q8 + 128) >> 8, 0, static_cast<std::int32_t>(kLevels) - 1));
-    m.heavy_mean_q8_ = m.comp_[heavy].mean_q8;
-    m.heavy_scale_q20_ = fixed::exp_neg_q20(-c_log_scale(m.comp_[heavy]));
+    m.heavy_ = static_cast<std::uint8_t>(heavy);
     return Ok{};
 }
 
@@ -128,7 +124,9 @@ Lookup<LogisticMixture> LogisticMixture::lookup(std::uint32_t cf) const {
     std::uint32_t c_lo, c_hi;    // cdf(lo), cdf(hi)
     // Start at the heaviest component's quantile of cf: mean + scale * logit(cf / 2^prec).
     const std::int64_t q = logit_q8()[prec_ >= 12 ? cf >> (prec_ - 12) : cf << (12 - prec_)];
-    const std::int64_t at_q8 = heavy_mean_q8_ + ((q * heavy_scale_q20_) >> 20);
+    const LogisticParams& h = comp_[heavy_];
+    const std::int64_t scale_q20 = fixed::exp_neg_q20(-h.log_scale_q8);  // e^(log scale), Q20
+    const std::int64_t at_q8 = h.mean_q8 + ((q * scale_q20) >> 20);
     const std::uint32_t guess = static_cast<std::uint32_t>(std::clamp<std::int64_t>((at_q8 + 128) >> 8, 0, kLevels - 1));
     // Both ends of the guess's interval in one pass (interval() shares the components' loads).
     const Interval at_guess = interval(guess);

@@ -10,7 +10,7 @@
 //     C(v) = floor(F(v - 0.5) * (2^prec - 256)) + v       for v = 1..255,
 // where F is evaluated with the integer sigmoid of fixed_point.hpp. C is strictly increasing
 // (F is non-decreasing and +v adds one per step), so every value has frequency >= 1.
-// push: two evaluations of C, O(K). pop: a search from the heaviest component's mean
+// push: two evaluations of C in one pass, O(K). pop: a search from the heaviest component's quantile of cf
 // (2 evaluations when the value is there, at most about 16 otherwise).
 //
 // Parameters are integers: mean in 1/256 pixel (Q8), log of the scale in pixels (Q8 natural
@@ -68,9 +68,7 @@ private:
     bool single_ = false;               // made with one component: cdf() needs no division
     std::uint64_t weight_sum_ = 0;
     std::uint64_t inv_weight_sum_ = 0;  // floor(2^62 / weight_sum_)
-    std::uint32_t guess_ = 0;           // the heaviest component's mean, as a pixel value
-    std::int32_t heavy_mean_q8_ = 0;    // the heaviest component's mean and scale (Q20), where
-    std::uint32_t heavy_scale_q20_ = 0; //   lookup() starts: that component's quantile of cf
+    std::uint8_t heavy_ = 0;            // the heaviest component (lookup() starts at its quantile of cf)
     unsigned prec_ = 0;
 };
 
