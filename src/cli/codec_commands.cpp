@@ -177,12 +177,10 @@ Status compress_one(const CodecFlags& f, const CompressOptions& base, Models& mo
     CompressSummary total;
     std::optional<struct stat> input_stat;
     if (folder) {
-        const std::string root = entry_name(in);
-        const struct stat& st = dir_st;
-        input_stat = st;
+        input_stat = dir_st;
         for (const auto& s : skipped)
             if (!f.quiet) std::cerr << "bbans: warning: skipped " << s << '\n';
-        if (auto ok = writer.add_directory(meta_of(archive::Kind::directory, root, st)); !ok) return ok;
+        if (auto ok = writer.add_directory(meta_of(archive::Kind::directory, entry_name(in), dir_st)); !ok) return ok;
         for (const FolderItem& item : items) {
             if (!archive::valid_name(item.name)) return make_error(item.path.string() + ": its path cannot be stored (longer than 4096 bytes)");
             if (item.directory) {
@@ -203,21 +201,14 @@ Status compress_one(const CodecFlags& f, const CompressOptions& base, Models& mo
             std::cerr << in << ": folder of " << items.size() << " entries, " << total.input_bytes << " -> " << *size << " bytes ("
                       << rate(*size, total.input_bytes) << " bits/byte)\n";
     } else {
-        std::unique_ptr<archive::Input> input;
-        std::vector<std::uint8_t> stdin_bytes;
+        auto opened = open_input(in);
+        if (!opened) return opened.error();
+        const std::unique_ptr<archive::Input> input = std::move(*opened);
         EntryMeta meta;
-        if (in == "-") {
-            auto bytes = io::read_file("/dev/stdin");
-            if (!bytes) return bytes.error();
-            stdin_bytes = std::move(*bytes);
-            input = std::make_unique<archive::MemoryInput>(stdin_bytes);
-            meta.name = "stdin";
-        } else {
-            auto file = FileInput::open(in);
-            if (!file) return file.error();
-            input_stat = (*file)->stat();
+        meta.name = "stdin";
+        if (const auto* file = dynamic_cast<const FileInput*>(input.get())) {
+            input_stat = file->stat();
             meta = meta_of(archive::Kind::file, entry_name(in), *input_stat);
-            input = std::move(*file);
         }
         options.progress = progress_line(f, "compress " + display_input(in));
         options.require_model = !f.model.empty();  // --model on one file: it must code it
@@ -432,15 +423,19 @@ Status extract_folder(const ArchiveReader& reader, const Plan& p, const std::str
         if (!file) return file.error();
         AtomicOutput sink(std::move(*file));
         if (auto ok = reader.extract(i, sink, resolve, thread_count(f.threads), progress_line(f, "decompress " + archive::printable(e.name))); !ok) return ok;
-        const ::mode_t mode = e.mode;
-        const ::timespec mtime{static_cast<time_t>(e.mtime_sec), static_cast<long>(e.mtime_nsec)};
-        if (auto ok = sink.file().commit(e.has_metadata ? &mode : nullptr, e.has_metadata ? &mtime : nullptr); !ok) return ok;
+        if (auto ok = sink.commit(e); !ok) return ok;
     }
     for (auto it = directories.rbegin(); it != directories.rend(); ++it) set_metadata_path(it->first, *it->second);
     if (::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0)
         return make_error(out + ": cannot create: " + std::strerror(errno));
     cleanup.dir.clear();
     return Ok{};
+}
+
+std::uint64_t stored_bytes(const archive::Entry& e) {
+    std::uint64_t n = 0;
+    for (const auto& c : e.chunks) n += c.stored_size;
+    return n;
 }
 
 std::string hex64(std::uint64_t v) {
@@ -455,8 +450,7 @@ void list_entries(const std::string& name, const ArchiveReader& reader, std::uin
     std::printf("%-9s  %-9s  %12s  %12s  %9s  %6s  %s\n", "kind", "method", "original", "stored", "bits/byte", "chunks", "name");
     std::uint64_t total_in = 0, total_out = 0;
     for (const auto& e : reader.entries()) {
-        std::uint64_t stored = 0;
-        for (const auto& c : e.chunks) stored += c.stored_size;
+        const std::uint64_t stored = stored_bytes(e);
         total_in += e.original_size, total_out += stored;
         std::printf("%-9s  %-9s  %12llu  %12llu  %9s  %6zu  %s\n", archive::to_string(e.kind), archive::to_string(e.method),
                     static_cast<unsigned long long>(e.original_size), static_cast<unsigned long long>(stored),
@@ -467,23 +461,13 @@ void list_entries(const std::string& name, const ArchiveReader& reader, std::uin
 }
 
 Status decompress_one(const CodecFlags& f, Resolver& resolver, const std::string& in, const std::string& out) {
-    // Version 1 files are small (one message, at most 4 GiB): read whole.
-    std::unique_ptr<archive::Input> input;
-    std::vector<std::uint8_t> stdin_bytes;
-    if (in == "-") {
-        auto bytes = io::read_file("/dev/stdin");
-        if (!bytes) return bytes.error();
-        stdin_bytes = std::move(*bytes);
-        input = std::make_unique<archive::MemoryInput>(stdin_bytes);
-    } else {
-        auto file = FileInput::open(in);
-        if (!file) return file.error();
-        input = std::move(*file);
-    }
+    auto opened = open_input(in);
+    if (!opened) return opened.error();
+    const std::unique_ptr<archive::Input> input = std::move(*opened);
     auto head = archive::read_range(*input, 0, std::min<std::uint64_t>(input->size(), 5));
     if (!head) return head.error();
     const auto version = archive::peek_version(*head);
-    if (version == 1) {
+    if (version == 1) {  // one message, at most 4 GiB: read whole
         auto all = archive::read_range(*input, 0, input->size());
         if (!all) return all.error();
         if (f.list) return make_error("listing is for version 2 archives; use 'bbans info' for this version 1 file");
@@ -528,9 +512,7 @@ Status decompress_one(const CodecFlags& f, Resolver& resolver, const std::string
     if (!file) return file.error();
     AtomicOutput sink(std::move(*file));
     if (auto ok = reader->extract(p->file_entry, sink, resolve, threads, progress); !ok) return ok;
-    const ::mode_t mode = e.mode;
-    const ::timespec mtime{static_cast<time_t>(e.mtime_sec), static_cast<long>(e.mtime_nsec)};
-    if (auto ok = sink.file().commit(e.has_metadata ? &mode : nullptr, e.has_metadata ? &mtime : nullptr); !ok) return ok;
+    if (auto ok = sink.commit(e); !ok) return ok;
     if (f.verbose && !f.quiet) std::cerr << in << ": " << input->size() << " -> " << e.original_size << " bytes\n";
     return Ok{};
 }
@@ -605,8 +587,7 @@ int run_info(const std::string& path) {
               << "compressed size:   " << (*input)->size() << " bytes\n"
               << "entries:           " << reader->entries().size() << '\n';
     for (const auto& e : reader->entries()) {
-        std::uint64_t stored = 0;
-        for (const auto& c : e.chunks) stored += c.stored_size;
+        const std::uint64_t stored = stored_bytes(e);
         std::cout << "\nentry:             " << (e.name.empty() ? std::string("(unnamed image set)") : archive::printable(e.name)) << " ("
                   << archive::to_string(e.kind) << ")\n";
         if (e.kind == archive::Kind::directory) continue;

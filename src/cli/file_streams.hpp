@@ -14,6 +14,7 @@
 #include <string>
 
 #include "bbans/files.hpp"
+#include "src/archive/format.hpp"
 #include "src/archive/stream.hpp"
 
 namespace bbans::cli {
@@ -60,11 +61,42 @@ private:
     struct stat stat_{};
 };
 
+// Bytes held in memory (standard input, read whole).
+class OwnedInput final : public archive::Input {
+public:
+    explicit OwnedInput(std::vector<std::uint8_t> bytes) : bytes_(std::move(bytes)), view_(bytes_) {}
+    std::uint64_t size() const override { return view_.size(); }
+    Status read_at(std::uint64_t offset, std::span<std::uint8_t> out) const override { return view_.read_at(offset, out); }
+
+private:
+    std::vector<std::uint8_t> bytes_;
+    archive::MemoryInput view_;
+};
+
+// A command's input: a file (read where needed), or "-", standard input read whole (up to the
+// loaders' 4 GiB).
+inline Expected<std::unique_ptr<archive::Input>> open_input(const std::string& path) {
+    if (path == "-") {
+        auto bytes = files::read_file("/dev/stdin", std::uint64_t{4} << 30);
+        if (!bytes) return bytes.error();
+        return std::unique_ptr<archive::Input>(std::make_unique<OwnedInput>(std::move(*bytes)));
+    }
+    auto file = FileInput::open(path);
+    if (!file) return file.error();
+    return std::unique_ptr<archive::Input>(std::move(*file));
+}
+
 class AtomicOutput final : public archive::Output {
 public:
     explicit AtomicOutput(files::AtomicFile file) : file_(std::move(file)) {}
     Status write(std::span<const std::uint8_t> bytes) override { return file_.write(bytes); }
     files::AtomicFile& file() { return file_; }
+    // Renames the file into place with an archive entry's permission bits and time, if recorded.
+    Status commit(const archive::Entry& e) {
+        const ::mode_t mode = e.mode;
+        const ::timespec mtime{static_cast<time_t>(e.mtime_sec), static_cast<long>(e.mtime_nsec)};
+        return file_.commit(e.has_metadata ? &mode : nullptr, e.has_metadata ? &mtime : nullptr);
+    }
 
 private:
     files::AtomicFile file_;

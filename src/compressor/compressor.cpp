@@ -159,6 +159,18 @@ Expected<Bytes> decode_bytes(Method m, std::span<const std::uint8_t> stored, std
     return make_error("internal error: decode_bytes with bits-back");
 }
 
+// A chunk of bytes as coded: its original bytes from `first` on, and what a method made of them.
+ChunkOut byte_chunk_of(std::uint64_t first, Bytes original, Bytes stored) {
+    ChunkOut out;
+    out.record.first = first;
+    out.record.count = original.size();
+    out.record.stored_checksum = archive::xxh64(stored);
+    out.record.original_checksum = archive::xxh64(original);
+    out.stored = std::move(stored);
+    out.original = std::move(original);
+    return out;
+}
+
 // Byte chunk k of an input cut into chunks of `chunk` bytes, coded with method m.
 Expected<ChunkOut> byte_chunk(const archive::Input& in, std::uint64_t chunk, std::size_t k, Method m, int zstd_level) {
     const std::uint64_t first = k * chunk;
@@ -166,14 +178,33 @@ Expected<ChunkOut> byte_chunk(const archive::Input& in, std::uint64_t chunk, std
     if (!original) return original.error();
     auto stored = code_bytes(m, *original, zstd_level);
     if (!stored) return stored.error();
-    ChunkOut out;
-    out.record.first = first;
-    out.record.count = original->size();
-    out.record.stored_checksum = archive::xxh64(*stored);
-    out.record.original_checksum = archive::xxh64(*original);
-    out.stored = std::move(*stored);
-    out.original = std::move(*original);
-    return out;
+    return byte_chunk_of(first, std::move(*original), std::move(*stored));
+}
+
+// The first byte chunk coded by the smallest of zstd, xz and stored: how an entry coded as
+// bytes picks its method (its later chunks use the same one).
+struct ByteChoice {
+    Method method = Method::stored;
+    ChunkOut chunk;
+};
+
+Expected<ByteChoice> first_byte_chunk(const archive::Input& in, std::uint64_t chunk, int zstd_level) {
+    auto original = archive::read_range(in, 0, std::min(chunk, in.size()));
+    if (!original) return original.error();
+    auto z = bytes_codec::zstd_compress(*original, zstd_level);
+    if (!z) return z.error();
+    auto x = bytes_codec::xz_compress(*original);
+    if (!x) return x.error();
+    const bool xz_smaller = x->size() < z->size();
+    Bytes& best = xz_smaller ? *x : *z;
+    ByteChoice c;
+    c.method = xz_smaller ? Method::xz : Method::zstd;
+    if (best.size() >= original->size()) {
+        c.method = Method::stored;
+        best = *original;
+    }
+    c.chunk = byte_chunk_of(0, std::move(*original), std::move(best));
+    return c;
 }
 
 // Bits-back chunk k: images [k * per_chunk, ...) of the entry.
@@ -260,6 +291,24 @@ Expected<ModelChoice> choose_model(const archive::Input& in, const ImageLayout& 
 
 std::string shape_text(const ImageLayout& l) { return std::to_string(l.rows) + "x" + std::to_string(l.cols); }
 
+std::string model_names(std::span<const NamedModel> models) {
+    std::string names;
+    for (const NamedModel& m : models) names += (names.empty() ? "" : ", ") + m.name;
+    return names;
+}
+
+// An entry with the file's kind, name and metadata, nothing coded yet.
+Entry entry_of(archive::Kind kind, const EntryMeta& meta) {
+    Entry e;
+    e.kind = kind;
+    e.name = meta.name;
+    e.has_metadata = meta.has_metadata;
+    e.mode = meta.mode & 07777;
+    e.mtime_sec = meta.mtime_sec;
+    e.mtime_nsec = meta.mtime_nsec;
+    return e;
+}
+
 std::string quoted(const std::string& name) { return name.empty() ? std::string("image set") : "'" + archive::printable(name) + "'"; }
 
 }  // namespace
@@ -298,10 +347,7 @@ Status ArchiveWriter::start() {
 Status ArchiveWriter::add_directory(const EntryMeta& meta) {
     if (auto ok = start(); !ok) return ok;
     if (!archive::valid_name(meta.name)) return make_error("'" + meta.name + "' cannot be stored as an archive name");
-    Entry e;
-    e.kind = archive::Kind::directory;
-    e.name = meta.name;
-    e.has_metadata = meta.has_metadata, e.mode = meta.mode & 07777, e.mtime_sec = meta.mtime_sec, e.mtime_nsec = meta.mtime_nsec;
+    Entry e = entry_of(archive::Kind::directory, meta);
     e.checksum = archive::xxh64({});
     entries_.push_back(std::move(e));
     return Ok{};
@@ -317,10 +363,7 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
     if (options.lanes < 1 || options.lanes > 255) return make_error("lanes must be 1..255");
     if (options.chunk_bytes == 0 || options.chunk_bytes > archive::kMaxChunkBytes) return make_error("chunk size must be 1 byte to 1 GiB");
 
-    Entry e;
-    e.kind = meta.kind;
-    e.name = meta.name;
-    e.has_metadata = meta.has_metadata, e.mode = meta.mode & 07777, e.mtime_sec = meta.mtime_sec, e.mtime_nsec = meta.mtime_nsec;
+    Entry e = entry_of(meta.kind, meta);
     e.original_size = in.size();
     CompressSummary s;
     s.input_bytes = in.size();
@@ -342,15 +385,15 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
     const bool bytes_forced = options.method && *options.method != Method::bits_back;
     const bool bits_back_forced = options.method == Method::bits_back;
     std::optional<coding::VaeCoder> coder;
-    std::optional<ChunkOut> first_chunk;  // coded while deciding; reused
+    std::optional<ChunkOut> first_chunk;   // coded while deciding; reused
+    std::optional<ByteChoice> byte_choice; // the byte methods' trial on the first chunk, if made
     std::uint64_t per_chunk = 0;
     if (found && !bytes_forced) {
         const ImageLayout& l = found->images;
         auto choice = choose_model(in, l, models, options.zstd_level, std::max(1u, options.threads));
         if (!choice) return choice.error();
         if (!choice->model) {
-            std::string known;
-            for (const NamedModel& m : models) known += (known.empty() ? "" : ", ") + m.name;
+            const std::string known = model_names(models);
             why = "no model codes " + shape_text(l) + " images" + (known.empty() ? std::string(" (no models available)") : " (models: " + known + ")");
         } else {
             s.model_name = choice->model->name;
@@ -364,18 +407,20 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
             e.method = Method::bits_back;
             e.model = archive::ModelRef{choice->model->model->identity(), choice->model->name, static_cast<std::uint8_t>(options.lanes)};
             if (!bits_back_forced && choice->bpd >= options.skip_fallback_below * choice->sample_zstd_bpd) {
-                // Not clearly better: code the first chunk both ways and keep the smaller rate.
+                // Not clearly better: code the first chunk both ways and keep the smaller rate
+                // (the loser's chunk is dropped, the winner's is the entry's first).
                 auto bb = image_chunk(in, l, per_chunk, 0, *coder, options);
                 if (!bb) return bb.error();
-                auto z = bytes_codec::zstd_compress(bb->original, options.zstd_level);
-                auto x = bytes_codec::xz_compress(bb->original);
-                if (!z) return z.error();
-                if (!x) return x.error();
-                if (std::min(z->size(), x->size()) <= bb->stored.size()) {
-                    why = "zstd/xz is smaller than bits-back coding with model " + s.model_name + " on this input";
-                    e.method = Method::stored;
+                auto bytes = first_byte_chunk(in, options.chunk_bytes, options.zstd_level);
+                if (!bytes) return bytes.error();
+                // stored / original, compared without division (sizes are below 2^31).
+                if (bytes->chunk.stored.size() * bb->original.size() <= bb->stored.size() * bytes->chunk.original.size()) {
+                    why = std::string(archive::to_string(bytes->method)) + " is smaller than bits-back coding with model " + s.model_name +
+                          " on this input";
+                    e.method = Method::stored;  // (decided below, from byte_choice)
                     e.model.reset();
                     coder.reset();
+                    byte_choice = std::move(*bytes);
                 } else {
                     first_chunk = std::move(*bb);
                 }
@@ -384,11 +429,8 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
     }
     if (bits_back_forced && e.method != Method::bits_back)
         return make_error("--method bits-back: " + (why.empty() ? std::string("no model can code this input") : why));
-    if (options.require_model && !bytes_forced && s.model_name.empty()) {
-        std::string names;
-        for (const NamedModel& m : models) names += (names.empty() ? "" : ", ") + m.name;
-        return make_error("model " + names + " cannot code this input: " + (why.empty() ? std::string("not images") : why));
-    }
+    if (options.require_model && !bytes_forced && s.model_name.empty())
+        return make_error("model " + model_names(models) + " cannot code this input: " + (why.empty() ? std::string("not images") : why));
     if (meta.kind == archive::Kind::file && e.method != Method::bits_back && e.layout != Layout::none) {
         // Coded as bytes: the file is kept as an opaque file (its chunks cover every byte).
         e.layout = Layout::none;
@@ -401,18 +443,13 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
         if (bytes_forced) {
             e.method = *options.method;
         } else if (in.size() > 0) {
-            auto z = byte_chunk(in, byte_chunk_size, 0, Method::zstd, options.zstd_level);
-            if (!z) return z.error();
-            auto x = byte_chunk(in, byte_chunk_size, 0, Method::xz, options.zstd_level);
-            if (!x) return x.error();
-            ChunkOut& best = x->stored.size() < z->stored.size() ? *x : *z;
-            e.method = &best == &*x ? Method::xz : Method::zstd;
-            if (best.stored.size() >= best.original.size()) {
-                e.method = Method::stored;
-                best.stored = best.original;
-                best.record.stored_checksum = best.record.original_checksum;
+            if (!byte_choice) {
+                auto c = first_byte_chunk(in, byte_chunk_size, options.zstd_level);
+                if (!c) return c.error();
+                byte_choice = std::move(*c);
             }
-            first_chunk = std::move(best);
+            e.method = byte_choice->method;
+            first_chunk = std::move(byte_choice->chunk);
         }
         s.why_fallback = why;
     }
