@@ -15,17 +15,20 @@ enum class Likelihood : std::uint8_t {
 };
 
 struct VaeConfig {
+    // The model's tile: rows x cols pixels of image_channels samples each. An image of another
+    // size is coded as tiles of this size (src/coding/tiled_coder.hpp).
     std::uint32_t rows = 28;
     std::uint32_t cols = 28;
+    std::uint32_t image_channels = 1;    // S: samples per pixel, 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA
     std::uint32_t latent = 32;           // L
-    std::uint32_t encoder_hidden = 384;  // H: D -> H -> ... -> 2L
+    std::uint32_t encoder_hidden = 384;  // H: D*S -> H -> ... -> 2L
     std::uint32_t encoder_layers = 2;    // hidden layers
-    std::uint32_t decoder_hidden = 384;  // L -> H -> ... -> D*C
+    std::uint32_t decoder_hidden = 384;  // L -> H -> ... -> D*S*C
     std::uint32_t decoder_layers = 2;
     Likelihood likelihood = Likelihood::logistic_mixture;
-    std::uint32_t channels = 4;       // C: decoder outputs per pixel (logistic mixture only)
-    bool autoregressive = true;       // the head also sees the 12 causal neighbours
-    std::uint32_t head_hidden = 32;   // P: per-pixel head (C + 12) -> P -> ... -> 3K
+    std::uint32_t channels = 4;       // C: decoder outputs per sample (logistic mixture only)
+    bool autoregressive = true;       // the head also sees the causal context (neighbourhood.hpp)
+    std::uint32_t head_hidden = 32;   // P: per-sample head (C + context) -> P -> ... -> 3K
     std::uint32_t head_layers = 1;    // hidden layers of the head (1..4)
     std::uint32_t components = 5;     // K: logistics per pixel
     // Latent discretization for the codec glue (classic BB-ANS): the prior puts each latent on
@@ -34,9 +37,11 @@ struct VaeConfig {
     std::uint32_t posterior_precision = 22;
 
     std::size_t pixels() const { return std::size_t{rows} * cols; }
-    // Decoder outputs per pixel (C, or 1 logit for Bernoulli).
+    // Samples of one tile: D*S, the encoder's inputs.
+    std::size_t samples() const { return pixels() * image_channels; }
+    // Decoder outputs per sample (C, or 1 logit for Bernoulli).
     std::size_t decoder_channels() const { return likelihood == Likelihood::bernoulli ? 1 : channels; }
-    // Inputs of the per-pixel head: C (+ 12 neighbours if autoregressive).
+    // Inputs of the per-sample head: C (+ head_context_size(S) if autoregressive).
     std::size_t head_inputs() const;
     // Checks every field against sane bounds (so a model file cannot ask for absurd allocations).
     Status validate() const;

@@ -376,7 +376,7 @@ void PackedVae::decoder_channels(std::span<const std::int32_t> z_q16, std::span<
 
 void PackedVae::pixel_params(const std::int16_t* channels, const std::uint8_t* neighbours, QPixelMixture& px) const {
     std::vector<std::int16_t> in(channels, channels + config_.channels);
-    if (config_.autoregressive) in.insert(in.end(), neighbours, neighbours + kNeighbours);
+    if (config_.autoregressive) in.insert(in.end(), neighbours, neighbours + head_context_size(config_.image_channels));
     head(in.data(), px);
 }
 

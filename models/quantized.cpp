@@ -172,9 +172,25 @@ Expected<QuantizedVae> QuantizedVae::from_float(const Vae& vae, const ImageSet& 
     const VaeConfig& cfg = vae.config();
     if (cfg.likelihood != Likelihood::logistic_mixture)
         return make_error("only logistic-mixture models can be quantized for coding");
-    if (calibration.count == 0 || calibration.rows != cfg.rows || calibration.cols != cfg.cols)
+    if (calibration.count == 0 || !vae.accepts(calibration))
         return make_error("calibration images must be non-empty and of the model's shape");
-    const auto D = static_cast<Index>(cfg.pixels());
+    const auto D = static_cast<Index>(cfg.samples());
+    const Frame fr = calibration.frame();
+    // Each calibration sample as its tile and its frame (ImageSet: framed or not).
+    std::vector<std::uint8_t> tiles(calibration.count * static_cast<std::size_t>(D)), frames(calibration.count * fr.size(), 0);
+    const std::size_t row_bytes = std::size_t{cfg.cols} * cfg.image_channels;
+    for (std::size_t j = 0; j < calibration.count; ++j)
+        for (std::size_t r = 0; r < cfg.rows; ++r) {
+            std::uint8_t* tile_row = tiles.data() + j * static_cast<std::size_t>(D) + r * row_bytes;
+            std::uint8_t* frame_row = frames.data() + j * fr.size() + fr.at(r, 0);
+            if (calibration.framed) {
+                std::copy_n(calibration.image(j) + fr.at(r, 0), row_bytes, tile_row);
+                std::copy_n(calibration.image(j), fr.size(), frames.data() + j * fr.size());
+            } else {
+                std::copy_n(calibration.image(j) + r * row_bytes, row_bytes, tile_row);
+                std::copy_n(tile_row, row_bytes, frame_row);
+            }
+        }
     const auto L = static_cast<Index>(cfg.latent);
     const auto C = static_cast<Index>(cfg.channels);
     const auto K = static_cast<Index>(cfg.components);
@@ -186,7 +202,7 @@ Expected<QuantizedVae> QuantizedVae::from_float(const Vae& vae, const ImageSet& 
     // Encoder: calibrate on the images.
     Mat<float> X(D, n), enc_out;
     for (Index j = 0; j < n; ++j)
-        for (Index p = 0; p < D; ++p) X(p, j) = static_cast<float>(calibration.image(static_cast<std::size_t>(j))[p]) / 255.0f;
+        for (Index p = 0; p < D; ++p) X(p, j) = static_cast<float>(tiles[static_cast<std::size_t>(j * D + p)]) / 255.0f;
     const auto enc_max = hidden_maxima(vae.encoder(), X, enc_out);
     const auto enc_fracs = quantize_hidden(vae.encoder(), enc_max, std::vector<double>(static_cast<std::size_t>(D), 1.0 / 255.0),
                                            std::vector<std::int32_t>(static_cast<std::size_t>(D), 255), q.encoder_);
@@ -219,18 +235,18 @@ Expected<QuantizedVae> QuantizedVae::from_float(const Vae& vae, const ImageSet& 
                                              std::vector<std::int32_t>(in, kQActivationMax), ch_frac, -kQActivationMax, kQActivationMax));
     }
 
-    // Head: calibrate on every pixel of the calibration images.
+    // Head: calibrate on every sample of the calibration images.
     const auto F = static_cast<Index>(cfg.head_inputs());
+    const std::size_t S = cfg.image_channels;
     Mat<float> feats(F, n * D), head_out;
-    std::vector<float> nb(kNeighbours);
     for (Index j = 0; j < n; ++j)
-        for (Index p = 0; p < D; ++p) {
-            const Index col = j * D + p;
-            for (Index ch = 0; ch < C; ++ch) feats(ch, col) = channels(p * C + ch, j);
+        for (Index i = 0; i < D; ++i) {
+            const Index col = j * D + i;
+            for (Index ch = 0; ch < C; ++ch) feats(ch, col) = channels(i * C + ch, j);
             if (cfg.autoregressive) {
-                neighbourhood(calibration.image(static_cast<std::size_t>(j)), cfg.rows, cfg.cols, static_cast<std::size_t>(p) / cfg.cols,
-                              static_cast<std::size_t>(p) % cfg.cols, nb.data());
-                for (Index k = 0; k < static_cast<Index>(kNeighbours); ++k) feats(C + k, col) = nb[static_cast<std::size_t>(k)];
+                const auto p = static_cast<std::size_t>(i) / S, s = static_cast<std::size_t>(i) % S;
+                frame_context(fr, frames.data() + static_cast<std::size_t>(j) * fr.size() + fr.at(p / cfg.cols, p % cfg.cols) + s, s,
+                              255.0f, feats.col(col).data() + C);
             }
         }
     const auto head_max = hidden_maxima(vae.head(), feats, head_out);
@@ -299,7 +315,7 @@ void QuantizedVae::pixel_params(const std::int16_t* channels, const std::uint8_t
     thread_local std::vector<std::int32_t> out;
     const std::size_t C = config_.channels, K = config_.components;
     in.assign(channels, channels + C);
-    if (config_.autoregressive) in.insert(in.end(), neighbours, neighbours + kNeighbours);
+    if (config_.autoregressive) in.insert(in.end(), neighbours, neighbours + head_context_size(config_.image_channels));
     run_layers(head_, in, out);
     px.k = K;
     for (std::size_t j = 0; j < K; ++j) {
@@ -349,12 +365,12 @@ Status QuantizedVae::validate() const {
         if (feeds.size() != out) return bad("has the wrong output size");
         return Ok{};
     };
-    const std::vector<std::int32_t> pixels(config_.pixels(), 255);
+    const std::vector<std::int32_t> pixels(config_.samples(), 255);
     const std::vector<std::int32_t> latents(config_.latent, kQDecoderInputMax);
     std::vector<std::int32_t> head_in(config_.channels, kQActivationMax);
     if (config_.autoregressive) head_in.resize(config_.head_inputs(), 255);
     if (auto s = chain(encoder_, pixels, 2 * std::size_t{config_.latent}, "encoder"); !s) return s;
-    if (auto s = chain(decoder_, latents, config_.pixels() * config_.channels, "decoder"); !s) return s;
+    if (auto s = chain(decoder_, latents, config_.samples() * config_.channels, "decoder"); !s) return s;
     for (std::size_t r = 0; r < static_cast<std::size_t>(decoder_.back().out); ++r)
         if (decoder_.back().lo[r] < -kQActivationMax || decoder_.back().hi[r] > kQActivationMax)
             return make_error("quantized decoder outputs exceed the channel range");

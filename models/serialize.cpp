@@ -64,17 +64,31 @@ std::uint8_t get_u8_at_most(IArchive& ar, std::uint8_t max, const char* what) {
     return v;
 }
 
+// The flags byte: bit 0 autoregressive; bit 1 an extension follows the fixed fields (u32 samples
+// per pixel). A grey model is written without the extension, so its bytes (and identity) are
+// those of a model file from before colour models existed.
+constexpr std::uint8_t kFlagAutoregressive = 1, kFlagExtension = 2;
+
 void write_config(OArchive& ar, const VaeConfig& c) {
+    const bool ext = c.image_channels != 1;
+    const auto flags = static_cast<std::uint8_t>((c.autoregressive ? kFlagAutoregressive : 0) | (ext ? kFlagExtension : 0));
     ar(c.rows, c.cols, c.latent, c.encoder_hidden, c.encoder_layers, c.decoder_hidden, c.decoder_layers,
-       static_cast<std::uint8_t>(c.likelihood), c.channels, static_cast<std::uint8_t>(c.autoregressive ? 1 : 0),
-       c.head_hidden, c.head_layers, c.components, c.prior_precision, c.posterior_precision);
+       static_cast<std::uint8_t>(c.likelihood), c.channels, flags, c.head_hidden, c.head_layers, c.components,
+       c.prior_precision, c.posterior_precision);
+    if (ext) ar(c.image_channels);
 }
 void read_config(IArchive& ar, VaeConfig& c) {
     ar(c.rows, c.cols, c.latent, c.encoder_hidden, c.encoder_layers, c.decoder_hidden, c.decoder_layers);
     c.likelihood = static_cast<Likelihood>(get_u8_at_most(ar, 1, "likelihood"));
     ar(c.channels);
-    c.autoregressive = get_u8_at_most(ar, 1, "autoregressive flag") == 1;
+    const std::uint8_t flags = get_u8_at_most(ar, kFlagAutoregressive | kFlagExtension, "configuration flags");
+    c.autoregressive = (flags & kFlagAutoregressive) != 0;
     ar(c.head_hidden, c.head_layers, c.components, c.prior_precision, c.posterior_precision);
+    c.image_channels = 1;
+    if (flags & kFlagExtension) {
+        ar(c.image_channels);
+        if (c.image_channels == 1) throw FormatError("configuration extension without a reason (1 sample per pixel)");
+    }
 }
 
 // The hyper-parameters that determine the result. threads and progress_every do not, and are

@@ -71,7 +71,7 @@ LossParts Trainer::step(const std::uint8_t* batch, std::size_t n, std::uint64_t 
     for (Index j = 0; j < cols; ++j)
         for (Index i = 0; i < L; ++i) eps_(i, j) = static_cast<float>(rng_.normal());
     const Parallelism par{state_.train.shards, state_.train.threads};
-    const LossParts loss = vae_.loss_and_grad(batch, cols, eps_, par);
+    const LossParts loss = vae_.loss_and_grad(batch, cols, eps_, par, framed_);
     last_lr_ = scheduled_learning_rate(state_.train, adam_.steps(), total_steps);
     auto params = vae_.params();
     last_grad_norm_ = adam_.step(params, last_lr_, state_.train.threads);
@@ -93,11 +93,12 @@ Status Trainer::run(const ImageSet& train, const ImageSet* heldout, const TrainC
 Status Trainer::run_epochs(const ImageSet& train, const ImageSet* heldout, const TrainCallbacks& callbacks,
                            const std::filesystem::path& checkpoint) {
     const VaeConfig& cfg = vae_.config();
-    auto shape_ok = [&](const ImageSet& s) { return s.rows == cfg.rows && s.cols == cfg.cols; };
+    auto shape_ok = [&](const ImageSet& s) { return vae_.accepts(s); };
     if (train.count == 0 || train.pixels == nullptr) return make_error("no training images");
     if (!shape_ok(train))
-        return make_error("training images are " + std::to_string(train.rows) + "x" + std::to_string(train.cols) +
-                          ", the model expects " + std::to_string(cfg.rows) + "x" + std::to_string(cfg.cols));
+        return make_error("training images are " + std::to_string(train.rows) + "x" + std::to_string(train.cols) + "x" +
+                          std::to_string(train.channels) + ", the model expects " + std::to_string(cfg.rows) + "x" +
+                          std::to_string(cfg.cols) + "x" + std::to_string(cfg.image_channels));
     const bool have_heldout = heldout != nullptr && heldout->count > 0 && heldout->pixels != nullptr;
     if (have_heldout && !shape_ok(*heldout)) return make_error("held-out images do not match the model's image size");
 
@@ -111,7 +112,8 @@ Status Trainer::run_epochs(const ImageSet& train, const ImageSet* heldout, const
     }
 
     const TrainConfig& tc = state_.train;
-    const std::size_t D = cfg.pixels();
+    const std::size_t D = train.image_size();
+    framed_ = train.framed;
     const std::uint64_t batches = steps_per_epoch(train.count, tc.batch_size);
     const std::uint64_t total_steps = batches * tc.epochs;
     std::vector<std::size_t> order(train.count);

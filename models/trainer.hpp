@@ -113,6 +113,7 @@ private:
     Adam<float> adam_;
     Rng rng_;
     std::vector<std::uint8_t> batch_buf_;
+    bool framed_ = false;  // whether step()'s samples are framed (ImageSet::framed of the run's data)
     Mat<float> eps_;
     double last_grad_norm_ = 0.0;
     double last_lr_ = 0.0;

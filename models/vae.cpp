@@ -12,7 +12,7 @@ namespace bbans::models {
 // ---------------------------------------------------------------------------------------------
 // Configuration checks
 
-std::size_t VaeConfig::head_inputs() const { return channels + (autoregressive ? kNeighbours : 0); }
+std::size_t VaeConfig::head_inputs() const { return channels + (autoregressive ? head_context_size(image_channels) : 0); }
 
 namespace {
 std::uint64_t mlp_params(const std::vector<std::uint64_t>& sizes) {
@@ -26,6 +26,8 @@ constexpr std::uint64_t kMaxParams = std::uint64_t{1} << 27;  // 512 MB of float
 Status VaeConfig::validate() const {
     auto bad = [](const std::string& what) { return Status(make_error("invalid model configuration: " + what)); };
     if (rows < 1 || rows > 1024 || cols < 1 || cols > 1024) return bad("image size must be 1..1024 per side");
+    if (image_channels < 1 || image_channels > kMaxImageChannels) return bad("samples per pixel must be 1..4");
+    if (likelihood == Likelihood::bernoulli && image_channels != 1) return bad("the Bernoulli likelihood is grey only");
     if (latent < 1 || latent > 4096) return bad("latent size must be 1..4096");
     if (encoder_hidden < 1 || encoder_hidden > 16384 || decoder_hidden < 1 || decoder_hidden > 16384)
         return bad("hidden widths must be 1..16384");
@@ -39,7 +41,7 @@ Status VaeConfig::validate() const {
     if (prior_precision < 1 || prior_precision > 16) return bad("prior precision must be 1..16");
     if (posterior_precision <= prior_precision || posterior_precision > 31)
         return bad("posterior precision must exceed the prior precision and be at most 31");
-    const std::uint64_t d = std::uint64_t{rows} * cols;
+    const std::uint64_t d = std::uint64_t{rows} * cols * image_channels;
     std::vector<std::uint64_t> enc{d}, dec{latent};
     for (std::uint32_t i = 0; i < encoder_layers; ++i) enc.push_back(encoder_hidden);
     for (std::uint32_t i = 0; i < decoder_layers; ++i) dec.push_back(decoder_hidden);
@@ -79,15 +81,17 @@ Status TrainConfig::validate() const {
 
 template <class T>
 struct BasicVae<T>::Workspace {
-    Mat<T> x;          // D x n, pixels / 255
+    std::vector<std::uint8_t> frames;  // n frames, when the input is unframed (margins 0)
+    std::vector<std::uint8_t> tiles;   // D*S x n bytes, when the input is framed
+    Mat<T> x;          // D*S x n, samples / 255
     Mat<T> enc_out;    // 2L x n
     Mat<T> mean;       // L x n
     Mat<T> log_scale;  // L x n (clamped)
     Mat<T> eps;        // L x n
     Mat<T> z;          // L x n
-    Mat<T> dec_out;    // D*C x n (Bernoulli: D x n logits)
-    Mat<T> head_in;    // F x D*n, F = C (+ 12)
-    Mat<T> head_out;   // 3K x D*n
+    Mat<T> dec_out;    // D*S*C x n (Bernoulli: D x n logits)
+    Mat<T> head_in;    // F x D*S*n, F = C (+ context)
+    Mat<T> head_out;   // 3K x D*S*n
     typename Mlp<T>::Tape enc_tape, dec_tape, head_tape;
     MixtureParams<T> mix, mix_grad;
     std::vector<T> logp;  // D*n (mixture) or n (Bernoulli)
@@ -122,7 +126,7 @@ BasicVae<T>::~BasicVae() = default;
 
 template <class T>
 void BasicVae<T>::build() {
-    const auto d = static_cast<Index>(config_.pixels());
+    const auto d = static_cast<Index>(config_.samples());
     std::vector<Index> enc{d}, dec{static_cast<Index>(config_.latent)};
     for (std::uint32_t i = 0; i < config_.encoder_layers; ++i) enc.push_back(config_.encoder_hidden);
     for (std::uint32_t i = 0; i < config_.decoder_layers; ++i) dec.push_back(config_.decoder_hidden);
@@ -191,10 +195,30 @@ std::size_t BasicVae<T>::parameter_count() const {
 }
 
 template <class T>
-void BasicVae<T>::run_shard(Workspace& ws, const std::uint8_t* images, Index n, const T* eps, bool grads, T scale,
-                            double* recon, double* kl) const {
-    const auto D = static_cast<Index>(config_.pixels());
+void BasicVae<T>::run_shard(Workspace& ws, const std::uint8_t* input, Index n, bool framed, const T* eps, bool grads,
+                            T scale, double* recon, double* kl) const {
+    const auto D = static_cast<Index>(config_.samples());  // samples per tile, D*S
     const auto L = static_cast<Index>(config_.latent);
+    const Frame fr{config_.rows, config_.cols, config_.image_channels};
+    const std::size_t row_bytes = std::size_t{config_.cols} * config_.image_channels;
+    // Both layouts: `images` the tiles (D*S bytes each), `frames` their frames.
+    const std::uint8_t* images = input;
+    const std::uint8_t* frames = input;
+    if (framed) {
+        ws.tiles.resize(static_cast<std::size_t>(n * D));
+        for (Index i = 0; i < n; ++i)
+            for (std::size_t r = 0; r < config_.rows; ++r)
+                std::copy_n(input + static_cast<std::size_t>(i) * fr.size() + fr.at(r, 0), row_bytes,
+                            ws.tiles.data() + static_cast<std::size_t>(i * D) + r * row_bytes);
+        images = ws.tiles.data();
+    } else if (config_.likelihood == Likelihood::logistic_mixture && config_.autoregressive) {
+        ws.frames.assign(static_cast<std::size_t>(n) * fr.size(), 0);
+        for (Index i = 0; i < n; ++i)
+            for (std::size_t r = 0; r < config_.rows; ++r)
+                std::copy_n(input + static_cast<std::size_t>(i * D) + r * row_bytes, row_bytes,
+                            ws.frames.data() + static_cast<std::size_t>(i) * fr.size() + fr.at(r, 0));
+        frames = ws.frames.data();
+    }
     if (grads) ws.grads.resize(2 * (encoder_.depth() + decoder_.depth() + head_.depth()));
     Mat<T>* g_enc = ws.grads.data();
     Mat<T>* g_dec = g_enc + 2 * encoder_.depth();
@@ -228,13 +252,15 @@ void BasicVae<T>::run_shard(Workspace& ws, const std::uint8_t* images, Index n, 
         // column i*D + p holds the channels of pixel p of image i.
         ws.head_in.topRows(C) = Eigen::Map<const Mat<T>>(ws.dec_out.data(), C, N);
         if (config_.autoregressive) {
+            const std::size_t S = config_.image_channels;
             for (Index i = 0; i < n; ++i) {
-                const std::uint8_t* img = images + i * D;
+                const std::uint8_t* f = frames + static_cast<std::size_t>(i) * fr.size();
                 for (std::size_t r = 0; r < config_.rows; ++r)
-                    for (std::size_t c = 0; c < config_.cols; ++c) {
-                        const Index col = i * D + static_cast<Index>(r * config_.cols + c);
-                        neighbourhood(img, config_.rows, config_.cols, r, c, ws.head_in.col(col).data() + C);
-                    }
+                    for (std::size_t c = 0; c < config_.cols; ++c)
+                        for (std::size_t s = 0; s < S; ++s) {
+                            const Index col = i * D + static_cast<Index>((r * config_.cols + c) * S + s);
+                            frame_context(fr, f + fr.at(r, c) + s, s, T(255), ws.head_in.col(col).data() + C);
+                        }
             }
         }
         head_.forward(ws.head_in, ws.head_tape, ws.head_out);
@@ -274,8 +300,10 @@ void BasicVae<T>::run_shard(Workspace& ws, const std::uint8_t* images, Index n, 
 
 template <class T>
 LossParts BasicVae<T>::run_batch(const std::uint8_t* batch, Index n, const Mat<T>& eps, Parallelism par, bool grads,
-                                 std::vector<std::unique_ptr<Workspace>>& pool) const {
-    const auto D = static_cast<Index>(config_.pixels());
+                                 std::vector<std::unique_ptr<Workspace>>& pool, bool framed) const {
+    const auto D = static_cast<Index>(config_.samples());
+    const auto stride = static_cast<Index>(framed ? Frame{config_.rows, config_.cols, config_.image_channels}.size()
+                                                  : config_.samples());
     const auto L = static_cast<Index>(config_.latent);
     if (n < 1) return {};
     if (eps.rows() != L || eps.cols() != n) throw std::invalid_argument("eps must be latent x batch");
@@ -287,7 +315,7 @@ LossParts BasicVae<T>::run_batch(const std::uint8_t* batch, Index n, const Mat<T
     std::vector<double> recon(static_cast<std::size_t>(n)), kl(static_cast<std::size_t>(n));
     for_each_shard(shards, par.threads, [&](unsigned s) {
         const Index i0 = n * s / shards, i1 = n * (s + 1) / shards;
-        run_shard(*pool[s], batch + i0 * D, i1 - i0, eps.data() + i0 * L, grads, scale, recon.data() + i0,
+        run_shard(*pool[s], batch + i0 * stride, i1 - i0, framed, eps.data() + i0 * L, grads, scale, recon.data() + i0,
                   kl.data() + i0);
     });
     double r = 0.0, k = 0.0;
@@ -300,8 +328,8 @@ LossParts BasicVae<T>::run_batch(const std::uint8_t* batch, Index n, const Mat<T
 }
 
 template <class T>
-LossParts BasicVae<T>::loss_and_grad(const std::uint8_t* batch, Index n, const Mat<T>& eps, Parallelism par) {
-    const LossParts out = run_batch(batch, n, eps, par, true, scratch_);
+LossParts BasicVae<T>::loss_and_grad(const std::uint8_t* batch, Index n, const Mat<T>& eps, Parallelism par, bool framed) {
+    const LossParts out = run_batch(batch, n, eps, par, true, scratch_, framed);
     const auto ps = params();
     const auto shards = static_cast<std::size_t>(std::min<Index>(std::max(1U, par.shards), n));
     std::vector<Index> sizes;
@@ -323,9 +351,9 @@ LossParts BasicVae<T>::loss_and_grad(const std::uint8_t* batch, Index n, const M
 }
 
 template <class T>
-LossParts BasicVae<T>::loss(const std::uint8_t* batch, Index n, const Mat<T>& eps, Parallelism par) const {
+LossParts BasicVae<T>::loss(const std::uint8_t* batch, Index n, const Mat<T>& eps, Parallelism par, bool framed) const {
     std::vector<std::unique_ptr<Workspace>> pool;
-    return run_batch(batch, n, eps, par, false, pool);
+    return run_batch(batch, n, eps, par, false, pool, framed);
 }
 
 template <class T>
@@ -336,7 +364,7 @@ EvalResult BasicVae<T>::evaluate(const ImageSet& images, std::uint32_t samples, 
     res.samples = std::max(1U, samples);
     if (images.count == 0) return res;
     const auto L = static_cast<Index>(config_.latent);
-    const double D = static_cast<double>(config_.pixels());
+    const double D = static_cast<double>(config_.samples());
     constexpr Index kBatch = 256;
     Rng rng(seed);
     std::vector<std::unique_ptr<Workspace>> pool;
@@ -348,7 +376,7 @@ EvalResult BasicVae<T>::evaluate(const ImageSet& images, std::uint32_t samples, 
             eps.resize(L, n);
             for (Index j = 0; j < n; ++j)
                 for (Index i = 0; i < L; ++i) eps(i, j) = static_cast<T>(rng.normal());
-            const LossParts lp = run_batch(images.image(b0), n, eps, par, false, pool);
+            const LossParts lp = run_batch(images.image(b0), n, eps, par, false, pool, images.framed);
             const double to_nats = static_cast<double>(n) * D * std::numbers::ln2;
             recon_sum += lp.recon_bpd * to_nats / res.samples;
             if (s == 0) kl_sum += lp.kl_bpd * to_nats;
@@ -366,7 +394,7 @@ EvalResult BasicVae<T>::evaluate(const ImageSet& images, std::uint32_t samples, 
 
 template <class T>
 Posterior<T> BasicVae<T>::posterior(std::span<const std::uint8_t> image) const {
-    const auto D = static_cast<Index>(config_.pixels());
+    const auto D = static_cast<Index>(config_.samples());
     const auto L = static_cast<Index>(config_.latent);
     if (static_cast<Index>(image.size()) != D) throw std::invalid_argument("posterior: wrong image size");
     Mat<T> x(D, 1), out;
@@ -401,8 +429,9 @@ PixelMixture<T> BasicVae<T>::pixel_params(std::span<const T> channels, std::span
     Mat<T> f(static_cast<Index>(config_.head_inputs()), 1), raw;
     for (Index i = 0; i < C; ++i) f(i, 0) = channels[static_cast<std::size_t>(i)];
     if (config_.autoregressive) {
-        if (neighbours.size() != kNeighbours) throw std::invalid_argument("pixel_params: need 12 neighbours");
-        for (std::size_t k = 0; k < kNeighbours; ++k) f(C + static_cast<Index>(k), 0) = neighbours[k];
+        const std::size_t n = head_context_size(config_.image_channels);
+        if (neighbours.size() != n) throw std::invalid_argument("pixel_params: wrong context size");
+        for (std::size_t k = 0; k < n; ++k) f(C + static_cast<Index>(k), 0) = neighbours[k];
     }
     head_.infer(f, raw);
     PixelMixture<T> px;
@@ -421,7 +450,7 @@ PixelMixture<T> BasicVae<T>::pixel_params(std::span<const T> channels, std::span
 
 template <class T>
 double BasicVae<T>::log_likelihood(std::span<const std::uint8_t> image, std::span<const T> z) const {
-    const std::size_t D = config_.pixels();
+    const std::size_t D = config_.samples();
     if (image.size() != D) throw std::invalid_argument("log_likelihood: wrong image size");
     const std::vector<T> ch = decoder_channels(z);
     double total = 0.0;
@@ -433,21 +462,25 @@ double BasicVae<T>::log_likelihood(std::span<const std::uint8_t> image, std::spa
         }
         return total;
     }
-    const std::size_t C = config_.channels, K = config_.components;
-    std::vector<T> nb(kNeighbours, T(0));
+    const std::size_t C = config_.channels, K = config_.components, S = config_.image_channels;
+    const Frame fr{config_.rows, config_.cols, S};
+    std::vector<std::uint8_t> frame(fr.size());
+    cut_frame(image.data(), config_.rows, config_.cols, fr, 0, 0, frame.data());
+    std::vector<T> nb(head_context_size(S), T(0));
     std::vector<double> lg(K), mu(K), ls(K);
     for (std::size_t r = 0; r < config_.rows; ++r)
-        for (std::size_t c = 0; c < config_.cols; ++c) {
-            const std::size_t p = r * config_.cols + c;
-            neighbourhood(image.data(), config_.rows, config_.cols, r, c, nb.data());
-            const PixelMixture<T> px = pixel_params(std::span<const T>(ch.data() + p * C, C), nb);
-            for (std::size_t k = 0; k < K; ++k) {
-                lg[k] = static_cast<double>(px.logits[k]);
-                mu[k] = static_cast<double>(px.means[k]);
-                ls[k] = static_cast<double>(px.log_scales[k]);
+        for (std::size_t c = 0; c < config_.cols; ++c)
+            for (std::size_t s = 0; s < S; ++s) {
+                const std::size_t q = (r * config_.cols + c) * S + s;
+                if (config_.autoregressive) frame_context(fr, frame.data() + fr.at(r, c) + s, s, T(255), nb.data());
+                const PixelMixture<T> px = pixel_params(std::span<const T>(ch.data() + q * C, C), nb);
+                for (std::size_t k = 0; k < K; ++k) {
+                    lg[k] = static_cast<double>(px.logits[k]);
+                    mu[k] = static_cast<double>(px.means[k]);
+                    ls[k] = static_cast<double>(px.log_scales[k]);
+                }
+                total += logistic_mixture_log_prob(image[q], lg, mu, ls);
             }
-            total += logistic_mixture_log_prob(image[p], lg, mu, ls);
-        }
     return total;
 }
 

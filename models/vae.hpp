@@ -1,13 +1,15 @@
 #pragma once
 // The VAE: encoder q(z|x), prior N(0, I), decoder and the per-pixel likelihood head.
 //
-//   x (D = rows*cols bytes) -> x / 255 -> encoder MLP -> [mean (L); raw log-scale (L)]
+//   x (a tile of D = rows*cols pixels of S samples, interleaved: D*S bytes) -> x / 255
+//     -> encoder MLP -> [mean (L); raw log-scale (L)]
 //   z = mean + exp(log_scale) * eps                                    (reparameterization)
-//   z -> decoder MLP -> D*C values, pixel-major: channel ch of pixel p at index p*C + ch
-//   pixel p: f = [its C channels ; its 12 causal neighbours / 255] -> head MLP (ReLU) -> 3K raw
-//            -> K logits, means = 255 * raw, log-scales = clamp(raw, -7, 7)
-//   log p(x|z) = sum_p log P_mixture(x_p)  (likelihood.hpp; Bernoulli: one logit per pixel)
-//   loss = ( -log p(x|z) + KL(q(z|x) || N(0, I)) ) / (D ln 2)   bits per dimension
+//   z -> decoder MLP -> D*S*C values, sample-major: channel ch of sample q = p*S + s at q*C + ch
+//   sample q: f = [its C channels ; its context / 255 (neighbourhood.hpp)] -> head MLP (ReLU)
+//            -> 3K raw -> K logits, means = 255 * raw, log-scales = clamp(raw, -7, 7)
+//   log p(x|z) = sum_q log P_mixture(x_q)  (likelihood.hpp; Bernoulli: one logit per pixel)
+//   loss = ( -log p(x|z) + KL(q(z|x) || N(0, I)) ) / (D S ln 2)   bits per dimension (sample)
+// The head is shared by the S channels; the decoder channels tell it which channel it codes.
 //
 // Inputs are x / 255 (not centred): 0 is black, and an out-of-image neighbour reads as 0 (black).
 // The encoder's log-scale is clamped to [-8, 8] (the integer Gaussian codec's range); a clamped
@@ -30,14 +32,21 @@
 
 namespace bbans::models {
 
-// A read-only view of images: count images of rows x cols bytes, row-major, one after another.
+// A read-only view of training or evaluation samples: count tiles of rows x cols pixels of
+// `channels` samples each (interleaved), one after another. Unframed, a sample is just the
+// tile (rows * cols * channels bytes) and its context outside the tile reads 0; framed, a
+// sample is the tile's frame (neighbourhood.hpp: the tile with the image around it).
 struct ImageSet {
     const std::uint8_t* pixels = nullptr;
     std::size_t count = 0;
     std::size_t rows = 0;
     std::size_t cols = 0;
+    std::size_t channels = 1;
+    bool framed = false;
 
-    std::size_t image_size() const { return rows * cols; }
+    Frame frame() const { return {rows, cols, channels}; }
+    std::size_t tile_size() const { return rows * cols * channels; }
+    std::size_t image_size() const { return framed ? frame().size() : tile_size(); }  // bytes per sample
     const std::uint8_t* image(std::size_t i) const { return pixels + i * image_size(); }
 };
 
@@ -104,26 +113,35 @@ public:
     std::size_t parameter_count() const;
 
     // ---- Training ---------------------------------------------------------------------------
-    // batch: n images (n * D bytes), eps: L x n standard-normal noise. Sets every Param::grad
+    // batch: n samples of the model's tile shape, framed or not (ImageSet), eps: L x n
+    // standard-normal noise. Sets every Param::grad
     // to the gradient of the returned loss (mean over the batch, bits per dimension).
-    LossParts loss_and_grad(const std::uint8_t* batch, Index n, const Mat<T>& eps, Parallelism par = {});
+    LossParts loss_and_grad(const std::uint8_t* batch, Index n, const Mat<T>& eps, Parallelism par = {},
+                            bool framed = false);
     // The same loss without gradients.
-    LossParts loss(const std::uint8_t* batch, Index n, const Mat<T>& eps, Parallelism par = {}) const;
+    LossParts loss(const std::uint8_t* batch, Index n, const Mat<T>& eps, Parallelism par = {},
+                   bool framed = false) const;
+    // Whether samples laid out as `s` (shape, channels) can be fed to this model.
+    bool accepts(const ImageSet& s) const {
+        return s.rows == config_.rows && s.cols == config_.cols && s.channels == config_.image_channels;
+    }
     EvalResult evaluate(const ImageSet& images, std::uint32_t samples, std::uint64_t seed,
                         Parallelism par = {}) const;
 
     // ---- Inference API (float; tests, tools and calibration: coding uses QuantizedVae) --------
-    // Sizes are preconditions (image D bytes, z L values, channels C, neighbours 12): a caller
+    // Sizes are preconditions (image D*S bytes, z L values, channels C, context as
+    // head_context_size(S)): a caller
     // that breaks one has a bug, and gets std::invalid_argument, like std::vector::at. No user
     // input reaches these unchecked: loaders and the CLI check shapes against the model first.
     Posterior<T> posterior(std::span<const std::uint8_t> image) const;
-    // z: L values -> D*C values, pixel-major (index p*C + ch); Bernoulli: D logits.
+    // z: L values -> D*S*C values, sample-major (index q*C + ch); Bernoulli: D logits.
     std::vector<T> decoder_channels(std::span<const T> z) const;
-    // One pixel's mixture from its C decoder channels and its 12 normalized neighbours (see
+    // One sample's mixture from its C decoder channels and its normalized context (see
     // neighbourhood.hpp; ignored unless config().autoregressive).
     PixelMixture<T> pixel_params(std::span<const T> channels, std::span<const T> neighbours) const;
-    // log p(x|z) in nats, pixel by pixel through pixel_params, exactly the way a decoder would
-    // walk the image (a check of the batched training path; slow).
+    // log p(x|z) in nats, sample by sample through pixel_params, exactly the way a decoder would
+    // walk the tile (a check of the batched training path; slow). image: the D*S tile, its
+    // context outside read as 0.
     double log_likelihood(std::span<const std::uint8_t> image, std::span<const T> z) const;
 
 private:
@@ -131,10 +149,10 @@ private:
     BasicVae() = default;
     void build();
     // One shard: forward (and backward if grads). Writes per-image recon and kl (nats).
-    void run_shard(Workspace& ws, const std::uint8_t* images, Index n, const T* eps, bool grads, T scale,
+    void run_shard(Workspace& ws, const std::uint8_t* images, Index n, bool framed, const T* eps, bool grads, T scale,
                    double* recon, double* kl) const;
     LossParts run_batch(const std::uint8_t* batch, Index n, const Mat<T>& eps, Parallelism par, bool grads,
-                        std::vector<std::unique_ptr<Workspace>>& pool) const;
+                        std::vector<std::unique_ptr<Workspace>>& pool, bool framed) const;
 
     VaeConfig config_;
     ModelInfo info_;

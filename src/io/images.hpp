@@ -77,4 +77,8 @@ Expected<ImageSet> parse_images(std::span<const std::uint8_t> bytes, std::option
 // all of the same shape. Errors name the offending file.
 Expected<ImageSet> load_images(const std::filesystem::path& path, std::optional<Shape> raw_shape = std::nullopt);
 
+// Images of any sizes, for training on crops: a file as load_images reads it (one set), or
+// each image file of a directory (as load_images lists them) as its own set.
+Expected<std::vector<ImageSet>> load_image_list(const std::filesystem::path& path);
+
 }  // namespace bbans::io

@@ -77,6 +77,29 @@ Expected<ImageSet> load_directory(const fs::path& dir) {
 
 }  // namespace
 
+Expected<std::vector<ImageSet>> load_image_list(const fs::path& path) {
+    std::error_code ec;
+    std::vector<ImageSet> out;
+    if (!fs::is_directory(path, ec)) {
+        auto one = load_images(path);
+        if (!one) return one.error();
+        out.push_back(std::move(*one));
+        return out;
+    }
+    auto files = list_image_files(path);
+    if (!files) return files.error();
+    std::uint64_t total = 0;
+    for (const fs::path& file : *files) {
+        auto image = load_single_image(file);
+        if (!image) return image.error();
+        total += image->pixels.size();
+        if (total > kMaxInputBytes)
+            return make_error(path.string() + ": the images exceed the limit of " + std::to_string(kMaxInputBytes) + " bytes");
+        out.push_back(std::move(*image));
+    }
+    return out;
+}
+
 Expected<ImageSet> load_images(const fs::path& path, std::optional<Shape> raw_shape) {
     std::error_code ec;
     if (fs::is_directory(path, ec)) {

@@ -89,6 +89,22 @@ TEST_CASE("Model file round trip is bit-identical with the same hash", "[seriali
     CHECK(model_hash(tiny_model(4)) != model_hash(a));
 }
 
+TEST_CASE("A colour model round-trips; a grey model's bytes carry no extension", "[serialize]") {
+    VaeConfig c = tiny_model().config();
+    c.image_channels = 3;
+    auto colour = Vae::make(c, 5);
+    REQUIRE(colour.has_value());
+    const std::string bytes = serialize_model(*colour);
+    auto back = deserialize_model(bytes);
+    REQUIRE(back.has_value());
+    CHECK(back->config().image_channels == 3);
+    CHECK(serialize_model(*back) == bytes);
+    // The grey model's payload is the colour one's minus the 4-byte extension (and its weights).
+    const Vae grey = tiny_model();
+    CHECK(deserialize_model(serialize_model(grey))->config().image_channels == 1);
+    CHECK(serialize_model(grey).size() < bytes.size());
+}
+
 TEST_CASE("Model payload is canonical little-endian", "[serialize]") {
     const std::string bytes = serialize_model(tiny_model());
     // Header: magic, version 1 (LE uint32), then the payload length (LE uint64).

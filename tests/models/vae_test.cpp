@@ -44,7 +44,7 @@ BasicVae<T> make_model(const VaeConfig& c, std::uint64_t seed) {
 }
 
 std::vector<std::uint8_t> test_images(const VaeConfig& c, std::size_t n, std::uint64_t seed) {
-    auto px = bar_images(n, c.rows, c.cols, seed);
+    auto px = bar_images(n, c.rows, c.cols * c.image_channels, seed);
     px[0] = 0;  // both edge buckets present
     px[1] = 255;
     px[2] = 255;
@@ -53,17 +53,30 @@ std::vector<std::uint8_t> test_images(const VaeConfig& c, std::size_t n, std::ui
 
 // Checks d loss / d theta for `per_tensor` entries of every parameter tensor (all entries if
 // per_tensor == 0, or only the tensors whose name starts with `prefix`).
-void check_loss_gradient(const VaeConfig& c, std::size_t per_tensor, const std::string& prefix = "") {
+// n framed tiles of c's shape cut from larger images at offsets that put some margins outside
+// the image (0) and some inside.
+std::vector<std::uint8_t> test_frames(const VaeConfig& c, std::size_t n, std::uint64_t seed) {
+    const Frame f{c.rows, c.cols, c.image_channels};
+    const std::size_t H = c.rows + 3, W = c.cols + 5;
+    const auto big = bar_images(n, H, W * c.image_channels, seed);
+    std::vector<std::uint8_t> out(n * f.size());
+    for (std::size_t i = 0; i < n; ++i)
+        cut_frame(big.data() + i * H * W * c.image_channels, H, W, f, static_cast<std::ptrdiff_t>(i % 4),
+                          static_cast<std::ptrdiff_t>(i % 6), out.data() + i * f.size());
+    return out;
+}
+
+void check_loss_gradient(const VaeConfig& c, std::size_t per_tensor, const std::string& prefix = "", bool framed = false) {
     BasicVae<double> vae = make_model<double>(c, 7);
     const Index n = 3;
-    const auto images = test_images(c, static_cast<std::size_t>(n), 8);
+    const auto images = framed ? test_frames(c, static_cast<std::size_t>(n), 8) : test_images(c, static_cast<std::size_t>(n), 8);
     Rng rng(9);
     const Mat<double> eps = random_matrix(rng, c.latent, n);
     const Parallelism par{2, 2};
-    const LossParts lp = vae.loss_and_grad(images.data(), n, eps, par);
+    const LossParts lp = vae.loss_and_grad(images.data(), n, eps, par, framed);
     REQUIRE(std::isfinite(lp.loss_bpd));
     CHECK(lp.loss_bpd == Approx(lp.recon_bpd + lp.kl_bpd));
-    auto J = [&] { return vae.loss(images.data(), n, eps, par).loss_bpd; };
+    auto J = [&] { return vae.loss(images.data(), n, eps, par, framed).loss_bpd; };
     CHECK(J() == lp.loss_bpd);
     std::size_t checked = 0;
     for (Param<double>* p : vae.params()) {
@@ -88,6 +101,38 @@ void check_loss_gradient(const VaeConfig& c, std::size_t per_tensor, const std::
 
 TEST_CASE("VAE loss gradient matches finite differences with the AR logistic mixture", "[vae]") {
     check_loss_gradient(small_config(Likelihood::logistic_mixture, true), 6);
+}
+
+TEST_CASE("VAE loss gradient matches finite differences for colour and framed tiles", "[vae]") {
+    for (std::uint32_t S : {2u, 3u}) {
+        VaeConfig c = small_config(Likelihood::logistic_mixture, true);
+        c.image_channels = S;
+        check_loss_gradient(c, 4, "", false);
+        check_loss_gradient(c, 4, "", true);
+    }
+}
+
+TEST_CASE("A frame whose margins are 0 gives the loss of the unframed tile", "[vae]") {
+    for (std::uint32_t S : {1u, 3u}) {
+        VaeConfig c = small_config(Likelihood::logistic_mixture, true);
+        c.image_channels = S;
+        const Vae vae = make_model<float>(c, 17);
+        const Index n = 4;
+        const auto images = test_images(c, static_cast<std::size_t>(n), 18);
+        const Frame f{c.rows, c.cols, S};
+        std::vector<std::uint8_t> frames(static_cast<std::size_t>(n) * f.size());
+        for (Index i = 0; i < n; ++i)
+            cut_frame(images.data() + static_cast<std::size_t>(i) * c.samples(), c.rows, c.cols, f, 0, 0,
+                      frames.data() + static_cast<std::size_t>(i) * f.size());
+        Rng rng(19);
+        const Mat<float> eps = random_matrix(rng, c.latent, n).cast<float>();
+        const LossParts a = vae.loss(images.data(), n, eps), b = vae.loss(frames.data(), n, eps, {}, true);
+        CHECK(a.loss_bpd == b.loss_bpd);
+        CHECK(a.kl_bpd == b.kl_bpd);
+        // And a margin that is not 0 changes the likelihood.
+        frames[f.at(0, 0) - f.stride()] = 200;
+        CHECK(vae.loss(frames.data(), n, eps, {}, true).recon_bpd != a.recon_bpd);
+    }
 }
 
 TEST_CASE("VAE loss gradient matches finite differences without autoregression", "[vae]") {
@@ -135,7 +180,9 @@ TEST_CASE("Neighbourhood reads only earlier pixels and pads with black", "[vae]"
 }
 
 TEST_CASE("Batched training path equals the pixel-by-pixel inference path", "[vae]") {
+  for (std::uint32_t S : {1u, 3u}) {
     VaeConfig c = small_config(Likelihood::logistic_mixture, true);
+    c.image_channels = S;
     c.rows = 7;
     c.encoder_hidden = 16;
     c.decoder_hidden = 16;
@@ -145,10 +192,10 @@ TEST_CASE("Batched training path equals the pixel-by-pixel inference path", "[va
     Rng rng(43);
     const Mat<float> eps = random_matrix(rng, c.latent, n).cast<float>();
     const LossParts lp = vae.loss(images.data(), n, eps);
-    const double D = static_cast<double>(c.pixels());
+    const double D = static_cast<double>(c.samples());
     double recon = 0.0, kl = 0.0;
     for (Index i = 0; i < n; ++i) {
-        const std::span<const std::uint8_t> img(images.data() + i * c.pixels(), c.pixels());
+        const std::span<const std::uint8_t> img(images.data() + i * c.samples(), c.samples());
         const Posterior<float> post = vae.posterior(img);
         REQUIRE(post.mean.size() == c.latent);
         std::vector<float> z(c.latent);
@@ -164,11 +211,12 @@ TEST_CASE("Batched training path equals the pixel-by-pixel inference path", "[va
     CHECK(kl * to_bpd == Approx(lp.kl_bpd).epsilon(1e-4).margin(1e-6));
 
     const std::vector<float> ch = vae.decoder_channels(std::vector<float>(c.latent, 0.5f));
-    CHECK(ch.size() == c.pixels() * c.channels);
+    CHECK(ch.size() == c.samples() * c.channels);
     const PixelMixture<float> px = vae.pixel_params(std::span<const float>(ch.data(), c.channels),
-                                                    std::vector<float>(kNeighbours, 0.25f));
+                                                    std::vector<float>(head_context_size(S), 0.25f));
     REQUIRE(px.logits.size() == c.components);
     for (float ls : px.log_scales) CHECK((ls >= kMinLogScale && ls <= kMaxLogScale));
+  }
 }
 
 TEST_CASE("Bernoulli model batched path equals the inference path", "[vae]") {
