@@ -16,6 +16,7 @@
 
 #include "src/cli/commands.hpp"
 #include "src/cli/paths.hpp"
+#include "models/crops.hpp"
 #include "models/trainer.hpp"
 #include "src/coding/model_file.hpp"
 #include "src/io/files.hpp"
@@ -27,7 +28,8 @@ namespace {
 namespace fs = std::filesystem;
 
 struct TrainFlags {
-    std::string corpus, test, output, resume, checkpoint, description, shape;
+    std::string corpus, test, output, resume, checkpoint, description, shape, tile;
+    std::uint64_t crops = 200000, test_crops = 4000;  // with --tile
     bool force = false, quiet = false;
     std::optional<std::uint32_t> epochs;  // not given: the default (or the checkpoint's)
     models::VaeConfig model;
@@ -88,6 +90,8 @@ std::string resume_command(const TrainFlags& f, const std::string& checkpoint) {
     std::string c = "bbans train --resume " + shell_word(checkpoint) + " --corpus " + shell_word(f.corpus) + " --test " + shell_word(f.test) +
                     " -o " + shell_word(f.output);
     if (!f.shape.empty()) c += " --shape " + shell_word(f.shape);
+    if (!f.tile.empty())
+        c += " --tile " + shell_word(f.tile) + " --crops " + std::to_string(f.crops) + " --test-crops " + std::to_string(f.test_crops);
     if (!f.checkpoint.empty()) c += " --checkpoint " + shell_word(f.checkpoint);
     if (f.epochs) c += " --epochs " + std::to_string(*f.epochs);
     if (given("--threads")) c += " --threads " + std::to_string(f.train.threads);
@@ -144,24 +148,82 @@ Expected<io::ImageSet> load(const std::string& path, const std::string& shape_te
     return images;
 }
 
+// Training samples from images of any size (--tile): random framed crops (models/crops.hpp).
+struct Crops {
+    std::vector<std::uint8_t> frames;
+    std::size_t count = 0, images = 0;
+    models::ImageSet view(const models::Frame& fr) const { return {frames.data(), count, fr.rows, fr.cols, fr.S, true}; }
+};
+Expected<Crops> load_crops(const std::string& path, const models::Frame& fr, std::uint64_t count, std::uint64_t seed, const char* what) {
+    auto images = io::load_image_list(path);
+    if (!images) return make_error(std::string(what) + ": " + images.error().message);
+    std::vector<models::ImageView> views;
+    for (const io::ImageSet& set : *images)
+        for (std::size_t i = 0; i < set.count; ++i) views.push_back({set.image(i).data(), set.rows, set.cols, 1});
+    auto frames = models::sample_frames(views, fr, static_cast<std::size_t>(count), seed);
+    if (!frames) return make_error(std::string(what) + ": " + frames.error().message);
+    return Crops{std::move(*frames), static_cast<std::size_t>(count), views.size()};
+}
+
+// The training and held-out samples, whichever way they were read.
+struct TrainingData {
+    std::optional<io::ImageSet> train, test;  // whole images of one shape
+    Crops train_crops, test_crops;            // --tile: crops of images of any size
+    models::ImageSet train_view, test_view;
+    std::string describe;                     // for the first line printed
+};
+
+Expected<TrainingData> load_training_data(TrainFlags& f) {
+    TrainingData d;
+    if (!f.tile.empty()) {
+        const auto tile = parse_shape(f.tile);
+        if (!tile) return make_error("--tile must look like 32x32, got '" + f.tile + "'");
+        if (f.crops < 1 || f.test_crops < 1) return make_error("--crops and --test-crops must be at least 1");
+        const models::Frame fr{tile->rows, tile->cols, 1};
+        auto train = load_crops(f.corpus, fr, f.crops, models::mix_seed(f.train.seed, 0xC0), "training corpus");
+        if (!train) return train.error();
+        auto test = load_crops(f.test, fr, f.test_crops, models::mix_seed(f.train.seed, 0xC1), "held-out corpus");
+        if (!test) return test.error();
+        d.train_crops = std::move(*train);
+        d.test_crops = std::move(*test);
+        d.train_view = d.train_crops.view(fr);
+        d.test_view = d.test_crops.view(fr);
+        f.model.rows = tile->rows;
+        f.model.cols = tile->cols;
+        d.describe = std::to_string(d.train_crops.count) + " training crops of " + std::to_string(d.train_crops.images) + " images and " +
+                     std::to_string(d.test_crops.count) + " held-out crops of " + std::to_string(d.test_crops.images) + " images, tiles of " +
+                     f.tile;
+        return d;
+    }
+    auto train = load(f.corpus, f.shape, "training corpus");
+    if (!train) return train.error();
+    auto test = load(f.test, f.shape, "held-out corpus");
+    if (!test) return test.error();
+    if (train->shape() != test->shape())
+        return make_error("the training images are " + std::to_string(train->rows) + "x" + std::to_string(train->cols) +
+                          " but the held-out images are " + std::to_string(test->rows) + "x" + std::to_string(test->cols));
+    if (train->pixels == test->pixels) return make_error("the training and held-out corpora are the same images");
+    f.model.rows = train->rows;
+    f.model.cols = train->cols;
+    d.train = std::move(*train);
+    d.test = std::move(*test);
+    d.train_view = view(*d.train);
+    d.test_view = view(*d.test);
+    d.describe = std::to_string(d.train->count) + " training and " + std::to_string(d.test->count) + " held-out images of " +
+                 std::to_string(d.train->rows) + "x" + std::to_string(d.train->cols);
+    return d;
+}
+
 int run_train(TrainFlags& f) {
     const bool tty = ::isatty(STDERR_FILENO);
     if (f.epochs && *f.epochs == 0) return fail("--epochs must be at least 1");
     const std::string card_path = coding::card_path(f.output);
     const std::string ckpt = !f.checkpoint.empty() ? f.checkpoint : f.output + ".ckpt";
     if (auto ok = check_outputs(f, card_path, ckpt); !ok) return fail(ok.error().message);
-
-    auto train = load(f.corpus, f.shape, "training corpus");
-    if (!train) return fail(train.error().message);
-    auto test = load(f.test, f.shape, "held-out corpus");
-    if (!test) return fail(test.error().message);
-    if (train->shape() != test->shape())
-        return fail("the training images are " + std::to_string(train->rows) + "x" + std::to_string(train->cols) +
-                    " but the held-out images are " + std::to_string(test->rows) + "x" + std::to_string(test->cols));
-    if (train->pixels == test->pixels) return fail("the training and held-out corpora are the same images");
-
-    f.model.rows = train->rows;
-    f.model.cols = train->cols;
+    auto data = load_training_data(f);
+    if (!data) return fail(data.error().message);
+    const models::ImageSet& train_view = data->train_view;
+    const models::ImageSet& test_view = data->test_view;
     if (f.epochs) f.train.epochs = *f.epochs;
     auto trainer = f.resume.empty() ? models::Trainer::create(f.model, f.train) : models::Trainer::resume(f.resume);
     if (!trainer) return fail(trainer.error().message);
@@ -174,8 +236,7 @@ int run_train(TrainFlags& f) {
 
     const auto& cfg = trainer->model().config();
     if (!f.quiet)
-        std::cerr << "bbans train: " << train->count << " training and " << test->count << " held-out images of " << train->rows << "x"
-                  << train->cols << "; latent " << cfg.latent << ", hidden " << cfg.encoder_hidden << "/" << cfg.decoder_hidden
+        std::cerr << "bbans train: " << data->describe << "; latent " << cfg.latent << ", hidden " << cfg.encoder_hidden << "/" << cfg.decoder_hidden
                   << ", " << cfg.components << " logistics" << (cfg.autoregressive ? ", autoregressive" : "") << "; "
                   << trainer->model().parameter_count() << " parameters; checkpoints in " << ckpt << '\n';
 
@@ -217,21 +278,22 @@ int run_train(TrainFlags& f) {
         return !interrupted.load();
     };
     const auto start = std::chrono::steady_clock::now();
-    const models::ImageSet train_view = view(*train), test_view = view(*test);
     if (auto ok = trainer->run(train_view, &test_view, cb, ckpt); !ok) return fail(ok.error().message);
     if (interrupted.load()) return stop_interrupted();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
     // The model as it will code: quantize on the first training images, then measure.
     if (!f.quiet) std::cerr << "quantizing for coding and measuring the integer model on the held-out images...\n";
-    const std::size_t calib = std::min<std::size_t>(f.calibration, train->count);
-    auto coding = coding::CodingModel::from_trained(trainer->model(), models::ImageSet{train->pixels.data(), calib, train->rows, train->cols});
+    models::ImageSet calibration = train_view;
+    calibration.count = std::min<std::size_t>(f.calibration, train_view.count);
+    auto coding = coding::CodingModel::from_trained(trainer->model(), calibration);
     if (!coding) return fail(coding.error().message);
-    auto report = coding::evaluate(*coding, *test, trainer->model().info().train.eval_seed);
+    auto report = data->test ? coding::evaluate(*coding, *data->test, trainer->model().info().train.eval_seed)
+                             : coding::evaluate_frames(*coding, test_view, trainer->model().info().train.eval_seed);
     if (!report) return fail(report.error().message);
     if (interrupted.load()) return stop_interrupted();  // the checkpoint holds the whole run: resuming only writes the model
 
-    coding::TrainingRecord record{f.corpus, f.test, train->count, test->count, seconds, trainer->model().info().heldout_neg_elbo_bpd,
+    coding::TrainingRecord record{f.corpus, f.test, train_view.count, test_view.count, seconds, trainer->model().info().heldout_neg_elbo_bpd,
                                   report->neg_elbo_bpd, report->images};
     if (auto ok = coding::save(*coding, record, f.output, f.force); !ok) return fail(ok.error().message);
     if (!f.quiet) {
@@ -255,6 +317,10 @@ void add_train_command(CLI::App& app, RunState& state) {
                   "or $BBANS_MODEL_DIR directory the model is known as NAME)")
         ->required();
     t->add_option("--shape", f.shape, "read raw corpora as images of this shape, e.g. 28x28");
+    t->add_option("--tile", f.tile,
+                  "train a tile model (e.g. 32x32) on random crops of images of any size: the model then codes any size");
+    t->add_option("--crops", f.crops, "with --tile: training crops (drawn once, with --seed)")->capture_default_str();
+    t->add_option("--test-crops", f.test_crops, "with --tile: held-out crops")->capture_default_str();
     t->add_flag("-f,--force", f.force, "overwrite an existing model file and card");
     t->add_flag("-q,--quiet", f.quiet, "print nothing but errors");
     t->add_option("--resume", f.resume, "continue the run saved in this checkpoint");

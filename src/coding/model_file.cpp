@@ -1,5 +1,7 @@
 #include "src/coding/model_file.hpp"
 
+#include "src/coding/tiled_coder.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -100,6 +102,20 @@ Status save(const CodingModel& model, const TrainingRecord& record, const std::s
     if (auto ok = io::write_file_atomic(path, std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()), overwrite); !ok)
         return ok;
     return io::write_file_atomic(card_path(path), std::span(reinterpret_cast<const std::uint8_t*>(card.data()), card.size()), overwrite);
+}
+
+Expected<Evaluation> evaluate_frames(const CodingModel& model, const models::ImageSet& frames, std::uint64_t seed) {
+    auto coder = TiledCoder::make(model.quantized());
+    if (!coder) return coder.error();
+    const auto& cfg = coder->config();
+    if (!frames.framed || frames.rows != cfg.rows || frames.cols != cfg.cols || frames.channels != cfg.image_channels)
+        return make_error("the tiles do not have the model's shape");
+    if (frames.count == 0) return make_error("no tiles to evaluate");
+    std::mt19937_64 draw(seed);
+    double bits = 0;
+    for (std::size_t i = 0; i < frames.count; ++i)
+        bits += coder->frame_neg_elbo_bits(std::span(frames.image(i), frames.image_size()), cfg.rows, cfg.cols, draw);
+    return Evaluation{bits / static_cast<double>(frames.count * cfg.samples()), frames.count};
 }
 
 }  // namespace bbans::coding

@@ -33,6 +33,9 @@ struct Evaluation {
     std::size_t images = 0;
 };
 Expected<Evaluation> evaluate(const CodingModel& model, const io::ImageSet& images, std::uint64_t seed);
+// The same on framed tiles (models::ImageSet with framed = true): each tile coded with the
+// context its frame gives, as a tile of a larger image is.
+Expected<Evaluation> evaluate_frames(const CodingModel& model, const models::ImageSet& frames, std::uint64_t seed);
 
 // What the card records about the training run.
 struct TrainingRecord {

@@ -1,5 +1,6 @@
 #pragma once
 // Small VAEs with random weights, quantized, for tests of the integer model and the coder.
+#include <algorithm>
 #include <random>
 #include <vector>
 
@@ -38,6 +39,22 @@ inline std::vector<std::uint8_t> blob_images(std::size_t count, std::size_t rows
                 px[(i * rows + r) * cols + c] = static_cast<std::uint8_t>(std::min(255.0, v));
             }
     }
+    return px;
+}
+
+// count images of rows x cols pixels of S samples (interleaved): blobs in sample 0, the other
+// samples related to it (as colour channels are) plus noise.
+inline std::vector<std::uint8_t> colour_images(std::size_t count, std::size_t rows, std::size_t cols, std::size_t S,
+                                               std::uint64_t seed) {
+    const auto grey = blob_images(count, rows, cols, seed);
+    std::mt19937_64 rng(seed ^ 0x5A5A);
+    std::vector<std::uint8_t> px(grey.size() * S);
+    for (std::size_t i = 0; i < grey.size(); ++i)
+        for (std::size_t s = 0; s < S; ++s) {
+            const int g = grey[i];
+            const int v = s == 0 ? g : s == 1 ? g / 2 + static_cast<int>(rng() % 20) : s == 2 ? 255 - g : 200 + static_cast<int>(rng() % 56);
+            px[i * S + s] = static_cast<std::uint8_t>(std::clamp(v, 0, 255));
+        }
     return px;
 }
 

@@ -1,0 +1,214 @@
+#include "src/coding/tiled_coder.hpp"
+
+#include <algorithm>
+#include <array>
+#include <limits>
+#include <string>
+
+#include "codec/categorical.hpp"
+
+namespace bbans::coding {
+
+// ---- BandCodec ------------------------------------------------------------------------------------
+
+BandCodec::BandCodec(std::shared_ptr<const models::PackedVae> vae, std::vector<std::int16_t> channels, unsigned precision,
+                     std::vector<std::uint8_t> frame, std::size_t rows, std::size_t width)
+    : vae_(std::move(vae)), channels_(std::move(channels)), prec_(precision), frame_(std::move(frame)) {
+    const auto& cfg = vae_->config();
+    const std::size_t S = cfg.image_channels;
+    geometry_ = {rows, width, S};
+    tile_rows_ = cfg.rows;
+    tile_cols_ = cfg.cols;
+    tile_channels_ = cfg.samples() * cfg.channels;
+    context_ = cfg.autoregressive ? models::head_context_size(S) : 0;
+    offsets_.resize(S * context_);
+    for (std::size_t s = 0; s < S; ++s)
+        for (std::size_t k = 0; k < context_; ++k) offsets_[s * context_ + k] = geometry_.offset(s, k);
+}
+
+std::vector<std::uint8_t> BandCodec::filled(const symbol_type& x) const {
+    std::vector<std::uint8_t> f = frame_;
+    const std::size_t row_bytes = geometry_.cols * geometry_.S;
+    for (std::size_t r = 0; r < geometry_.rows; ++r)
+        std::copy_n(x.begin() + static_cast<std::ptrdiff_t>(r * row_bytes), row_bytes, f.begin() + static_cast<std::ptrdiff_t>(geometry_.at(r, 0)));
+    return f;
+}
+
+void BandCodec::model_from(const std::uint8_t* frame, std::size_t r, std::size_t c, std::size_t s, SampleScratch& out) const {
+    const std::size_t C = vae_->config().channels, S = geometry_.S;
+    // Head input: the sample's C decoder channels (of its tile), then its context.
+    std::array<std::int16_t, kMaxHeadInputs> in;
+    const std::size_t t = c / tile_cols_, cc = c % tile_cols_;
+    const std::int16_t* ch = channels_.data() + t * tile_channels_ + ((r * tile_cols_ + cc) * S + s) * C;
+    for (std::size_t k = 0; k < C; ++k) in[k] = ch[k];
+    const std::uint8_t* centre = frame + geometry_.at(r, c) + s;
+    const std::ptrdiff_t* off = offsets_.data() + s * context_;
+    for (std::size_t k = 0; k < context_; ++k) in[C + k] = models::Frame::used(s, k) ? centre[off[k]] : 0;
+    vae_->head(in.data(), out.params);
+    pixel_model(out.params, prec_, out.model);
+}
+
+void BandCodec::push(codec::Message& m, const symbol_type& x) const {
+    const std::size_t S = geometry_.S, W = geometry_.cols;
+    if (x.size() != geometry_.rows * W * S) {
+        m.fail(codec::MessageStatus::bad_interval);
+        return;
+    }
+    // Pop goes in raster order, so push goes backwards; every context value is known here.
+    const std::vector<std::uint8_t> f = filled(x);
+    const std::size_t lanes = m.lanes();
+    SampleScratch sample;
+    for (std::size_t q = x.size(); q-- > 0;) {
+        const std::size_t p = q / S;
+        model_from(f.data(), p / W, p % W, q % S, sample);
+        codec::push_symbol(m, q % lanes, sample.model, std::uint32_t{x[q]});
+    }
+}
+
+BandCodec::symbol_type BandCodec::pop(codec::Message& m) const {
+    const std::size_t S = geometry_.S, W = geometry_.cols;
+    std::vector<std::uint8_t> f = frame_;
+    const std::size_t n = geometry_.rows * W * S;
+    for (std::size_t r = 0; r < geometry_.rows; ++r)  // the interior is filled as it is decoded
+        std::fill_n(f.begin() + static_cast<std::ptrdiff_t>(geometry_.at(r, 0)), W * S, std::uint8_t{0});
+    symbol_type x(n, 0);
+    const std::size_t lanes = m.lanes();
+    SampleScratch sample;
+    for (std::size_t q = 0; q < n; ++q) {
+        const std::size_t p = q / S, r = p / W, c = p % W, s = q % S;
+        model_from(f.data(), r, c, s, sample);
+        x[q] = static_cast<std::uint8_t>(codec::pop_symbol(m, q % lanes, sample.model));
+        f[geometry_.at(r, c) + s] = x[q];
+    }
+    return x;
+}
+
+double BandCodec::cost_bits(const symbol_type& x) const {
+    const std::size_t S = geometry_.S, W = geometry_.cols;
+    if (x.size() != geometry_.rows * W * S) return std::numeric_limits<double>::infinity();
+    const double total = std::ldexp(1.0, static_cast<int>(prec_));
+    const std::vector<std::uint8_t> f = filled(x);
+    double bits = 0;
+    SampleScratch sample;
+    for (std::size_t q = 0; q < x.size(); ++q) {
+        const std::size_t p = q / S;
+        model_from(f.data(), p / W, p % W, q % S, sample);
+        bits -= std::log2(static_cast<double>(sample.model.interval(x[q]).freq) / total);
+    }
+    return bits;
+}
+
+// ---- TiledCoder ------------------------------------------------------------------------------------
+
+Expected<TiledCoder> TiledCoder::make(const models::QuantizedVae& vae, CoderSettings settings) {
+    const auto& cfg = vae.config();
+    if (cfg.likelihood != models::Likelihood::logistic_mixture) return make_error("only logistic-mixture models can code");
+    if (cfg.components < 1 || cfg.components > codec::LogisticMixture::kMaxComponents)
+        return make_error("the model has " + std::to_string(cfg.components) + " mixture components; the coder takes 1 to " +
+                          std::to_string(codec::LogisticMixture::kMaxComponents));
+    auto grid = codec::BucketGrid::make(cfg.prior_precision);
+    if (!grid) return grid.error();
+    if (cfg.posterior_precision <= cfg.prior_precision || cfg.posterior_precision > codec::kMaxPrecision)
+        return make_error("the model's posterior precision must be above its prior precision and at most 31");
+    if (settings.likelihood_precision < 9 || settings.likelihood_precision > codec::kMaxPrecision)
+        return make_error("likelihood precision out of range 9..31");
+    auto packed = models::PackedVae::make(vae);
+    if (!packed) return packed.error();
+    return TiledCoder(std::make_shared<const models::PackedVae>(std::move(*packed)), std::move(*grid), settings);
+}
+
+std::vector<codec::GaussianBuckets> TiledCoder::posterior_models(std::span<const std::uint8_t> band, std::size_t rows,
+                                                                 std::size_t width) const {
+    const auto& cfg = config();
+    const std::size_t T = cfg.rows, U = cfg.cols, S = cfg.image_channels, L = cfg.latent;
+    const std::size_t n = tiles(width);
+    std::vector<std::uint8_t> tile(cfg.samples());
+    std::vector<std::int32_t> mean(L), log_scale(L);
+    std::vector<codec::GaussianBuckets> out;
+    out.reserve(n * L);
+    for (std::size_t t = 0; t < n; ++t) {
+        // The tile's samples; a partial tile repeats its last row and column.
+        for (std::size_t r = 0; r < T; ++r) {
+            const std::size_t rr = std::min(r, rows - 1);
+            for (std::size_t c = 0; c < U; ++c) {
+                const std::size_t cc = std::min(t * U + c, width - 1);
+                std::copy_n(band.begin() + static_cast<std::ptrdiff_t>((rr * width + cc) * S), S,
+                            tile.begin() + static_cast<std::ptrdiff_t>((r * U + c) * S));
+            }
+        }
+        vae_->posterior(tile, mean, log_scale);
+        for (std::size_t i = 0; i < L; ++i)
+            out.push_back(*codec::GaussianBuckets::make(grid_, {mean[i], log_scale[i]}, cfg.posterior_precision));
+    }
+    return out;
+}
+
+BandCodec TiledCoder::likelihood(const Latent& z, std::vector<std::uint8_t> frame, std::size_t rows, std::size_t width) const {
+    const auto& cfg = config();
+    const std::size_t L = cfg.latent, per_tile = cfg.samples() * cfg.channels;
+    const std::size_t n = z.size() / L;
+    std::vector<std::int32_t> zq(L);
+    std::vector<std::int16_t> channels(n * per_tile);
+    for (std::size_t t = 0; t < n; ++t) {
+        for (std::size_t i = 0; i < L; ++i) zq[i] = grid_.centre_q16(z[t * L + i]);
+        vae_->decoder_channels(zq, std::span(channels.data() + t * per_tile, per_tile));
+    }
+    return BandCodec(vae_, std::move(channels), settings_.likelihood_precision, std::move(frame), rows, width);
+}
+
+std::vector<std::uint8_t> TiledCoder::band_frame(std::span<const std::uint8_t> image, std::size_t rows_total, std::size_t cols,
+                                                 std::size_t r0, std::size_t rows) const {
+    const models::Frame f{rows, cols, channels()};
+    std::vector<std::uint8_t> out(f.size());
+    models::cut_frame(image.data(), rows_total, cols, f, static_cast<std::ptrdiff_t>(r0), 0, out.data());
+    return out;
+}
+
+namespace {
+// The codecs of one band's bits-back step.
+auto band_bits_back(const TiledCoder& coder, std::vector<std::uint8_t> frame, std::size_t rows, std::size_t width) {
+    const std::size_t dims = coder.tiles(width) * coder.config().latent;
+    const codec::Uniform bucket(coder.grid().prior_precision());
+    auto prior = codec::interleave(dims, [bucket](std::size_t) { return bucket; });
+    auto likelihood = [&coder, frame = std::move(frame), rows, width](const Latent& z) { return coder.likelihood(z, frame, rows, width); };
+    auto posterior = [&coder, dims, rows, width](const std::vector<std::uint8_t>& band) {
+        return codec::interleave(dims, [models = coder.posterior_models(band, rows, width)](std::size_t i) { return models[i]; });
+    };
+    return codec::bb_ans(prior, likelihood, posterior);
+}
+}  // namespace
+
+Status TiledCoder::push(codec::Message& m, std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols,
+                        std::size_t seed) const {
+    if (rows < 1 || cols < 1 || image.size() != rows * cols * channels())
+        return make_error("the image does not have " + std::to_string(rows) + "x" + std::to_string(cols) + "x" +
+                          std::to_string(channels()) + " samples");
+    const std::size_t T = config().rows, bands = (rows + T - 1) / T, row_bytes = cols * channels();
+    const Latent central(tiles(cols) * config().latent, grid_.buckets() / 2);
+    for (std::size_t k = 0; k < bands; ++k) {
+        const std::size_t b = bands - 1 - k, r0 = b * T, n = std::min(T, rows - r0);
+        std::vector<std::uint8_t> band(image.begin() + static_cast<std::ptrdiff_t>(r0 * row_bytes),
+                                       image.begin() + static_cast<std::ptrdiff_t>((r0 + n) * row_bytes));
+        std::vector<std::uint8_t> frame = band_frame(image, rows, cols, r0, n);
+        if (k < seed) likelihood(central, std::move(frame), n, cols).push(m, band);
+        else band_bits_back(*this, std::move(frame), n, cols).push(m, band);
+        if (!m.ok()) return make_error(std::string("coding band ") + std::to_string(b) + " failed: " + codec::to_string(m.status()));
+    }
+    return Ok{};
+}
+
+std::vector<std::uint8_t> TiledCoder::pop(codec::Message& m, std::size_t rows, std::size_t cols, std::size_t seed) const {
+    const std::size_t T = config().rows, bands = (rows + T - 1) / T, row_bytes = cols * channels();
+    std::vector<std::uint8_t> image(rows * row_bytes, 0);
+    const Latent central(tiles(cols) * config().latent, grid_.buckets() / 2);
+    for (std::size_t b = 0; b < bands && m.ok(); ++b) {
+        const std::size_t k = bands - 1 - b, r0 = b * T, n = std::min(T, rows - r0);
+        std::vector<std::uint8_t> frame = band_frame(image, rows, cols, r0, n);
+        const std::vector<std::uint8_t> band = k < seed ? likelihood(central, std::move(frame), n, cols).pop(m)
+                                                        : band_bits_back(*this, std::move(frame), n, cols).pop(m);
+        std::copy(band.begin(), band.end(), image.begin() + static_cast<std::ptrdiff_t>(r0 * row_bytes));
+    }
+    return image;
+}
+
+}  // namespace bbans::coding

@@ -1,0 +1,163 @@
+#pragma once
+// Images of any size, grey or colour, coded with a tile model: bits-back coding band by band,
+// each pixel's context reaching across tile borders.
+//
+// THE PICTURE
+//   The model has a tile of T x U pixels (VaeConfig rows x cols) of S samples. An image of
+//   H x W pixels is cut into bands of T rows (the last may be shorter); a band is cut into
+//   tiles of U columns (the last may be narrower). Each tile has its own latent (L dims).
+//   One band is one bits-back step:
+//     latent     the L * tiles dims of its tiles, tile t's dim l at index t * L + l
+//     posterior  tile t's posterior from the encoder on the tile's samples (a partial tile is
+//                padded by repeating its last row and column: the encoder always sees T x U)
+//     likelihood the band's samples in raster order (row by row across the whole width,
+//                sample by sample within a pixel), each a logistic mixture from the head, fed
+//                with its tile's decoder channels and its context (models/neighbourhood.hpp)
+//                read from the band's frame: 2 rows above (the band before, or 0 at the top
+//                of the image) and 2 columns left and right (0: outside the image)
+//   Symbol q of a band (sample q in raster order) goes to lane q mod lanes; latent dim i to
+//   lane i mod lanes.
+//
+// TRAPS
+//   - rANS is a stack: the decoder must pop band 0 first (its context is the top of the image),
+//     so the encoder pushes the bands last to first. Within a band the likelihood pushes the
+//     samples last to first and pops them in raster order, so every context value a sample
+//     reads is decoded before it (the rows above; to the left; earlier samples of the pixel).
+//   - A band's context above comes from the band before it: a decoder must have decoded that
+//     band. An image is therefore one unit of decoding; cutting a large image into independent
+//     chunks means coding each chunk's rows as an image of its own (context 0 above it).
+//   - The first `seed` bands pushed (the image's last bands) have nothing to pop their latent
+//     from in an empty message: they are pushed with the likelihood at the central latent,
+//     without bits back.
+//   - A tile model whose tile is the whole image (28 x 28 for 28 x 28 images) codes exactly as
+//     VaeCoder does, symbol for symbol and lane for lane: tests check both give the same bytes.
+//
+// Every number that reaches a codec here is an integer computed by integer arithmetic.
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "bbans/expected.hpp"
+#include "codec/codec.hpp"
+#include "codec/gaussian.hpp"
+#include "codec/logistic.hpp"
+#include "models/neighbourhood.hpp"
+#include "models/packed.hpp"
+#include "models/quantized.hpp"
+#include "src/coding/vae_coder.hpp"
+
+namespace bbans::coding {
+
+// The likelihood of one band given its tiles' decoder channels. The symbol is the band's
+// samples (rows x width x S bytes, row-major, interleaved); the frame gives the context
+// around it (models::Frame of rows x width: its margins are read, its interior is not).
+class BandCodec {
+public:
+    using symbol_type = std::vector<std::uint8_t>;
+    BandCodec(std::shared_ptr<const models::PackedVae> vae, std::vector<std::int16_t> channels, unsigned precision,
+              std::vector<std::uint8_t> frame, std::size_t rows, std::size_t width);
+
+    void push(codec::Message& m, const symbol_type& x) const;
+    symbol_type pop(codec::Message& m) const;
+    // -log2 of x's probability under the frequencies push uses; infinity for a wrong size.
+    double cost_bits(const symbol_type& x) const;
+
+private:
+    static constexpr std::size_t kMaxHeadInputs = 64 + models::head_context_size(models::kMaxImageChannels);
+    struct SampleScratch {
+        models::QPixelMixture params;
+        codec::LogisticMixture model;
+    };
+    // The model of sample s of pixel (r, c), from `frame` (a copy of frame_ holding at least
+    // every sample before it).
+    void model_from(const std::uint8_t* frame, std::size_t r, std::size_t c, std::size_t s, SampleScratch& out) const;
+    std::vector<std::uint8_t> filled(const symbol_type& x) const;  // frame_ with x as its interior
+
+    std::shared_ptr<const models::PackedVae> vae_;
+    std::vector<std::int16_t> channels_;  // tiles x (T * U * S * C)
+    unsigned prec_;
+    std::vector<std::uint8_t> frame_;
+    models::Frame geometry_;
+    std::size_t tile_rows_, tile_cols_, tile_channels_;  // T, U, T * U * S * C
+    std::vector<std::ptrdiff_t> offsets_;  // S x context: offset of context value k of sample s
+    std::size_t context_ = 0;              // context values per sample
+};
+
+class TiledCoder {
+public:
+    static Expected<TiledCoder> make(const models::QuantizedVae& vae, CoderSettings settings = {});
+
+    const models::VaeConfig& config() const { return vae_->config(); }
+    std::size_t channels() const { return config().image_channels; }
+    const codec::BucketGrid& grid() const { return grid_; }
+
+    // An image of rows x cols pixels of channels() samples (row-major, interleaved). The first
+    // `seed` bands pushed (the image's last ones) are pushed without bits back.
+    Status push(codec::Message& m, std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols,
+                std::size_t seed = 0) const;
+    std::vector<std::uint8_t> pop(codec::Message& m, std::size_t rows, std::size_t cols, std::size_t seed = 0) const;
+
+    // The coded model's negative ELBO of an image in bits (single-sample estimate, latents drawn
+    // from the discretized posterior by `draw`, uniform in [0, 2^posterior_precision)), with
+    // exactly the frequencies coding uses.
+    template <class Draw>
+    double neg_elbo_bits(std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols, Draw&& draw) const;
+    // The same for one band given its frame (models::Frame of rows x width, margins and
+    // interior set): e.g. a framed training tile.
+    template <class Draw>
+    double frame_neg_elbo_bits(std::span<const std::uint8_t> frame, std::size_t rows, std::size_t width, Draw&& draw) const;
+
+    // Pieces, for tests: the tiles of a band and their posteriors; the likelihood of a band.
+    std::size_t tiles(std::size_t width) const { return (width + config().cols - 1) / config().cols; }
+    std::vector<codec::GaussianBuckets> posterior_models(std::span<const std::uint8_t> band, std::size_t rows,
+                                                         std::size_t width) const;
+    BandCodec likelihood(const Latent& z, std::vector<std::uint8_t> frame, std::size_t rows, std::size_t width) const;
+
+private:
+    TiledCoder(std::shared_ptr<const models::PackedVae> vae, codec::BucketGrid grid, CoderSettings s)
+        : vae_(std::move(vae)), grid_(std::move(grid)), settings_(s) {}
+    // The frame of the band of `rows` rows from row r0 of the image.
+    std::vector<std::uint8_t> band_frame(std::span<const std::uint8_t> image, std::size_t rows_total, std::size_t cols,
+                                         std::size_t r0, std::size_t rows) const;
+    std::shared_ptr<const models::PackedVae> vae_;
+    codec::BucketGrid grid_;
+    CoderSettings settings_;
+};
+
+template <class Draw>
+double TiledCoder::frame_neg_elbo_bits(std::span<const std::uint8_t> frame, std::size_t rows, std::size_t width,
+                                       Draw&& draw) const {
+    const models::Frame f{rows, width, channels()};
+    if (frame.size() != f.size()) return std::numeric_limits<double>::infinity();
+    std::vector<std::uint8_t> band(rows * width * channels());
+    const std::size_t row_bytes = width * channels();
+    for (std::size_t r = 0; r < rows; ++r)
+        std::copy_n(frame.begin() + static_cast<std::ptrdiff_t>(f.at(r, 0)), row_bytes, band.begin() + static_cast<std::ptrdiff_t>(r * row_bytes));
+    const auto post = posterior_models(band, rows, width);
+    Latent z(post.size());
+    double bits = 0;
+    const std::uint64_t q_total = std::uint64_t{1} << post.front().precision();
+    for (std::size_t i = 0; i < post.size(); ++i) {
+        z[i] = post[i].symbol(static_cast<std::uint32_t>(draw() & (q_total - 1)));
+        bits += std::log2(static_cast<double>(post[i].interval(z[i]).freq) / static_cast<double>(q_total));  // + log2 q(z|x)
+        bits += static_cast<double>(grid_.prior_precision());                                                  // - log2 p(z)
+    }
+    return bits + likelihood(z, std::vector<std::uint8_t>(frame.begin(), frame.end()), rows, width).cost_bits(band);
+}
+
+template <class Draw>
+double TiledCoder::neg_elbo_bits(std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols, Draw&& draw) const {
+    if (image.size() != rows * cols * channels()) return std::numeric_limits<double>::infinity();
+    double bits = 0;
+    const std::size_t T = config().rows;
+    for (std::size_t r0 = 0; r0 < rows; r0 += T) {
+        const std::size_t n = std::min(T, rows - r0);
+        bits += frame_neg_elbo_bits(band_frame(image, rows, cols, r0, n), n, cols, draw);
+    }
+    return bits;
+}
+
+}  // namespace bbans::coding
