@@ -163,6 +163,8 @@ struct PngSpec {
     Bytes palette;  // PLTE data, 3 bytes an entry
     Bytes trns;     // palette alpha values, or the raw tRNS value for grey (2 bytes) / RGB (6 bytes)
     Bytes stored;   // one byte a stored sample (palette indices; 1/2/4-bit values unscaled)
+    int zlib_level = -1;     // libpng's default unless 0..9
+    bool no_filter = false;  // filter type 0 on every row (as fast encoders write)
 };
 
 inline bool libpng_encode_spec(png_structp png, png_infop info, Bytes* out, const PngSpec* s, const png_color* plte) {
@@ -185,6 +187,8 @@ inline bool libpng_encode_spec(png_structp png, png_infop info, Bytes* out, cons
             png_set_tRNS(png, info, nullptr, 0, &v);
         }
     }
+    if (s->zlib_level >= 0) png_set_compression_level(png, s->zlib_level);
+    if (s->no_filter) png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_NONE);
     png_write_info(png, info);
     if (s->depth < 8) png_set_packing(png);
     const std::size_t row = s->stored.size() / s->rows;
