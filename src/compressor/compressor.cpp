@@ -452,14 +452,16 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
                 byte_choice = std::move(*c);
             }
             if (src != &in) {
-                // The samples of a rebuilt file against the file's own bytes, the smaller kept
-                // (projected from each first chunk: exact when each is one chunk).
+                // The samples of a rebuilt file (with its attributes, kept uncompressed in the
+                // directory) against the file's own bytes, the smaller kept (projected from each
+                // first chunk: exact when each is one chunk).
                 auto opaque = first_byte_chunk(in, byte_chunk_size, options.zstd_level);
                 if (!opaque) return opaque.error();
                 const auto projected = [](const ByteChoice& c, std::uint64_t total) {
                     return static_cast<double>(c.chunk.stored.size()) * static_cast<double>(total) / static_cast<double>(c.chunk.original.size());
                 };
-                if (projected(*opaque, in.size()) <= projected(*byte_choice, src->size())) {
+                if (projected(*opaque, in.size()) <=
+                    projected(*byte_choice, src->size()) + static_cast<double>(e.images->attributes.size())) {
                     why = std::string(archive::to_string(e.layout)) + " file: its own bytes (" + archive::to_string(opaque->method) +
                           ") are smaller than its samples (" + archive::to_string(byte_choice->method) + ")";
                     e.layout = Layout::none;
