@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "bbans/bytes.hpp"
+#include "src/io/png.hpp"
 
 namespace bbans::archive {
 
@@ -45,6 +46,8 @@ const char* to_string(Layout l) {
         case Layout::idx: return "IDX";
         case Layout::raw: return "raw";
         case Layout::pgm: return "PGM";
+        case Layout::png: return "PNG";
+        case Layout::ppm: return "PPM";
     }
     return "unknown";
 }
@@ -140,7 +143,7 @@ std::vector<std::uint8_t> write_directory(std::span<const Entry> entries) {
             w.u64(l.count);
             w.u32(static_cast<std::uint32_t>(l.prefix.size())), w.bytes(l.prefix);
             w.u32(static_cast<std::uint32_t>(l.suffix.size())), w.bytes(l.suffix);
-            w.u32(0);  // attributes
+            w.u32(static_cast<std::uint32_t>(l.attributes.size())), w.bytes(l.attributes);
         }
         if (e.model) {
             w.bytes(e.model->identity);
@@ -227,7 +230,7 @@ Expected<Entry> parse_entry(ByteReader& r, const std::string& where, std::uint64
         return bad("truncated");
     if (kind < 1 || kind > 3) return bad("unknown kind " + std::to_string(kind));
     if (method > 3) return bad("unknown method " + std::to_string(method));
-    if (layout > 3) return bad("unknown layout " + std::to_string(layout));
+    if (layout > 5) return bad("unknown layout " + std::to_string(layout));
     if (flags & ~kFlagMetadata) return bad("undefined flags set");
     e.kind = static_cast<Kind>(kind);
     e.method = static_cast<Method>(method);
@@ -250,22 +253,34 @@ Expected<Entry> parse_entry(ByteReader& r, const std::string& where, std::uint64
         ImageLayout l;
         std::uint8_t sample = 0;
         std::uint16_t reserved = 0;
-        std::vector<std::uint8_t> attributes;
         if (!(r.u32(l.rows) && r.u32(l.cols) && r.u8(l.channels) && r.u8(sample) && r.u16(reserved) && r.u64(l.count) &&
-              read_blob(r, l.prefix) && read_blob(r, l.suffix) && read_blob(r, attributes)))
+              read_blob(r, l.prefix) && read_blob(r, l.suffix) && read_blob(r, l.attributes)))
             return bad("truncated in its image layout");
         if (l.rows == 0 || l.cols == 0 || l.count == 0) return bad("empty image layout");
-        if (l.channels != 1) return bad("images with " + std::to_string(l.channels) + " channels are not supported");
+        const std::uint8_t channels = e.layout == Layout::ppm ? 3 : 1;
+        if (e.layout != Layout::png && l.channels != channels)
+            return bad("a " + std::string(to_string(e.layout)) + " layout with " + std::to_string(l.channels) + " channels");
         if (sample != kSampleU8) return bad("unknown sample format " + std::to_string(sample));
         if (reserved != 0) return bad("reserved layout bytes set");
-        if (!attributes.empty()) return bad("image attributes are not defined in this version");
+        if (e.layout != Layout::png && !l.attributes.empty()) return bad("image attributes are only defined for the PNG layout");
         if (e.layout == Layout::idx && (l.prefix.size() != 16 || !l.suffix.empty())) return bad("an IDX layout needs a 16-byte header");
         if (e.layout == Layout::raw && (!l.prefix.empty() || !l.suffix.empty())) return bad("a raw layout has a prefix or suffix");
-        if (e.layout == Layout::pgm && (l.prefix.size() < 7 || !l.suffix.empty() || l.count != 1))
-            return bad("a PGM layout needs its header and exactly one image");
+        if ((e.layout == Layout::pgm || e.layout == Layout::ppm) && (l.prefix.size() < 7 || !l.suffix.empty() || l.count != 1))
+            return bad("a " + std::string(to_string(e.layout)) + " layout needs its header and exactly one image");
+        if (e.layout == Layout::png) {
+            if (!l.prefix.empty() || !l.suffix.empty() || l.count != 1) return bad("a PNG layout needs exactly one image, no prefix or suffix");
+            if (l.attributes.empty()) return bad("a PNG layout needs its attributes");
+            auto png = io::parse_png_attributes(l.attributes);
+            if (!png) return bad(png.error().message);
+            if (png->width != l.cols || png->height != l.rows || png->channels() != l.channels)
+                return bad("PNG attributes do not match the image layout");
+            if (e.original_size == 0) return bad("a PNG layout with an empty original");
+        }
         const std::uint64_t per = l.image_bytes();
         const std::uint64_t fixed = l.prefix.size() + l.suffix.size();
-        if (e.original_size < fixed || l.count > (e.original_size - fixed) / per || fixed + l.count * per != e.original_size)
+        if (rebuilt_from_samples(e.layout) ? l.count > kMaxOriginalSize / per
+                                           : e.original_size < fixed || l.count > (e.original_size - fixed) / per ||
+                                                 fixed + l.count * per != e.original_size)
             return bad("image layout does not add up to the original size");
         e.images = std::move(l);
     }
@@ -285,7 +300,10 @@ Expected<Entry> parse_entry(ByteReader& r, const std::string& where, std::uint64
     std::uint32_t nchunks = 0;
     if (!r.u32(nchunks)) return bad("truncated before its chunks");
     if (static_cast<std::uint64_t>(nchunks) * kChunkRecordSize > r.remaining()) return bad("truncated in its chunk records");
-    const std::uint64_t units = e.method == Method::bits_back ? e.images->count : e.original_size;
+    // Bits-back: images. Methods 0-2: the original's bytes, or the samples' of a rebuilt layout.
+    const std::uint64_t units = e.method == Method::bits_back            ? e.images->count
+                                : rebuilt_from_samples(e.layout) ? e.images->count * e.images->image_bytes()
+                                                                 : e.original_size;
     std::uint64_t next = 0;
     e.chunks.resize(nchunks);
     for (std::uint32_t i = 0; i < nchunks; ++i) {

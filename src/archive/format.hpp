@@ -34,7 +34,11 @@ constexpr std::uint64_t stored_archive_size(std::uint64_t n, std::size_t name_le
 
 enum class Kind : std::uint8_t { file = 1, directory = 2, image_set = 3 };
 enum class Method : std::uint8_t { stored = 0, zstd = 1, xz = 2, bits_back = 3 };
-enum class Layout : std::uint8_t { none = 0, idx = 1, raw = 2, pgm = 3 };
+enum class Layout : std::uint8_t { none = 0, idx = 1, raw = 2, pgm = 3, png = 4, ppm = 5 };
+// A layout whose original is rebuilt from its samples and attributes (PNG: pixel-exact, not
+// byte-exact; docs/format.md): chunks of methods 0-2 cover the samples, not the original bytes,
+// and the content checksum is that of the samples followed by the attributes.
+constexpr bool rebuilt_from_samples(Layout l) { return l == Layout::png; }
 const char* to_string(Kind k);
 const char* to_string(Method m);
 const char* to_string(Layout l);
@@ -50,6 +54,7 @@ struct ImageLayout {
     std::uint8_t channels = 1;
     std::uint64_t count = 0;
     std::vector<std::uint8_t> prefix, suffix;
+    std::vector<std::uint8_t> attributes;  // PNG: io::serialize_png_attributes; empty otherwise
     std::uint64_t image_bytes() const { return std::uint64_t{rows} * cols * channels; }
 };
 

@@ -24,6 +24,7 @@
 #include "src/cli/paths.hpp"
 #include "src/container/bbx.hpp"
 #include "src/io/files.hpp"
+#include "src/io/png.hpp"
 
 namespace bbans::cli {
 namespace {
@@ -444,6 +445,24 @@ std::string hex64(std::uint64_t v) {
     return b;
 }
 
+// What decompressing an entry gives back, when it is not simply the original bytes.
+std::string rebuild_note(const archive::Entry& e) {
+    if (e.layout == archive::Layout::png)
+        return "pixel-exact PNG: same pixels, colour type, bit depth, interlace, palette and ancillary chunks; the compressed "
+               "image data (IDAT) re-encoded, so the bytes may differ";
+    return "";
+}
+
+std::string channels_text(std::uint32_t channels) {
+    switch (channels) {
+        case 1: return "grey";
+        case 2: return "grey+alpha";
+        case 3: return "RGB";
+        case 4: return "RGBA";
+        default: return std::to_string(channels) + " channels";
+    }
+}
+
 void list_entries(const std::string& name, const ArchiveReader& reader, std::uint64_t file_size) {
     std::printf("%s: .bbx format version 2, %zu entries, %llu bytes\n", name.c_str(), reader.entries().size(),
                 static_cast<unsigned long long>(file_size));
@@ -455,6 +474,7 @@ void list_entries(const std::string& name, const ArchiveReader& reader, std::uin
         std::printf("%-9s  %-9s  %12llu  %12llu  %9s  %6zu  %s\n", archive::to_string(e.kind), archive::to_string(e.method),
                     static_cast<unsigned long long>(e.original_size), static_cast<unsigned long long>(stored),
                     rate(stored, e.original_size).c_str(), e.chunks.size(), e.name.empty() ? "(image set)" : archive::printable(e.name).c_str());
+        if (e.layout == archive::Layout::png) std::printf("%-9s  (PNG samples: rebuilt pixel-exact, not byte-exact)\n", "");
     }
     std::printf("%-9s  %-9s  %12llu  %12llu  %9s\n", "total", "", static_cast<unsigned long long>(total_in),
                 static_cast<unsigned long long>(total_out), rate(file_size, total_in).c_str());
@@ -599,7 +619,16 @@ int run_info(const std::string& path) {
         if (e.images) {
             const auto& l = *e.images;
             std::cout << "input layout:      " << archive::to_string(e.layout) << ", " << l.count << " images of " << l.rows << "x" << l.cols
-                      << (l.channels == 1 ? " grey" : "") << ", 8-bit\n";
+                      << " " << channels_text(l.channels) << ", 8-bit samples\n";
+            if (e.layout == archive::Layout::png)
+                if (auto a = io::parse_png_attributes(l.attributes)) {
+                    std::string chunks;
+                    for (const auto& c : a->chunks) chunks += " " + c.type_name();
+                    std::cout << "PNG:               colour type " << int{a->color_type} << ", " << int{a->bit_depth} << "-bit"
+                              << (a->interlace ? ", interlaced" : "") << (a->palette.empty() ? "" : ", palette of " + std::to_string(a->palette.size() / 3))
+                              << ", ancillary chunks:" << (chunks.empty() ? std::string(" none") : chunks) << '\n';
+                }
+            if (const std::string note = rebuild_note(e); !note.empty()) std::cout << "decompresses to:   " << note << '\n';
         }
         if (e.model) {
             std::cout << "model:             " << (e.model->name.empty() ? std::string("(unnamed)") : archive::printable(e.model->name)) << ", identity "

@@ -145,6 +145,7 @@ Expected<io::ImageSet> load(const std::string& path, const std::string& shape_te
     }
     auto images = io::load_images(path, shape);
     if (!images) return make_error(std::string(what) + ": " + images.error().message);
+    if (auto grey = io::require_grey(*images, "training"); !grey) return make_error(std::string(what) + ": " + path + ": " + grey.error().message);
     return images;
 }
 

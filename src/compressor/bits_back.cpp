@@ -6,6 +6,7 @@ namespace bbans {
 
 Expected<EncodedImages> encode_images(const coding::VaeCoder& coder, const io::ImageSet& images, std::size_t lanes,
                                       std::size_t seed_images, const Progress& progress) {
+    if (auto grey = io::require_grey(images, "bits-back coding"); !grey) return grey.error();
     if (images.pixels_per_image() != coder.pixels()) return make_error("the images do not have the model's shape");
     if (lanes < 1 || lanes > 255) return make_error("lanes must be 1..255");
     codec::Message m(lanes);

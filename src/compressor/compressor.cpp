@@ -15,6 +15,7 @@
 #include "bbans/bbans.hpp"
 #include "src/archive/pipeline.hpp"
 #include "src/compressor/byte_methods.hpp"
+#include "src/compressor/image_files.hpp"
 #include "src/container/bbx.hpp"
 
 namespace bbans {
@@ -45,11 +46,12 @@ private:
     std::unique_ptr<XXH64_state_t, Free> s_;
 };
 
-// The images in an input, if it is images bbans can code: raw images of an explicit shape, or
-// an IDX file. `why` says why not otherwise.
+// The images in an input, if it is images bbans can code: raw images of an explicit shape, an
+// IDX file or a single-image file (image_files.hpp). `why` says why not otherwise.
 struct FoundImages {
     Layout layout = Layout::raw;
     ImageLayout images;
+    Bytes samples;  // a layout rebuilt from its samples (PNG): the samples, which its chunks code
 };
 
 std::uint32_t be32(std::span<const std::uint8_t> b, std::size_t at) {
@@ -81,24 +83,18 @@ Expected<std::optional<FoundImages>> find_images(const archive::Input& in, const
     // verbatim). PNG and gzip are stored by the general-purpose methods until a re-encoder that
     // gives back the same file exists (the colour/any-size issue).
     const io::Format format = io::detect_format(*head);
-    if (format == io::Format::pgm && size <= (std::uint64_t{64} << 20)) {
-        auto bytes = archive::read_range(in, 0, size);
-        if (!bytes) return bytes.error();
-        auto pgm = io::parse_pgm(*bytes);
-        if (!pgm) {
-            why = "not a valid PGM image: " + pgm.error().message;
-            return std::optional<FoundImages>();
-        }
-        FoundImages f;
-        f.layout = Layout::pgm;
-        f.images.rows = pgm->rows;
-        f.images.cols = pgm->cols;
-        f.images.count = 1;
-        f.images.prefix.assign(bytes->begin(), bytes->end() - static_cast<std::ptrdiff_t>(pgm->pixels.size()));
-        return std::optional<FoundImages>(std::move(f));
+    if (format == io::Format::pgm || format == io::Format::ppm || format == io::Format::png) {
+        auto f = image_file_of(in, format, why);
+        if (!f) return f.error();
+        if (!*f) return std::optional<FoundImages>();
+        FoundImages found;
+        found.layout = (*f)->layout;
+        found.images = std::move((*f)->images);
+        found.samples = std::move((*f)->samples);
+        return std::optional<FoundImages>(std::move(found));
     }
-    if (format == io::Format::png || format == io::Format::gzip) {
-        why = std::string(io::format_name(format)) + " files are kept byte for byte by zstd/xz (bits-back coding of them needs a re-encoder that rebuilds the same file)";
+    if (format == io::Format::gzip) {
+        why = "gzip files are kept byte for byte by zstd/xz (a gzip stream cannot be rebuilt byte for byte from what it holds)";
         return std::optional<FoundImages>();
     }
     if (format != io::Format::idx || be32(*head, 0) != 0x00000803) {
@@ -215,7 +211,7 @@ Expected<ChunkOut> image_chunk(const archive::Input& in, const ImageLayout& l, s
     auto original = archive::read_range(in, l.prefix.size() + first * l.image_bytes(), count * l.image_bytes());
     if (!original) return original.error();
     io::ImageSet set;
-    set.rows = l.rows, set.cols = l.cols, set.count = static_cast<std::size_t>(count);
+    set.rows = l.rows, set.cols = l.cols, set.count = static_cast<std::size_t>(count), set.channels = l.channels;
     set.pixels = std::move(*original);
     const std::size_t seed = static_cast<std::size_t>(std::min<std::uint64_t>(std::max<std::size_t>(options.seed_images, 1), count));
     auto encoded = encode_images(coder, set, options.lanes, seed);
@@ -380,6 +376,10 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
         e.layout = found->layout;
         e.images = found->images;
     }
+    // What the chunks code: the input's bytes, or the samples of a file rebuilt from them (PNG).
+    std::optional<archive::MemoryInput> sample_input;
+    const archive::Input* src = &in;
+    if (found && archive::rebuilt_from_samples(found->layout)) src = &sample_input.emplace(found->samples);
 
     // Bits-back, if the input is images and a model codes them.
     const bool bytes_forced = options.method && *options.method != Method::bits_back;
@@ -390,7 +390,7 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
     std::uint64_t per_chunk = 0;
     if (found && !bytes_forced) {
         const ImageLayout& l = found->images;
-        auto choice = choose_model(in, l, models, options.zstd_level, std::max(1u, options.threads));
+        auto choice = choose_model(*src, l, models, options.zstd_level, std::max(1u, options.threads));
         if (!choice) return choice.error();
         if (!choice->model) {
             const std::string known = model_names(models);
@@ -409,9 +409,9 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
             if (!bits_back_forced && choice->bpd >= options.skip_fallback_below * choice->sample_zstd_bpd) {
                 // Not clearly better: code the first chunk both ways and keep the smaller rate
                 // (the loser's chunk is dropped, the winner's is the entry's first).
-                auto bb = image_chunk(in, l, per_chunk, 0, *coder, options);
+                auto bb = image_chunk(*src, l, per_chunk, 0, *coder, options);
                 if (!bb) return bb.error();
-                auto bytes = first_byte_chunk(in, options.chunk_bytes, options.zstd_level);
+                auto bytes = first_byte_chunk(*src, options.chunk_bytes, options.zstd_level);
                 if (!bytes) return bytes.error();
                 // stored / original, compared without division (sizes are below 2^31).
                 if (bytes->chunk.stored.size() * bb->original.size() <= bb->stored.size() * bytes->chunk.original.size()) {
@@ -431,8 +431,11 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
         return make_error("--method bits-back: " + (why.empty() ? std::string("no model can code this input") : why));
     if (options.require_model && !bytes_forced && s.model_name.empty())
         return make_error("model " + model_names(models) + " cannot code this input: " + (why.empty() ? std::string("not images") : why));
-    if (meta.kind == archive::Kind::file && e.method != Method::bits_back && e.layout != Layout::none) {
-        // Coded as bytes: the file is kept as an opaque file (its chunks cover every byte).
+    if (meta.kind == archive::Kind::file && e.method != Method::bits_back && e.layout != Layout::none && e.layout != Layout::png &&
+        e.layout != Layout::ppm) {
+        // Coded as bytes: an IDX or PGM file is kept as an opaque file (its chunks cover every
+        // byte). PPM keeps its layout (its chunks cover every byte too); PNG keeps it unless
+        // its own bytes code smaller than its samples (below).
         e.layout = Layout::none;
         e.images.reset();
     }
@@ -442,11 +445,30 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
     if (e.method != Method::bits_back) {
         if (bytes_forced) {
             e.method = *options.method;
-        } else if (in.size() > 0) {
+        } else if (src->size() > 0) {
             if (!byte_choice) {
-                auto c = first_byte_chunk(in, byte_chunk_size, options.zstd_level);
+                auto c = first_byte_chunk(*src, byte_chunk_size, options.zstd_level);
                 if (!c) return c.error();
                 byte_choice = std::move(*c);
+            }
+            if (src != &in) {
+                // The samples of a rebuilt file (with its attributes, kept uncompressed in the
+                // directory) against the file's own bytes, the smaller kept (projected from each
+                // first chunk: exact when each is one chunk).
+                auto opaque = first_byte_chunk(in, byte_chunk_size, options.zstd_level);
+                if (!opaque) return opaque.error();
+                const auto projected = [](const ByteChoice& c, std::uint64_t total) {
+                    return static_cast<double>(c.chunk.stored.size()) * static_cast<double>(total) / static_cast<double>(c.chunk.original.size());
+                };
+                if (projected(*opaque, in.size()) <=
+                    projected(*byte_choice, src->size()) + static_cast<double>(e.images->attributes.size())) {
+                    why = std::string(archive::to_string(e.layout)) + " file: its own bytes (" + archive::to_string(opaque->method) +
+                          ") are smaller than its samples (" + archive::to_string(byte_choice->method) + ")";
+                    e.layout = Layout::none;
+                    e.images.reset();
+                    src = &in;
+                    byte_choice = std::move(*opaque);
+                }
             }
             e.method = byte_choice->method;
             first_chunk = std::move(byte_choice->chunk);
@@ -457,7 +479,7 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
 
     // Every chunk, in parallel, written in order.
     const bool bb = e.method == Method::bits_back;
-    const std::uint64_t units = bb ? e.images->count : in.size();
+    const std::uint64_t units = bb ? e.images->count : src->size();
     const std::uint64_t unit_chunk = bb ? per_chunk : byte_chunk_size;
     const std::size_t nchunks = static_cast<std::size_t>((units + unit_chunk - 1) / unit_chunk);
     Hash64 hash;
@@ -465,8 +487,8 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
     std::size_t images_done = 0;
     auto work = [&](std::size_t k) -> Expected<ChunkOut> {
         if (k == 0 && first_chunk) return std::move(*first_chunk);
-        if (bb) return image_chunk(in, *e.images, per_chunk, k, *coder, options);
-        return byte_chunk(in, byte_chunk_size, k, e.method, options.zstd_level);
+        if (bb) return image_chunk(*src, *e.images, per_chunk, k, *coder, options);
+        return byte_chunk(*src, byte_chunk_size, k, e.method, options.zstd_level);
     };
     auto take = [&](std::size_t, ChunkOut&& c) -> Status {
         c.record.offset = pos_;
@@ -496,6 +518,7 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
         return ok.error();
     }
     if (bb) hash.update(e.images->suffix);
+    if (archive::rebuilt_from_samples(e.layout)) hash.update(e.images->attributes);  // samples | attributes
     e.checksum = hash.digest();
     s.chunks = e.chunks.size();
     if (bb) {
@@ -587,13 +610,28 @@ Status ArchiveReader::extract(std::size_t i, archive::Output& out, const ModelRe
     const bool bb = e.method == Method::bits_back;
     if (bb)
         if (auto ok = put(e.images->prefix); !ok) return ok;
+    // A file rebuilt from its samples (PNG): the samples are gathered, checked, then rebuilt.
+    const bool rebuilt = archive::rebuilt_from_samples(e.layout);
+    Bytes samples;
     std::uint64_t units = 0;
     auto take = [&](std::size_t k, Bytes&& b) -> Status {
         units += e.chunks[k].count;
         if (bb && progress) progress(static_cast<std::size_t>(units), static_cast<std::size_t>(e.images->count));
+        if (rebuilt) {
+            hash.update(b);
+            samples.insert(samples.end(), b.begin(), b.end());
+            return Ok{};
+        }
         return put(b);
     };
     if (auto ok = decode_chunks(e, 0, e.chunks.size(), resolve, threads, take); !ok) return ok;
+    if (rebuilt) {
+        hash.update(e.images->attributes);
+        if (hash.digest() != e.checksum) return make_error("entry " + quoted(e.name) + ": content checksum mismatch (the archive is corrupt)");
+        auto file = rebuild_image_file(e.layout, *e.images, samples);
+        if (!file) return make_error("entry " + quoted(e.name) + ": " + file.error().message);
+        return out.write(*file);
+    }
     if (bb)
         if (auto ok = put(e.images->suffix); !ok) return ok;
     if (written != e.original_size || hash.digest() != e.checksum)

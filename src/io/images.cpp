@@ -12,9 +12,17 @@ namespace bbans::io {
 using detail::checked_mul;
 
 std::span<const std::uint8_t> ImageSet::image(std::size_t i) const {
-    const std::size_t n = pixels_per_image();
+    const std::size_t n = samples_per_image();
     if (i >= count || n == 0 || pixels.size() / n <= i) return {};
     return std::span<const std::uint8_t>(pixels).subspan(i * n, n);
+}
+
+Status require_grey(const ImageSet& set, const char* what) {
+    if (set.channels == 1) return Ok{};
+    static const char* const names[] = {"", "grey", "grey+alpha", "RGB", "RGBA"};
+    const char* name = set.channels <= 4 ? names[set.channels] : "unknown";
+    return make_error("images have " + std::to_string(set.channels) + " channels (" + name + "); " + what +
+                      " needs grey images (1 channel)");
 }
 
 namespace {
@@ -114,7 +122,8 @@ Format detect_format(std::span<const std::uint8_t> bytes) {
     if (bytes.size() >= png_signature.size() && std::equal(png_signature.begin(), png_signature.end(), bytes.begin()))
         return Format::png;
     if (is_gzip(bytes)) return Format::gzip;
-    // Any 'P' + digit is routed to the PGM parser so that P2/P6 files get a precise error.
+    if (bytes.size() >= 2 && bytes[0] == 'P' && bytes[1] == '6') return Format::ppm;
+    // Any other 'P' + digit is routed to the PGM parser so that P2/P3 files get a precise error.
     if (bytes.size() >= 2 && bytes[0] == 'P' && bytes[1] >= '1' && bytes[1] <= '7') return Format::pgm;
     // Any IDX magic (0x00 0x00 type ndims) goes to parse_idx, which says what is wrong with it.
     if (bytes.size() >= 4 && bytes[0] == 0 && bytes[1] == 0 && bytes[2] >= 0x08 && bytes[2] <= 0x0E) return Format::idx;
@@ -125,6 +134,7 @@ const char* format_name(Format format) {
     switch (format) {
         case Format::idx: return "IDX";
         case Format::pgm: return "PGM";
+        case Format::ppm: return "PPM";
         case Format::png: return "PNG";
         case Format::gzip: return "gzip";
         case Format::unknown: break;
@@ -138,12 +148,13 @@ Expected<ImageSet> parse_by_content(std::span<const std::uint8_t> bytes) {
     switch (detect_format(bytes)) {
         case Format::idx: return parse_idx(bytes);
         case Format::pgm: return parse_pgm(bytes);
+        case Format::ppm: return parse_ppm(bytes);
         case Format::png: return parse_png(bytes);
         case Format::gzip: return make_error("gzip inside gzip is not supported");
         case Format::unknown: break;
     }
     if (bytes.empty()) return make_error("empty input");
-    return make_error("unrecognised image format (expected IDX, gzip'd IDX, PGM or PNG; raw pixels need a shape)");
+    return make_error("unrecognised image format (expected IDX, gzip'd IDX, PGM, PPM or PNG; raw pixels need a shape)");
 }
 
 }  // namespace

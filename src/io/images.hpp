@@ -1,5 +1,6 @@
 #pragma once
-// bbans::io: 8-bit grayscale image sets and the parsers that build them from bytes.
+// bbans::io: 8-bit image sets (grey, grey+alpha, RGB, RGBA) and the parsers that build them
+// from bytes.
 //
 // Every parser here works on bytes in memory (file access is in src/io/files.hpp) and treats
 // its input as hostile: each read is bounds-checked, each size product is overflow-checked
@@ -21,18 +22,25 @@ struct Shape {
     friend bool operator==(const Shape&, const Shape&) = default;
 };
 
-// count images of rows x cols 8-bit pixels. Invariant kept by every parser:
-// pixels.size() == count * rows * cols, and rows, cols, count are all non-zero.
+// count images of rows x cols pixels of `channels` 8-bit samples each: 1 grey, 2 grey+alpha,
+// 3 RGB, 4 RGBA, interleaved (a pixel's samples next to each other). Invariant kept by every
+// parser: pixels.size() == count * rows * cols * channels, and rows, cols, count, channels are
+// all non-zero. Code that needs grey images (the models, bits-back coding) checks channels == 1.
 struct ImageSet {
     std::uint32_t rows = 0, cols = 0;
     std::size_t count = 0;
-    std::vector<std::uint8_t> pixels;  // count*rows*cols, row-major, image after image
+    std::uint32_t channels = 1;
+    std::vector<std::uint8_t> pixels;  // count*rows*cols*channels samples, row-major, image after image
 
-    // Image i's pixels; an empty span if i >= count (never a read past the end).
+    // Image i's samples; an empty span if i >= count (never a read past the end).
     std::span<const std::uint8_t> image(std::size_t i) const;
     std::size_t pixels_per_image() const { return std::size_t{rows} * cols; }
+    std::size_t samples_per_image() const { return pixels_per_image() * channels; }
     Shape shape() const { return {rows, cols}; }
 };
+
+// "images have 3 channels (RGB); <what> needs grey images (1 channel)" unless set is grey.
+Status require_grey(const ImageSet& set, const char* what);
 
 // The largest file, decompressed buffer or image set the loaders accept (4 GiB). Parsers also
 // never allocate more than their input could possibly hold, so a hostile header cannot ask
@@ -50,12 +58,16 @@ std::vector<std::uint8_t> write_idx(const ImageSet& images);
 Expected<ImageSet> parse_raw(std::span<const std::uint8_t> bytes, Shape shape);
 
 // One binary PGM (P5) image with maxval 255; '#' comments allowed in the header; no bytes may
-// follow the raster.
+// follow the raster. The header is bytes.size() - pixels.size() bytes, kept by whoever needs
+// the file back byte for byte.
 Expected<ImageSet> parse_pgm(std::span<const std::uint8_t> bytes);
+// One binary PPM (P6) image with maxval 255: the same grammar, 3 channels (RGB).
+Expected<ImageSet> parse_ppm(std::span<const std::uint8_t> bytes);
 
-// One PNG image with 8-bit grayscale samples (colour type 0, bit depth 8; interlacing is fine).
-// Colour, alpha, palette, 16-bit and 1/2/4-bit images are rejected: the pixel values are taken
-// verbatim (no gamma or other transformation), so a lossless round trip stays lossless.
+// One PNG image's samples (src/io/png.hpp has the attributes that rebuild the file): grey,
+// grey+alpha, RGB, RGBA, palette (expanded to RGB, or RGBA if it has a tRNS chunk), 1/2/4-bit
+// grey (the stored values 0..2^depth-1, not scaled); interlacing is fine. Samples are verbatim
+// (no gamma or other transformation). 16-bit images are an error containing "16-bit samples".
 Expected<ImageSet> parse_png(std::span<const std::uint8_t> bytes);
 
 // gzip (RFC 1952; concatenated members are decoded in turn). An error if the output would
@@ -64,17 +76,18 @@ bool is_gzip(std::span<const std::uint8_t> bytes);
 Expected<std::vector<std::uint8_t>> gunzip(std::span<const std::uint8_t> bytes, std::size_t max_output);
 
 // What the first bytes say a buffer is (no validation beyond the signature).
-enum class Format { idx, pgm, png, gzip, unknown };
+enum class Format { idx, pgm, ppm, png, gzip, unknown };
 Format detect_format(std::span<const std::uint8_t> bytes);
 const char* format_name(Format format);
 
 // The in-memory form of load_images for one file's bytes: raw pixels if raw_shape is given;
-// otherwise IDX, PGM or PNG by content, after gunzip if the bytes are gzip.
+// otherwise IDX, PGM, PPM or PNG by content, after gunzip if the bytes are gzip.
 Expected<ImageSet> parse_images(std::span<const std::uint8_t> bytes, std::optional<Shape> raw_shape = std::nullopt);
 
-// Load a corpus from a path: a file as parse_images does, or a directory of .pgm/.png files
-// (case-insensitive extension; other files are ignored; not recursive) sorted by file name,
-// all of the same shape. Errors name the offending file.
+// Load a corpus from a path: a file as parse_images does, or a directory of .pgm/.ppm/.png
+// files (case-insensitive extension; other files and dot files are ignored), its subdirectories
+// included, sorted by relative path, all of the same shape and channel count. Errors name the
+// offending file (for a mismatch: the first file that differs from the first file).
 Expected<ImageSet> load_images(const std::filesystem::path& path, std::optional<Shape> raw_shape = std::nullopt);
 
 // Images of any sizes, for training on crops: a file as load_images reads it (one set), or

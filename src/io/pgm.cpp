@@ -1,10 +1,11 @@
-// Binary PGM (Netpbm P5) with maxval 255: one image per file.
+// Binary PGM (Netpbm P5) and PPM (P6) with maxval 255: one image per file.
 //
-// Header grammar (Netpbm): "P5", whitespace, width, whitespace, height, whitespace, maxval,
+// Header grammar (Netpbm): "P5" or "P6", whitespace, width, whitespace, height, whitespace, maxval,
 // then exactly one whitespace character, then width*height bytes. Anywhere whitespace may
 // appear in the header, '#' starts a comment that runs to the end of the line.
 #include <string>
 
+#include "src/io/detail.hpp"
 #include "src/io/images.hpp"
 
 namespace bbans::io {
@@ -16,7 +17,7 @@ bool is_pnm_space(std::uint8_t c) {
 
 class HeaderCursor {
 public:
-    explicit HeaderCursor(std::span<const std::uint8_t> bytes) : bytes_(bytes) {}
+    HeaderCursor(std::span<const std::uint8_t> bytes, const char* kind) : bytes_(bytes), kind_(kind) {}
 
     std::size_t position() const { return pos_; }
     bool at_end() const { return pos_ >= bytes_.size(); }
@@ -42,14 +43,14 @@ public:
     // A decimal field of the header, after optional whitespace and comments.
     Expected<std::uint32_t> number(const char* what) {
         skip_space_and_comments();
-        if (at_end()) return make_error(std::string("PGM: truncated header (no ") + what + ")");
+        if (at_end()) return make_error(std::string(kind_) + ": truncated header (no " + what + ")");
         if (peek() < '0' || peek() > '9')
-            return make_error(std::string("PGM: expected a number for the ") + what + " at byte " +
+            return make_error(std::string(kind_) + ": expected a number for the " + what + " at byte " +
                               std::to_string(pos_));
         std::uint64_t value = 0;
         while (!at_end() && peek() >= '0' && peek() <= '9') {
             value = value * 10 + (peek() - '0');
-            if (value > UINT32_MAX) return make_error(std::string("PGM: ") + what + " is too large");
+            if (value > UINT32_MAX) return make_error(std::string(kind_) + ": " + what + " is too large");
             advance();
         }
         return static_cast<std::uint32_t>(value);
@@ -57,6 +58,7 @@ public:
 
 private:
     std::span<const std::uint8_t> bytes_;
+    const char* kind_;
     std::size_t pos_ = 0;
 };
 
@@ -74,53 +76,73 @@ Status check_pgm_magic(std::span<const std::uint8_t> bytes) {
     }
 }
 
-Status check_maxval(std::uint32_t maxval) {
-    if (maxval == 0 || maxval > 65535) return make_error("PGM: invalid maxval " + std::to_string(maxval));
-    if (maxval > 255) return make_error("PGM: 16-bit samples (maxval " + std::to_string(maxval) + ") are not supported; only maxval 255");
-    if (maxval != 255) return make_error("PGM: maxval " + std::to_string(maxval) + " is not supported; only 255 (8-bit)");
+Status check_ppm_magic(std::span<const std::uint8_t> bytes) {
+    if (bytes.size() < 2 || bytes[0] != 'P') return make_error("PPM: not a PPM file (no P6 magic)");
+    if (bytes[1] == '6') return Ok{};
+    if (bytes[1] == '3') return make_error("PPM: plain (ASCII, P3) PPM is not supported; only binary P6");
+    return make_error("PPM: not a PPM file (no P6 magic)");
+}
+
+Status check_maxval(std::uint32_t maxval, const std::string& kind) {
+    if (maxval == 0 || maxval > 65535) return make_error(kind + ": invalid maxval " + std::to_string(maxval));
+    if (maxval > 255) return make_error(kind + ": 16-bit samples (maxval " + std::to_string(maxval) + ") are not supported; only maxval 255");
+    if (maxval != 255) return make_error(kind + ": maxval " + std::to_string(maxval) + " is not supported; only 255 (8-bit)");
     return Ok{};
 }
 
 // After maxval comes exactly one whitespace byte (or a comment, whose line end is that byte).
-Status skip_raster_delimiter(HeaderCursor& cursor) {
-    if (cursor.at_end()) return make_error("PGM: truncated header (nothing after maxval)");
+Status skip_raster_delimiter(HeaderCursor& cursor, const std::string& kind) {
+    if (cursor.at_end()) return make_error(kind + ": truncated header (nothing after maxval)");
     if (cursor.peek() == '#') cursor.skip_comment();
-    if (cursor.at_end()) return make_error("PGM: truncated header (nothing after maxval)");
-    if (!is_pnm_space(cursor.peek())) return make_error("PGM: expected whitespace after maxval");
+    if (cursor.at_end()) return make_error(kind + ": truncated header (nothing after maxval)");
+    if (!is_pnm_space(cursor.peek())) return make_error(kind + ": expected whitespace after maxval");
     cursor.advance();
     return Ok{};
 }
 
-}  // namespace
-
-Expected<ImageSet> parse_pgm(std::span<const std::uint8_t> bytes) {
-    if (auto magic = check_pgm_magic(bytes); !magic) return magic.error();
-    HeaderCursor cursor(bytes.subspan(2));
+// The header (magic already checked) and raster of a P5 or P6 file with `channels` samples a pixel.
+Expected<ImageSet> parse_netpbm(std::span<const std::uint8_t> bytes, std::uint32_t channels, const char* kind) {
+    HeaderCursor cursor(bytes.subspan(2), kind);
     auto width = cursor.number("width");
     if (!width) return width.error();
     auto height = cursor.number("height");
     if (!height) return height.error();
     auto maxval = cursor.number("maxval");
     if (!maxval) return maxval.error();
+    const std::string k = kind;
     if (*width == 0 || *height == 0)
-        return make_error("PGM: zero image size " + std::to_string(*width) + "x" + std::to_string(*height));
-    if (auto ok = check_maxval(*maxval); !ok) return ok.error();
-    if (auto ok = skip_raster_delimiter(cursor); !ok) return ok.error();
+        return make_error(k + ": zero image size " + std::to_string(*width) + "x" + std::to_string(*height));
+    if (auto ok = check_maxval(*maxval, k); !ok) return ok.error();
+    if (auto ok = skip_raster_delimiter(cursor, k); !ok) return ok.error();
 
     const auto raster = bytes.subspan(2 + cursor.position());
-    const std::uint64_t needed = std::uint64_t{*width} * *height;  // < 2^64: both factors < 2^32
-    if (raster.size() < needed)
-        return make_error("PGM: truncated raster (" + std::to_string(raster.size()) + " of " + std::to_string(needed) +
-                          " bytes)");
-    if (raster.size() > needed)
-        return make_error("PGM: " + std::to_string(raster.size() - needed) +
+    // width * height * channels: checked, since 3 * (2^32-1)^2 does not fit in 64 bits.
+    const auto needed = detail::checked_mul(*width, *height, channels);
+    if (!needed || raster.size() < *needed)
+        return make_error(k + ": truncated raster (" + std::to_string(raster.size()) + " of " +
+                          (needed ? std::to_string(*needed) : std::string("too many")) + " bytes)");
+    if (raster.size() > *needed)
+        return make_error(k + ": " + std::to_string(raster.size() - *needed) +
                           " trailing bytes after the raster (one image per file is supported)");
     ImageSet set;
     set.rows = *height;
     set.cols = *width;
     set.count = 1;
+    set.channels = channels;
     set.pixels.assign(raster.begin(), raster.end());
     return set;
+}
+
+}  // namespace
+
+Expected<ImageSet> parse_pgm(std::span<const std::uint8_t> bytes) {
+    if (auto magic = check_pgm_magic(bytes); !magic) return magic.error();
+    return parse_netpbm(bytes, 1, "PGM");
+}
+
+Expected<ImageSet> parse_ppm(std::span<const std::uint8_t> bytes) {
+    if (auto magic = check_ppm_magic(bytes); !magic) return magic.error();
+    return parse_netpbm(bytes, 3, "PPM");
 }
 
 }  // namespace bbans::io

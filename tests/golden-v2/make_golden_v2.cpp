@@ -13,6 +13,7 @@
 
 #include "bbans/bbans.hpp"
 #include "src/archive/format.hpp"
+#include "src/io/png.hpp"
 
 using namespace bbans;
 using Bytes = std::vector<std::uint8_t>;
@@ -83,6 +84,28 @@ Bytes edited(const Bytes& file, Edit edit) {
     return out;
 }
 
+// A good PNG archive: the original PNG beside it (NAME.png); its decompression must decode to
+// the same pixels and chunks (check.sh with png_check), not to the same bytes.
+void good_png(const std::string& name, const Bytes& png, const Bytes& file) {
+    write_file(name + ".bbx", file);
+    write_file(name + ".png", png);
+}
+
+io::PngChunk chunk(const char* type, io::PngPlace place, const std::string& data) {
+    io::PngChunk c;
+    std::copy(type, type + 4, c.type.begin());
+    c.place = place;
+    c.data.assign(data.begin(), data.end());
+    return c;
+}
+
+// Pixels from a fixed formula (no random generator, whose sequence a library could change).
+Bytes pattern(std::size_t n, std::uint32_t modulus, std::uint32_t step) {
+    Bytes b(n);
+    for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::uint8_t>((i * step + i / 7) % modulus);
+    return b;
+}
+
 Bytes first_idx_images(const Bytes& idx, std::uint32_t count) {
     Bytes out(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(16 + count * 784));
     for (int i = 0; i < 4; ++i) out[4 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(count >> (24 - 8 * i));
@@ -126,6 +149,36 @@ int main(int argc, char** argv) {
     pgm.insert(pgm.end(), mnist_idx.begin() + 16, mnist_idx.begin() + 16 + 784);
     good("v2-pgm-bits-back", pgm, archive_of(pgm, "digit.pgm", bb, mnist));
 
+    // PNG (layout 4) and PPM (layout 5). The PNGs are written by io::write_png from fixed
+    // attributes and samples: a 4-bit palette image with tRNS, gAMA and tEXt chunks; an
+    // interlaced RGBA image with a private chunk.
+    io::PngAttributes pal;
+    pal.width = 12, pal.height = 9, pal.bit_depth = 4, pal.color_type = 3;
+    for (int i = 0; i < 10; ++i) pal.palette.insert(pal.palette.end(), {static_cast<std::uint8_t>(25 * i), static_cast<std::uint8_t>(255 - 20 * i), 77});
+    pal.chunks = {chunk("gAMA", io::PngPlace::before_plte, std::string("\0\0\xb1\x8f", 4)),
+                  chunk("tRNS", io::PngPlace::before_idat, std::string("\0\x80\xff", 3)),
+                  chunk("tEXt", io::PngPlace::after_idat, std::string("Comment\0golden palette image", 29))};
+    Bytes pal_samples;
+    for (const std::uint8_t i : pattern(12 * 9, 10, 3)) {
+        pal_samples.insert(pal_samples.end(), pal.palette.begin() + 3 * i, pal.palette.begin() + 3 * i + 3);
+        pal_samples.push_back(i == 0 ? 0 : i == 1 ? 0x80 : i == 2 ? 0xff : 0xff);
+    }
+    auto pal_png = io::write_png(pal_samples, pal);
+    if (!pal_png) die(pal_png.error().message);
+    const Bytes pal_file = archive_of(*pal_png, "palette.png", xz);
+    good_png("v2-png-palette-xz", *pal_png, pal_file);
+    io::PngAttributes rgba;
+    rgba.width = 7, rgba.height = 11, rgba.interlace = 1, rgba.color_type = 6;
+    rgba.chunks = {chunk("prVt", io::PngPlace::before_plte, "private, safe to copy")};
+    auto rgba_png = io::write_png(pattern(7 * 11 * 4, 256, 37), rgba);
+    if (!rgba_png) die(rgba_png.error().message);
+    good_png("v2-png-rgba-zstd", *rgba_png, archive_of(*rgba_png, "rgba.png", zstd));
+    Bytes ppm = bytes_of("P6\n# colour\n5 4\n255\n");
+    const Bytes ppm_samples = pattern(5 * 4 * 3, 256, 11);
+    ppm.insert(ppm.end(), ppm_samples.begin(), ppm_samples.end());
+    const Bytes ppm_file = archive_of(ppm, "colour.ppm", zstd);
+    good("v2-ppm-zstd", ppm, ppm_file);
+
     // Bad files, each with the substring its error must contain.
     bad("v2-truncated", Bytes(lines_zstd.begin(), lines_zstd.end() - 1), "truncated or corrupt at its end");
     Bytes f = text_file;
@@ -153,6 +206,13 @@ int main(int argc, char** argv) {
             for (std::size_t i = 0; i < 16; ++i) es[0].model->identity[i] = static_cast<std::uint8_t>(0xf0 + i);
             es[0].model->name = "no-such-model";
         }), "needs model no-such-model (identity f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff)");
+    bad("v2-png-attributes-version", edited(pal_file, [](auto& es) { es[0].images->attributes[0] = 9; }), "PNG attributes version 9");
+    bad("v2-png-attributes-trailing", edited(pal_file, [](auto& es) { es[0].images->attributes.push_back(0); }), "trailing bytes");
+    bad("v2-png-no-attributes", edited(pal_file, [](auto& es) { es[0].images->attributes.clear(); }), "needs its attributes");
+    bad("v2-png-shape-mismatch", edited(pal_file, [](auto& es) { es[0].images->channels = 3; }), "do not match the image layout");
+    bad("v2-png-two-images", edited(pal_file, [](auto& es) { es[0].images->count = 2; }), "exactly one image");
+    bad("v2-png-content-checksum", edited(pal_file, [](auto& es) { es[0].checksum ^= 1; }), "content checksum");
+    bad("v2-ppm-grey", edited(ppm_file, [](auto& es) { es[0].images->channels = 1; }), "a PPM layout with 1 channels");
     bad("v2-future-version", [&] {
             Bytes g = text_file;
             g[4] = 3;

@@ -2,13 +2,17 @@
 # The golden .bbx files (README.md here): format version 1, frozen.
 #   NAME.bbx + NAME.out     must decompress to exactly NAME.out
 #   NAME.bbx + NAME.sha256  must decompress to bytes with that SHA-256
+#   NAME.bbx + NAME.png     must decompress to a PNG that PNG_CHECK (tests/png/png_check) finds
+#                           pixel-exact with the same chunks as NAME.png (PNG entries are
+#                           rebuilt, not byte-exact: docs/format.md, layout 4)
 #   NAME.bbx + NAME.err     must fail: non-zero exit, one line on stderr containing the text of
 #                           NAME.err (its first line), and no output file
-# Every .bbx must have exactly one of the three, and a row in README.md.
-# usage: check.sh BBANS_BINARY GOLDEN_DIR
+# Every .bbx must have exactly one of the four, and a row in README.md.
+# usage: check.sh BBANS_BINARY GOLDEN_DIR [PNG_CHECK]
 set -u
 bbans=$(realpath "$1")
 golden=$(realpath "$2")
+png_check=${3:+$(realpath "$3")}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fails=0
@@ -19,8 +23,8 @@ shopt -s nullglob
 for bbx in "$golden"/*.bbx; do
   name=$(basename "$bbx" .bbx)
   kinds=0
-  for ext in out sha256 err; do [ -f "$golden/$name.$ext" ] && kinds=$((kinds + 1)); done
-  if [ $kinds -ne 1 ]; then bad "$name.bbx needs exactly one of $name.out, $name.sha256, $name.err (has $kinds)"; continue; fi
+  for ext in out sha256 png err; do [ -f "$golden/$name.$ext" ] && kinds=$((kinds + 1)); done
+  if [ $kinds -ne 1 ]; then bad "$name.bbx needs exactly one of $name.out, $name.sha256, $name.png, $name.err (has $kinds)"; continue; fi
   grep -q "\`$name.bbx\`" "$golden/README.md" || bad "$name.bbx is not listed in README.md"
   checked=$((checked + 1))
   dir="$work/$name"
@@ -42,6 +46,9 @@ for bbx in "$golden"/*.bbx; do
     if [ ! -f "$dir/$name" ]; then bad "$name.bbx: no output file $name"; continue; fi
     if [ -f "$golden/$name.out" ]; then
       cmp "$dir/$name" "$golden/$name.out" || bad "$name.bbx: output differs from $name.out"
+    elif [ -f "$golden/$name.png" ]; then
+      if [ -z "$png_check" ]; then bad "$name.bbx: a .png golden file needs check.sh's PNG_CHECK argument"; continue; fi
+      "$png_check" same "$golden/$name.png" "$dir/$name" || bad "$name.bbx: output is not $name.png's pixels and chunks"
     else
       want=$(head -n 1 "$golden/$name.sha256")
       got=$(sha256sum < "$dir/$name" | cut -d' ' -f1)

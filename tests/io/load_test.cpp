@@ -107,7 +107,7 @@ TEST_CASE("load_images names a bad file in a directory", "[io][load]") {
     write_bytes(dir2 / "a.png", write_idx(make_set(4, 4, 1)));  // an IDX named .png
     r = load_images(dir2.path());
     REQUIRE_FALSE(r);
-    CHECK_THAT(r.error().message, Contains("a.png: not a PGM or PNG file (content looks like IDX)"));
+    CHECK_THAT(r.error().message, Contains("a.png: not a PGM, PPM or PNG file (content looks like IDX)"));
 }
 
 TEST_CASE("load_images rejects an empty directory and a missing path", "[io][load]") {
@@ -115,7 +115,7 @@ TEST_CASE("load_images rejects an empty directory and a missing path", "[io][loa
     write_bytes(dir / "notes.txt", to_bytes("x"));
     auto r = load_images(dir.path());
     REQUIRE_FALSE(r);
-    CHECK_THAT(r.error().message, Contains("no .pgm or .png files"));
+    CHECK_THAT(r.error().message, Contains("no .pgm, .ppm or .png files"));
 
     r = load_images(dir / "nope");
     REQUIRE_FALSE(r);
@@ -159,4 +159,31 @@ TEST_CASE("parse_images gunzips then parses PGM too", "[io][load]") {
     auto r = parse_images(gzip(pgm_of(image)));
     REQUIRE(r);
     CHECK(r->pixels == image.pixels);
+}
+
+TEST_CASE("load_images walks subdirectories and reads colour PNG and PPM", "[io][load]") {
+    TempDir dir;
+    std::filesystem::create_directories(dir / "b/c");
+    std::filesystem::create_directories(dir / ".git");
+    const Bytes rgb0 = random_pixels(3 * 2 * 3, 7), rgb1 = random_pixels(3 * 2 * 3, 8), rgb2 = random_pixels(3 * 2 * 3, 9);
+    PngSpec s;
+    s.rows = 3, s.cols = 2, s.color_type = PNG_COLOR_TYPE_RGB, s.stored = rgb1;
+    write_bytes(dir / "a.ppm", pgm("P6\n2 3\n255\n", rgb0));
+    write_bytes(dir / "b/c/z.png", libpng_png(s));
+    write_bytes(dir / "b/d.ppm", pgm("P6 2 3 255\n", rgb2));
+    write_bytes(dir / ".git/x.ppm", to_bytes("ignored: a dot directory"));
+    auto r = load_images(dir.path());
+    REQUIRE(r);
+    CHECK(r->count == 3);
+    CHECK(r->channels == 3);
+    // Sorted by relative path: a.ppm, b/c/z.png, b/d.ppm.
+    CHECK(Bytes(r->image(0).begin(), r->image(0).end()) == rgb0);
+    CHECK(Bytes(r->image(1).begin(), r->image(1).end()) == rgb1);
+    CHECK(Bytes(r->image(2).begin(), r->image(2).end()) == rgb2);
+
+    // A grey image among colour ones: the error names it and the first file.
+    write_bytes(dir / "b/e.pgm", pgm("P5 2 3 255\n", random_pixels(6)));
+    r = load_images(dir.path());
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error().message, Contains("e.pgm: image is 3 rows x 2 cols x 1 channel but a.ppm (the first) is 3 rows x 2 cols x 3 channels"));
 }

@@ -95,3 +95,32 @@ TEST_CASE("parse_pgm rejects a short raster and bytes after the raster", "[io][p
     REQUIRE_FALSE(r);
     CHECK_THAT(r.error().message, Contains("truncated raster"));
 }
+
+TEST_CASE("parse_ppm reads a P6 image with maxval 255 and refuses what parse_pgm refuses", "[io][pgm][ppm]") {
+    const Bytes raster = random_pixels(4 * 3 * 3, 3);
+    auto r = bbans::io::parse_ppm(pgm("P6\n# colour\n4 3\n255\n", raster));
+    REQUIRE(r);
+    CHECK(r->channels == 3);
+    CHECK(r->rows == 3);
+    CHECK(r->cols == 4);
+    CHECK(r->pixels == raster);
+    CHECK(r->samples_per_image() == 36);
+    CHECK(r->image(0).size() == 36);
+    struct Case {
+        Bytes bytes;
+        const char* expected;
+    };
+    const Case cases[] = {
+        {pgm("P6 4 3 255\n", random_pixels(35)), "PPM: truncated raster (35 of 36 bytes)"},
+        {pgm("P6 4 3 255\n", random_pixels(37)), "PPM: 1 trailing bytes"},
+        {pgm("P6 4 3 65535\n", random_pixels(72)), "PPM: 16-bit samples"},
+        {pgm("P3 4 3 255\n", {}), "plain (ASCII, P3)"},
+        {pgm("P5 4 3 255\n", random_pixels(12)), "not a PPM file"},
+        {pgm("P6 4294967295 4294967295 255\n", random_pixels(3)), "truncated raster"},
+    };
+    for (const auto& c : cases) {
+        auto bad = bbans::io::parse_ppm(c.bytes);
+        REQUIRE_FALSE(bad);
+        CHECK_THAT(bad.error().message, Contains(c.expected));
+    }
+}
