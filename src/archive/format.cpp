@@ -16,6 +16,7 @@ namespace {
 constexpr std::uint8_t kMagic[4] = {0x89, 'B', 'B', 'X'};
 constexpr std::uint8_t kEndMagic[4] = {'B', 'B', 'X', '2'};
 constexpr std::uint8_t kFlagMetadata = 1;
+constexpr std::uint8_t kFlagRowUnits = 2;  // bits-back chunks count rows of the entry's one image
 constexpr std::uint8_t kSampleU8 = 1;
 
 std::uint32_t xxh32(std::span<const std::uint8_t> b) { return XXH32(b.data(), b.size(), 0); }
@@ -128,7 +129,7 @@ std::vector<std::uint8_t> write_directory(std::span<const Entry> entries) {
         w.u8(static_cast<std::uint8_t>(e.kind));
         w.u8(static_cast<std::uint8_t>(e.method));
         w.u8(static_cast<std::uint8_t>(e.layout));
-        w.u8(e.has_metadata ? kFlagMetadata : 0);
+        w.u8(static_cast<std::uint8_t>((e.has_metadata ? kFlagMetadata : 0) | (e.row_units ? kFlagRowUnits : 0)));
         w.u32(e.has_metadata ? e.mode & 07777 : 0);
         w.u64(e.has_metadata ? static_cast<std::uint64_t>(e.mtime_sec) : 0);
         w.u32(e.has_metadata ? e.mtime_nsec : 0);
@@ -231,11 +232,12 @@ Expected<Entry> parse_entry(ByteReader& r, const std::string& where, std::uint64
     if (kind < 1 || kind > 3) return bad("unknown kind " + std::to_string(kind));
     if (method > 3) return bad("unknown method " + std::to_string(method));
     if (layout > 5) return bad("unknown layout " + std::to_string(layout));
-    if (flags & ~kFlagMetadata) return bad("undefined flags set");
+    if (flags & ~(kFlagMetadata | kFlagRowUnits)) return bad("undefined flags set");
     e.kind = static_cast<Kind>(kind);
     e.method = static_cast<Method>(method);
     e.layout = static_cast<Layout>(layout);
     e.has_metadata = flags & kFlagMetadata;
+    e.row_units = flags & kFlagRowUnits;
     e.mtime_sec = static_cast<std::int64_t>(mtime);
     if (!e.has_metadata && (e.mode != 0 || mtime != 0 || e.mtime_nsec != 0)) return bad("metadata without its flag");
     if (e.mode & ~07777u) return bad("mode has bits beyond 07777");
@@ -301,7 +303,8 @@ Expected<Entry> parse_entry(ByteReader& r, const std::string& where, std::uint64
     if (!r.u32(nchunks)) return bad("truncated before its chunks");
     if (static_cast<std::uint64_t>(nchunks) * kChunkRecordSize > r.remaining()) return bad("truncated in its chunk records");
     // Bits-back: images. Methods 0-2: the original's bytes, or the samples' of a rebuilt layout.
-    const std::uint64_t units = e.method == Method::bits_back            ? e.images->count
+    if (e.row_units && (e.method != Method::bits_back || e.images->count != 1)) return bad("row units without one bits-back image");
+    const std::uint64_t units = e.method == Method::bits_back            ? (e.row_units ? e.images->rows : e.images->count)
                                 : rebuilt_from_samples(e.layout) ? e.images->count * e.images->image_bytes()
                                                                  : e.original_size;
     std::uint64_t next = 0;
@@ -320,8 +323,10 @@ Expected<Entry> parse_entry(ByteReader& r, const std::string& where, std::uint64
         cursor = c.offset + c.stored_size;
         if (c.stored_size > kMaxChunkBytes) return bad(ci + " is larger than 1 GiB");
         if (e.method == Method::bits_back) {
+            // Seed images, or with row units seed bands (at most one per row).
             if (c.seed_images == 0 || c.seed_images > c.count) return bad(ci + " has an invalid seed image count");
-            if (c.count > kMaxChunkBytes / e.images->image_bytes()) return bad(ci + " holds more than 1 GiB of images");
+            const std::uint64_t unit_bytes = e.row_units ? e.images->image_bytes() / e.images->rows : e.images->image_bytes();
+            if (c.count > kMaxChunkBytes / unit_bytes) return bad(ci + " holds more than 1 GiB of images");
         } else {
             if (c.seed_images != 0) return bad(ci + " has seed images but is not bits-back");
             if (c.count > kMaxChunkBytes) return bad(ci + " holds more than 1 GiB");

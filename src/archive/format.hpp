@@ -76,6 +76,7 @@ struct Entry {
     Method method = Method::stored;
     Layout layout = Layout::none;
     bool has_metadata = false;  // mode and mtime recorded
+    bool row_units = false;     // bits-back of one image: chunks are bands of its rows, not images
     std::uint32_t mode = 0;
     std::int64_t mtime_sec = 0;
     std::uint32_t mtime_nsec = 0;

@@ -179,7 +179,7 @@ auto band_bits_back(const TiledCoder& coder, std::vector<std::uint8_t> frame, st
 }  // namespace
 
 Status TiledCoder::push(codec::Message& m, std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols,
-                        std::size_t seed) const {
+                        std::size_t seed, std::vector<std::uint64_t>* band_bits) const {
     if (rows < 1 || cols < 1 || image.size() != rows * cols * channels())
         return make_error("the image does not have " + std::to_string(rows) + "x" + std::to_string(cols) + "x" +
                           std::to_string(channels()) + " samples");
@@ -193,6 +193,7 @@ Status TiledCoder::push(codec::Message& m, std::span<const std::uint8_t> image, 
         if (k < seed) likelihood(central, std::move(frame), n, cols).push(m, band);
         else band_bits_back(*this, std::move(frame), n, cols).push(m, band);
         if (!m.ok()) return make_error(std::string("coding band ") + std::to_string(b) + " failed: " + codec::to_string(m.status()));
+        if (band_bits) band_bits->push_back(m.size_bits());
     }
     return Ok{};
 }

@@ -95,9 +95,10 @@ public:
     const codec::BucketGrid& grid() const { return grid_; }
 
     // An image of rows x cols pixels of channels() samples (row-major, interleaved). The first
-    // `seed` bands pushed (the image's last ones) are pushed without bits back.
+    // `seed` bands pushed (the image's last ones) are pushed without bits back. If band_bits is
+    // given, m.size_bits() after each band pushed is appended to it.
     Status push(codec::Message& m, std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols,
-                std::size_t seed = 0) const;
+                std::size_t seed = 0, std::vector<std::uint64_t>* band_bits = nullptr) const;
     std::vector<std::uint8_t> pop(codec::Message& m, std::size_t rows, std::size_t cols, std::size_t seed = 0) const;
 
     // The coded model's negative ELBO of an image in bits (single-sample estimate, latents drawn
@@ -112,6 +113,7 @@ public:
 
     // Pieces, for tests: the tiles of a band and their posteriors; the likelihood of a band.
     std::size_t tiles(std::size_t width) const { return (width + config().cols - 1) / config().cols; }
+    std::size_t bands(std::size_t rows) const { return (rows + config().rows - 1) / config().rows; }
     std::vector<codec::GaussianBuckets> posterior_models(std::span<const std::uint8_t> band, std::size_t rows,
                                                          std::size_t width) const;
     BandCodec likelihood(const Latent& z, std::vector<std::uint8_t> frame, std::size_t rows, std::size_t width) const;

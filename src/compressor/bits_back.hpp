@@ -1,13 +1,14 @@
 #pragma once
-// Many images on one message: the bits-back part of a .bbx file (docs/format.md, method 2).
-// The first `seed` images are pushed without bits back, the rest by bits-back coding, in
-// order; decoding pops them in reverse and must end on the empty message.
+// Many images on one message: the bits-back part of a .bbx file (docs/format.md, method 3).
+// The images are pushed in order, each band by band (src/coding/tiled_coder.hpp); the first
+// `seed` bands pushed go without bits back (a band is a whole image when the model's tile is
+// the image). Decoding pops them in reverse and must end on the empty message.
 #include <cstdint>
 #include <functional>
 #include <vector>
 
 #include "bbans/expected.hpp"
-#include "src/coding/vae_coder.hpp"
+#include "src/coding/tiled_coder.hpp"
 #include "src/io/images.hpp"
 
 namespace bbans {
@@ -20,7 +21,7 @@ struct BitsBackStats {
     std::vector<std::uint64_t> bits_after;
     // Summed over chunks by the archive writer:
     std::size_t chunks = 0;
-    std::size_t seed_images = 0;
+    std::size_t seed_images = 0;         // seed bands (images when the tile is the image)
     std::uint64_t seed_bits = 0;         // message growth while the seed images were pushed
     std::uint64_t net_bits = 0;          // message growth while the other images were pushed
     std::uint64_t first_image_bits = 0;  // the growth for the very first image
@@ -33,12 +34,16 @@ struct EncodedImages {
     BitsBackStats stats;
 };
 
-Expected<EncodedImages> encode_images(const coding::VaeCoder& coder, const io::ImageSet& images, std::size_t lanes,
-                                      std::size_t seed_images, const Progress& progress = {});
+// images: rows x cols x channels samples each, channels as the model's.
+// band_bits: if given, the message size after each band (TiledCoder::push).
+Expected<EncodedImages> encode_images(const coding::TiledCoder& coder, const io::ImageSet& images, std::size_t lanes,
+                                      std::size_t seed_bands, const Progress& progress = {},
+                                      std::vector<std::uint64_t>* band_bits = nullptr);
 
-// Pixels of `count` images (count * rows * cols bytes). The message must have `lanes` lanes.
-Expected<std::vector<std::uint8_t>> decode_images(const coding::VaeCoder& coder, std::span<const std::uint8_t> message,
-                                                  std::size_t lanes, std::size_t count, std::size_t seed_images,
-                                                  const Progress& progress = {});
+// Samples of `count` images of rows x cols (count * rows * cols * channels bytes). The message
+// must have `lanes` lanes.
+Expected<std::vector<std::uint8_t>> decode_images(const coding::TiledCoder& coder, std::span<const std::uint8_t> message,
+                                                  std::size_t lanes, std::size_t count, std::size_t rows, std::size_t cols,
+                                                  std::size_t seed_bands, const Progress& progress = {});
 
 }  // namespace bbans

@@ -203,18 +203,28 @@ Expected<ByteChoice> first_byte_chunk(const archive::Input& in, std::uint64_t ch
     return c;
 }
 
-// Bits-back chunk k: images [k * per_chunk, ...) of the entry.
-Expected<ChunkOut> image_chunk(const archive::Input& in, const ImageLayout& l, std::uint64_t per_chunk, std::size_t k,
-                               const coding::VaeCoder& coder, const CompressOptions& options) {
+// The units of a bits-back entry's chunks: images, or rows of its one image (row_units).
+std::uint64_t bits_back_units(const ImageLayout& l, bool row_units) { return row_units ? l.rows : l.count; }
+std::uint64_t unit_bytes(const ImageLayout& l, bool row_units) { return row_units ? std::uint64_t{l.cols} * l.channels : l.image_bytes(); }
+
+// Bits-back chunk k: units [k * per_chunk, ...) of the entry. With row units the chunk's rows
+// are coded as an image of their own (nothing above them), and its seed is its first band
+// pushed; with image units, its first seed images.
+Expected<ChunkOut> image_chunk(const archive::Input& in, const ImageLayout& l, bool row_units, std::uint64_t per_chunk, std::size_t k,
+                               const coding::TiledCoder& coder, const CompressOptions& options) {
     const std::uint64_t first = k * per_chunk;
-    const std::uint64_t count = std::min(per_chunk, l.count - first);
-    auto original = archive::read_range(in, l.prefix.size() + first * l.image_bytes(), count * l.image_bytes());
+    const std::uint64_t count = std::min(per_chunk, bits_back_units(l, row_units) - first);
+    auto original = archive::read_range(in, l.prefix.size() + first * unit_bytes(l, row_units), count * unit_bytes(l, row_units));
     if (!original) return original.error();
     io::ImageSet set;
-    set.rows = l.rows, set.cols = l.cols, set.count = static_cast<std::size_t>(count), set.channels = l.channels;
+    set.rows = row_units ? static_cast<std::uint32_t>(count) : l.rows;
+    set.cols = l.cols, set.count = row_units ? 1 : static_cast<std::size_t>(count), set.channels = l.channels;
     set.pixels = std::move(*original);
-    const std::size_t seed = static_cast<std::size_t>(std::min<std::uint64_t>(std::max<std::size_t>(options.seed_images, 1), count));
-    auto encoded = encode_images(coder, set, options.lanes, seed);
+    const std::size_t bands = coder.bands(set.rows);
+    const std::size_t seed = static_cast<std::size_t>(
+        std::min<std::uint64_t>(std::max<std::size_t>(options.seed_images, 1), row_units ? bands : count));
+    std::vector<std::uint64_t> band_bits;
+    auto encoded = encode_images(coder, set, options.lanes, row_units ? seed : seed * bands, {}, row_units ? &band_bits : nullptr);
     if (!encoded) return encoded.error();
     ChunkOut out;
     out.record.first = first;
@@ -227,7 +237,7 @@ Expected<ChunkOut> image_chunk(const archive::Input& in, const ImageLayout& l, s
     out.stats = std::move(encoded->stats);
     // The chunk's split of the message: seed images, then the bits-back ones.
     const std::uint64_t empty = codec::Message(options.lanes).size_bits();
-    const auto& b = out.stats.bits_after;
+    const auto& b = row_units ? band_bits : out.stats.bits_after;
     out.stats.chunks = 1;
     out.stats.seed_images = seed;
     out.stats.seed_bits = b[seed - 1] - empty;
@@ -248,16 +258,40 @@ struct ModelChoice {
     double sample_zstd_bpd = 8;
 };
 
+// The sample a model is chosen by: up to 16 images spread over the set, each whole if it has
+// at most 2^17 samples, else a strip of whole rows from its middle (2^17 samples or fewer, at
+// least one row); for one image, up to 4 such strips spread over it. Strips are scored as
+// images of their own.
+struct SamplePiece {
+    std::size_t offset = 0, rows = 0;  // into the sample's bytes; rows of the image's width
+};
+Expected<std::vector<SamplePiece>> read_sample(const archive::Input& in, const ImageLayout& l, Bytes& bytes) {
+    constexpr std::uint64_t kPieceSamples = std::uint64_t{1} << 17;
+    const std::uint64_t row = std::uint64_t{l.cols} * l.channels;
+    const std::uint64_t strip = std::clamp<std::uint64_t>(kPieceSamples / row, 1, l.rows);
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> pieces;  // (image, first row)
+    if (l.count == 1) {
+        const std::uint64_t n = std::min<std::uint64_t>(4, (l.rows + strip - 1) / strip);
+        for (std::uint64_t j = 0; j < n; ++j) pieces.emplace_back(0, n == 1 ? 0 : (l.rows - strip) * j / (n - 1));
+    } else {
+        for (std::uint64_t i : sample_indices(l.count, 16)) pieces.emplace_back(i, (l.rows - strip) / 2);
+    }
+    std::vector<SamplePiece> out;
+    for (auto [i, r0] : pieces) {
+        auto px = archive::read_range(in, l.prefix.size() + i * l.image_bytes() + r0 * row, strip * row);
+        if (!px) return px.error();
+        out.push_back({bytes.size(), static_cast<std::size_t>(strip)});
+        bytes.insert(bytes.end(), px->begin(), px->end());
+    }
+    return out;
+}
+
 Expected<ModelChoice> choose_model(const archive::Input& in, const ImageLayout& l, std::span<const NamedModel> models, int zstd_level,
                                    unsigned threads) {
     ModelChoice best;
-    const auto sample = sample_indices(l.count, 16);
     Bytes sample_bytes;
-    for (std::uint64_t i : sample) {
-        auto px = archive::read_range(in, l.prefix.size() + i * l.image_bytes(), l.image_bytes());
-        if (!px) return px.error();
-        sample_bytes.insert(sample_bytes.end(), px->begin(), px->end());
-    }
+    auto pieces = read_sample(in, l, sample_bytes);
+    if (!pieces) return pieces.error();
     // Each model's -ELBO on the sample, on the threads (then compared in the models' order).
     struct Score {
         bool fits = false;
@@ -265,15 +299,14 @@ Expected<ModelChoice> choose_model(const archive::Input& in, const ImageLayout& 
     };
     auto score = [&](std::size_t k) -> Expected<Score> {
         const auto& cfg = models[k].model->quantized().config();
-        if (cfg.rows != l.rows || cfg.cols != l.cols || l.channels != 1) return Score{};
-        auto coder = coding::VaeCoder::make(models[k].model->quantized());
+        if (cfg.image_channels != l.channels) return Score{};
+        auto coder = coding::TiledCoder::make(models[k].model->quantized());
         if (!coder) return coder.error();
         std::mt19937_64 draw(1);
         double bits = 0;
-        for (std::size_t j = 0; j < sample.size(); ++j) {
-            const auto px = std::span(sample_bytes).subspan(j * l.image_bytes(), l.image_bytes());
-            bits += coder->neg_elbo_bits(coding::Image(px.begin(), px.end()), draw);
-        }
+        const std::size_t row = std::size_t{l.cols} * l.channels;
+        for (const SamplePiece& p : *pieces)
+            bits += coder->neg_elbo_bits(std::span(sample_bytes).subspan(p.offset, p.rows * row), p.rows, l.cols, draw);
         return Score{true, bits / static_cast<double>(sample_bytes.size())};
     };
     auto take = [&](std::size_t k, Score&& sc) -> Status {
@@ -285,7 +318,9 @@ Expected<ModelChoice> choose_model(const archive::Input& in, const ImageLayout& 
     return best;
 }
 
-std::string shape_text(const ImageLayout& l) { return std::to_string(l.rows) + "x" + std::to_string(l.cols); }
+std::string shape_text(const ImageLayout& l) {
+    return std::to_string(l.rows) + "x" + std::to_string(l.cols) + (l.channels == 1 ? "" : "x" + std::to_string(l.channels));
+}
 
 std::string model_names(std::span<const NamedModel> models) {
     std::string names;
@@ -384,7 +419,7 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
     // Bits-back, if the input is images and a model codes them.
     const bool bytes_forced = options.method && *options.method != Method::bits_back;
     const bool bits_back_forced = options.method == Method::bits_back;
-    std::optional<coding::VaeCoder> coder;
+    std::optional<coding::TiledCoder> coder;
     std::optional<ChunkOut> first_chunk;   // coded while deciding; reused
     std::optional<ByteChoice> byte_choice; // the byte methods' trial on the first chunk, if made
     std::uint64_t per_chunk = 0;
@@ -399,17 +434,27 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
             s.model_name = choice->model->name;
             s.model_identity = choice->model->model->identity_hex();
             s.sample_neg_elbo_bpd = choice->bpd;
-            auto c = coding::VaeCoder::make(choice->model->model->quantized());
+            auto c = coding::TiledCoder::make(choice->model->model->quantized());
             if (!c) return c.error();
             coder = std::move(*c);
-            per_chunk = chunk_images(options, l.image_bytes());
-            if (l.image_bytes() > archive::kMaxChunkBytes) return make_error("an image of more than 1 GiB cannot be coded by bits-back");
+            // One image: chunks of whole bands of its rows (a multiple of the tile height,
+            // about the chunk's samples). Several: chunks of images.
+            e.row_units = l.count == 1;
+            if (e.row_units) {
+                const std::uint64_t T = coder->config().rows, row = unit_bytes(l, true);
+                const std::uint64_t budget = options.chunk_images ? options.chunk_images * row : kDefaultChunkSamples;
+                per_chunk = std::max<std::uint64_t>(1, budget / row / T) * T;
+                if (T * row > archive::kMaxChunkBytes) return make_error("a band of more than 1 GiB cannot be coded by bits-back");
+            } else {
+                per_chunk = chunk_images(options, l.image_bytes());
+                if (l.image_bytes() > archive::kMaxChunkBytes) return make_error("an image of more than 1 GiB cannot be coded by bits-back");
+            }
             e.method = Method::bits_back;
             e.model = archive::ModelRef{choice->model->model->identity(), choice->model->name, static_cast<std::uint8_t>(options.lanes)};
             if (!bits_back_forced && choice->bpd >= options.skip_fallback_below * choice->sample_zstd_bpd) {
                 // Not clearly better: code the first chunk both ways and keep the smaller rate
                 // (the loser's chunk is dropped, the winner's is the entry's first).
-                auto bb = image_chunk(*src, l, per_chunk, 0, *coder, options);
+                auto bb = image_chunk(*src, l, e.row_units, per_chunk, 0, *coder, options);
                 if (!bb) return bb.error();
                 auto bytes = first_byte_chunk(*src, options.chunk_bytes, options.zstd_level);
                 if (!bytes) return bytes.error();
@@ -419,6 +464,7 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
                           " on this input";
                     e.method = Method::stored;  // (decided below, from byte_choice)
                     e.model.reset();
+                    e.row_units = false;
                     coder.reset();
                     byte_choice = std::move(*bytes);
                 } else {
@@ -479,7 +525,7 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
 
     // Every chunk, in parallel, written in order.
     const bool bb = e.method == Method::bits_back;
-    const std::uint64_t units = bb ? e.images->count : src->size();
+    const std::uint64_t units = bb ? bits_back_units(*e.images, e.row_units) : src->size();
     const std::uint64_t unit_chunk = bb ? per_chunk : byte_chunk_size;
     const std::size_t nchunks = static_cast<std::size_t>((units + unit_chunk - 1) / unit_chunk);
     Hash64 hash;
@@ -487,7 +533,7 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
     std::size_t images_done = 0;
     auto work = [&](std::size_t k) -> Expected<ChunkOut> {
         if (k == 0 && first_chunk) return std::move(*first_chunk);
-        if (bb) return image_chunk(*src, *e.images, per_chunk, k, *coder, options);
+        if (bb) return image_chunk(*src, *e.images, e.row_units, per_chunk, k, *coder, options);
         return byte_chunk(*src, byte_chunk_size, k, e.method, options.zstd_level);
     };
     auto take = [&](std::size_t, ChunkOut&& c) -> Status {
@@ -563,7 +609,7 @@ Expected<ArchiveReader> ArchiveReader::open(const archive::Input& in) {
 Status ArchiveReader::decode_chunks(const Entry& e, std::size_t c0, std::size_t c1, const ModelResolver& resolve, unsigned threads,
                                     const std::function<Status(std::size_t, Bytes&&)>& take) const {
     const std::string where = "entry " + quoted(e.name);
-    std::optional<coding::VaeCoder> coder;
+    std::optional<coding::TiledCoder> coder;
     if (e.method == Method::bits_back && c1 > c0) {
         const archive::ModelRef& m = *e.model;
         const std::string needs = where + " needs model " + (m.name.empty() ? std::string() : archive::printable(m.name) + " ") + "(identity " +
@@ -572,9 +618,10 @@ Status ArchiveReader::decode_chunks(const Entry& e, std::size_t c0, std::size_t 
         auto model = resolve(m.identity);
         if (!model) return make_error(needs + ": " + model.error().message);
         const auto& cfg = (*model)->quantized().config();
-        if (cfg.rows != e.images->rows || cfg.cols != e.images->cols || e.images->channels != 1)
-            return make_error(where + ": the image shape does not match its model");
-        auto c = coding::VaeCoder::make((*model)->quantized());
+        if (cfg.image_channels != e.images->channels)
+            return make_error(where + ": its images have " + std::to_string(e.images->channels) + " channels, its model " +
+                              std::to_string(cfg.image_channels));
+        auto c = coding::TiledCoder::make((*model)->quantized());
         if (!c) return c.error();
         coder = std::move(*c);
     }
@@ -585,9 +632,13 @@ Status ArchiveReader::decode_chunks(const Entry& e, std::size_t c0, std::size_t 
         auto stored = archive::read_range(*in_, c.offset, c.stored_size);
         if (!stored) return make_error(at + ": " + stored.error().message);
         if (archive::xxh64(*stored) != c.stored_checksum) return make_error(at + " is corrupt (checksum mismatch)");
-        auto original = e.method == Method::bits_back
-                            ? decode_images(*coder, *stored, e.model->lanes, static_cast<std::size_t>(c.count), c.seed_images)
-                            : decode_bytes(e.method, *stored, c.count);
+        Expected<Bytes> original = make_error("");
+        if (e.method != Method::bits_back) original = decode_bytes(e.method, *stored, c.count);
+        else if (e.row_units)
+            original = decode_images(*coder, *stored, e.model->lanes, 1, static_cast<std::size_t>(c.count), e.images->cols, c.seed_images);
+        else
+            original = decode_images(*coder, *stored, e.model->lanes, static_cast<std::size_t>(c.count), e.images->rows, e.images->cols,
+                                     c.seed_images * coder->bands(e.images->rows));
         if (!original) return make_error(at + ": " + original.error().message);
         if (archive::xxh64(*original) != c.original_checksum) return make_error(at + " decodes to the wrong bytes (checksum mismatch)");
         return original;
@@ -616,7 +667,7 @@ Status ArchiveReader::extract(std::size_t i, archive::Output& out, const ModelRe
     std::uint64_t units = 0;
     auto take = [&](std::size_t k, Bytes&& b) -> Status {
         units += e.chunks[k].count;
-        if (bb && progress) progress(static_cast<std::size_t>(units), static_cast<std::size_t>(e.images->count));
+        if (bb && progress) progress(static_cast<std::size_t>(units), static_cast<std::size_t>(bits_back_units(*e.images, e.row_units)));
         if (rebuilt) {
             hash.update(b);
             samples.insert(samples.end(), b.begin(), b.end());
@@ -650,9 +701,10 @@ Expected<Bytes> ArchiveReader::images(std::size_t i, std::uint64_t first, std::u
                           std::to_string(l.count));
     // In the chunks' units: images (bits-back) or bytes of the original.
     const bool bb = e.method == Method::bits_back;
-    const std::uint64_t lo = bb ? first : l.prefix.size() + first * l.image_bytes();
-    const std::uint64_t hi = bb ? first + count : lo + count * l.image_bytes();
-    const std::uint64_t unit = bb ? l.image_bytes() : 1;
+    const std::uint64_t per = bb && e.row_units ? l.rows : 1;  // units per image
+    const std::uint64_t lo = bb ? first * per : l.prefix.size() + first * l.image_bytes();
+    const std::uint64_t hi = bb ? (first + count) * per : lo + count * l.image_bytes();
+    const std::uint64_t unit = bb ? unit_bytes(l, e.row_units) : 1;
     Bytes out;
     try {
         out.reserve(static_cast<std::size_t>(count * l.image_bytes()));
@@ -700,9 +752,9 @@ Expected<Bytes> decompress_v1(std::span<const std::uint8_t> file, const ModelRes
         if (!model) return model.error();
         const auto& cfg = (*model)->quantized().config();
         if (cfg.rows != p.rows || cfg.cols != p.cols) return make_error("the file's image shape does not match its model");
-        auto coder = coding::VaeCoder::make((*model)->quantized());
+        auto coder = coding::TiledCoder::make((*model)->quantized());
         if (!coder) return coder.error();
-        auto pixels = decode_images(*coder, p.message, p.lanes, static_cast<std::size_t>(p.count), p.seed_images, progress);
+        auto pixels = decode_images(*coder, p.message, p.lanes, static_cast<std::size_t>(p.count), p.rows, p.cols, p.seed_images, progress);
         if (!pixels) return pixels.error();
         Bytes out = p.header_bytes;
         out.insert(out.end(), pixels->begin(), pixels->end());
