@@ -24,7 +24,6 @@ want_sums=0
 bbans=${1:-${BBANS:-}}
 [[ -z "$bbans" ]] || bbans=$(realpath "$bbans")
 data=/usr/share/libjxl-testdata
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 say() { echo "photo_baselines: $*" >&2; }
 die() { echo "photo_baselines: ERROR: $*" >&2; exit 1; }
@@ -119,8 +118,6 @@ run_method() {
   esac
 }
 methods=(zstd xz optipng webp jxl7 jxl9)
-declare -A label=([zstd]="zstd -19" [xz]="xz -9e" [optipng]="optipng -o2" [webp]="WebP -z 9"
-                  [jxl7]="JXL -e 7" [jxl9]="JXL -e 9" [bbans]="bbans")
 
 samples_of() {  # samples (pixels x channels) of a PPM/PGM
   python3 -c '
