@@ -155,12 +155,22 @@ struct Crops {
     std::size_t count = 0, images = 0;
     models::ImageSet view(const models::Frame& fr) const { return {frames.data(), count, fr.rows, fr.cols, fr.S, true}; }
 };
-Expected<Crops> load_crops(const std::string& path, const models::Frame& fr, std::uint64_t count, std::uint64_t seed, const char* what) {
+// The images of a corpus (any sizes, one channel count: the first image's).
+Expected<std::vector<io::ImageSet>> load_image_list(const std::string& path, const char* what) {
     auto images = io::load_image_list(path);
     if (!images) return make_error(std::string(what) + ": " + images.error().message);
-    std::vector<models::ImageView> views;
     for (const io::ImageSet& set : *images)
-        for (std::size_t i = 0; i < set.count; ++i) views.push_back({set.image(i).data(), set.rows, set.cols, 1});
+        if (set.channels != images->front().channels)
+            return make_error(std::string(what) + ": images with " + std::to_string(images->front().channels) + " and " +
+                              std::to_string(set.channels) + " channels (a model codes one channel count)");
+    return images;
+}
+
+Expected<Crops> load_crops(const std::vector<io::ImageSet>& images, const models::Frame& fr, std::uint64_t count, std::uint64_t seed,
+                           const char* what) {
+    std::vector<models::ImageView> views;
+    for (const io::ImageSet& set : images)
+        for (std::size_t i = 0; i < set.count; ++i) views.push_back({set.image(i).data(), set.rows, set.cols, set.channels});
     auto frames = models::sample_frames(views, fr, static_cast<std::size_t>(count), seed);
     if (!frames) return make_error(std::string(what) + ": " + frames.error().message);
     return Crops{std::move(*frames), static_cast<std::size_t>(count), views.size()};
@@ -180,11 +190,18 @@ Expected<TrainingData> load_training_data(TrainFlags& f) {
         const auto tile = parse_shape(f.tile);
         if (!tile) return make_error("--tile must look like 32x32, got '" + f.tile + "'");
         if (f.crops < 1 || f.test_crops < 1) return make_error("--crops and --test-crops must be at least 1");
-        const models::Frame fr{tile->rows, tile->cols, 1};
-        auto train = load_crops(f.corpus, fr, f.crops, models::mix_seed(f.train.seed, 0xC0), "training corpus");
+        auto train_images = load_image_list(f.corpus, "training corpus");
+        if (!train_images) return train_images.error();
+        auto test_images = load_image_list(f.test, "held-out corpus");
+        if (!test_images) return test_images.error();
+        const std::size_t S = train_images->front().channels;
+        if (test_images->front().channels != S) return make_error("the training and held-out images have different channel counts");
+        const models::Frame fr{tile->rows, tile->cols, S};
+        auto train = load_crops(*train_images, fr, f.crops, models::mix_seed(f.train.seed, 0xC0), "training corpus");
         if (!train) return train.error();
-        auto test = load_crops(f.test, fr, f.test_crops, models::mix_seed(f.train.seed, 0xC1), "held-out corpus");
+        auto test = load_crops(*test_images, fr, f.test_crops, models::mix_seed(f.train.seed, 0xC1), "held-out corpus");
         if (!test) return test.error();
+        f.model.image_channels = static_cast<std::uint32_t>(S);
         d.train_crops = std::move(*train);
         d.test_crops = std::move(*test);
         d.train_view = d.train_crops.view(fr);
@@ -193,7 +210,7 @@ Expected<TrainingData> load_training_data(TrainFlags& f) {
         f.model.cols = tile->cols;
         d.describe = std::to_string(d.train_crops.count) + " training crops of " + std::to_string(d.train_crops.images) + " images and " +
                      std::to_string(d.test_crops.count) + " held-out crops of " + std::to_string(d.test_crops.images) + " images, tiles of " +
-                     f.tile;
+                     f.tile + (S == 1 ? std::string() : "x" + std::to_string(S));
         return d;
     }
     auto train = load(f.corpus, f.shape, "training corpus");

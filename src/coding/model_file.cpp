@@ -45,18 +45,14 @@ Expected<CodingModel> load_model(const std::filesystem::path& path) {
 }
 
 Expected<Evaluation> evaluate(const CodingModel& model, const io::ImageSet& images, std::uint64_t seed) {
-    auto coder = VaeCoder::make(model.quantized());
+    auto coder = TiledCoder::make(model.quantized());
     if (!coder) return coder.error();
-    if (images.pixels_per_image() != coder->pixels()) return make_error("the images do not have the model's shape");
+    if (images.channels != coder->channels()) return make_error("the images do not have the model's channels");
+    if (images.count == 0) return make_error("no images to evaluate");
     std::mt19937_64 draw(seed);
     double bits = 0;
-    Image x(coder->pixels());
-    for (std::size_t i = 0; i < images.count; ++i) {
-        const auto px = images.image(i);
-        x.assign(px.begin(), px.end());
-        bits += coder->neg_elbo_bits(x, draw);
-    }
-    return Evaluation{bits / static_cast<double>(images.count * coder->pixels()), images.count};
+    for (std::size_t i = 0; i < images.count; ++i) bits += coder->neg_elbo_bits(images.image(i), images.rows, images.cols, draw);
+    return Evaluation{bits / static_cast<double>(images.count * images.samples_per_image()), images.count};
 }
 
 std::string card_path(const std::string& model_path) { return model_path + ".md"; }

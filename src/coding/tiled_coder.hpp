@@ -104,8 +104,10 @@ public:
     // The coded model's negative ELBO of an image in bits (single-sample estimate, latents drawn
     // from the discretized posterior by `draw`, uniform in [0, 2^posterior_precision)), with
     // exactly the frequencies coding uses.
+    // skip_last: bands at the image's end left out (seed bands, coded without bits back).
     template <class Draw>
-    double neg_elbo_bits(std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols, Draw&& draw) const;
+    double neg_elbo_bits(std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols, Draw&& draw,
+                         std::size_t skip_last = 0) const;
     // The same for one band given its frame (models::Frame of rows x width, margins and
     // interior set): e.g. a framed training tile.
     template <class Draw>
@@ -151,11 +153,13 @@ double TiledCoder::frame_neg_elbo_bits(std::span<const std::uint8_t> frame, std:
 }
 
 template <class Draw>
-double TiledCoder::neg_elbo_bits(std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols, Draw&& draw) const {
+double TiledCoder::neg_elbo_bits(std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols, Draw&& draw,
+                                 std::size_t skip_last) const {
     if (image.size() != rows * cols * channels()) return std::numeric_limits<double>::infinity();
     double bits = 0;
-    const std::size_t T = config().rows;
-    for (std::size_t r0 = 0; r0 < rows; r0 += T) {
+    const std::size_t T = config().rows, n_bands = bands(rows);
+    for (std::size_t b = 0; b + skip_last < n_bands; ++b) {
+        const std::size_t r0 = b * T;
         const std::size_t n = std::min(T, rows - r0);
         bits += frame_neg_elbo_bits(band_frame(image, rows, cols, r0, n), n, cols, draw);
     }

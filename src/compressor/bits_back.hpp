@@ -25,6 +25,9 @@ struct BitsBackStats {
     std::uint64_t seed_bits = 0;         // message growth while the seed images were pushed
     std::uint64_t net_bits = 0;          // message growth while the other images were pushed
     std::uint64_t first_image_bits = 0;  // the growth for the very first image
+    std::uint64_t samples = 0;           // samples coded
+    std::uint64_t seed_samples = 0;      // of them, in seed units
+    double neg_elbo_bits = 0;            // CompressOptions::measure_elbo: the integer -ELBO of the non-seed units
 };
 
 using Progress = std::function<void(std::size_t done, std::size_t total)>;

@@ -236,6 +236,20 @@ Expected<ChunkOut> image_chunk(const archive::Input& in, const ImageLayout& l, b
     out.original = std::move(set.pixels);
     out.stats = std::move(encoded->stats);
     // The chunk's split of the message: seed images, then the bits-back ones.
+    // Samples of the seed units: the first bands pushed are the chunk's last ones.
+    const std::uint64_t T = coder.config().rows, row_samples = std::uint64_t{l.cols} * l.channels;
+    out.stats.samples = count * unit_bytes(l, row_units);
+    out.stats.seed_samples = row_units ? (set.rows - std::min<std::uint64_t>(set.rows, (bands - seed) * T)) * row_samples
+                                       : seed * l.image_bytes();
+    if (options.measure_elbo) {
+        std::mt19937_64 draw(0x5EED + k);
+        const std::span<const std::uint8_t> px = out.original;  // (set's samples, moved there)
+        const std::size_t per = std::size_t{set.rows} * set.cols * set.channels;
+        if (row_units) out.stats.neg_elbo_bits = coder.neg_elbo_bits(px, set.rows, set.cols, draw, seed);
+        else
+            for (std::size_t i = seed; i < set.count; ++i)
+                out.stats.neg_elbo_bits += coder.neg_elbo_bits(px.subspan(i * per, per), set.rows, set.cols, draw);
+    }
     const std::uint64_t empty = codec::Message(options.lanes).size_bits();
     const auto& b = row_units ? band_bits : out.stats.bits_after;
     out.stats.chunks = 1;
@@ -345,8 +359,8 @@ std::string quoted(const std::string& name) { return name.empty() ? std::string(
 }  // namespace
 
 double net_bits_per_dim(const CompressSummary& s) {
-    if (s.method != Method::bits_back || s.images <= s.stats.seed_images || s.pixels_per_image == 0) return 0.0;
-    return static_cast<double>(s.stats.net_bits) / (static_cast<double>(s.images - s.stats.seed_images) * static_cast<double>(s.pixels_per_image));
+    if (s.method != Method::bits_back || s.stats.samples <= s.stats.seed_samples) return 0.0;
+    return static_cast<double>(s.stats.net_bits) / static_cast<double>(s.stats.samples - s.stats.seed_samples);
 }
 
 std::size_t chunk_images(const CompressOptions& options, std::uint64_t samples_per_image) {
@@ -554,6 +568,9 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
             t.seed_images += c.stats.seed_images;
             t.seed_bits += c.stats.seed_bits;
             t.net_bits += c.stats.net_bits;
+            t.samples += c.stats.samples;
+            t.seed_samples += c.stats.seed_samples;
+            t.neg_elbo_bits += c.stats.neg_elbo_bits;
             images_done += static_cast<std::size_t>(c.record.count);
             if (options.progress) options.progress(images_done, static_cast<std::size_t>(units));
         }

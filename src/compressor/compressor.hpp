@@ -47,6 +47,10 @@ struct CompressOptions {
     // report's running rate). Off by default: it grows with the input, everything else is
     // bounded by the chunks in flight.
     bool running_rate = false;
+    // Measure the integer -ELBO of every unit coded with bits back, exactly as coded (chunk by
+    // chunk; one latent sample each): CompressSummary::stats.neg_elbo_bits. Costs about one
+    // more likelihood pass.
+    bool measure_elbo = false;
     // The models were named by the user (--model): an input that none of them can code (not
     // images, or another shape) is an error rather than a zstd/xz entry.
     bool require_model = false;

@@ -230,7 +230,7 @@ Expected<Figures> measure(std::span<const std::uint8_t> input, const CompressOpt
     // The input as images, whichever method stored it.
     std::optional<io::ImageSet> images;
     if (!input.empty()) {
-        auto parsed = options.raw_shape ? io::parse_raw(input, *options.raw_shape) : io::parse_idx(input);
+        auto parsed = io::parse_images(input, options.raw_shape);
         if (parsed) images = std::move(*parsed);
     }
     if (images) {
@@ -238,21 +238,38 @@ Expected<Figures> measure(std::span<const std::uint8_t> input, const CompressOpt
         f.images = images->count;
         f.rows = images->rows;
         f.cols = images->cols;
+        f.channels = images->channels;
         f.pixels_per_image = images->pixels_per_image();
     }
     if (f.bits_back) {
         if (!images) return make_error("internal error: bits-back coded an input that does not parse as images");
         const BitsBackStats& st = s.stats;
         f.seed_images = st.seed_images;
-        const double D = static_cast<double>(f.pixels_per_image);
-        if (f.images > st.seed_images) f.net_bpd = net_bits_per_dim(s);
+        const double D = static_cast<double>(images->samples_per_image());
+        f.net_bpd = net_bits_per_dim(s);
         f.first_image_bits = static_cast<double>(st.first_image_bits);
         f.seed_bits = static_cast<double>(st.seed_bits);
         const auto& b = st.bits_after;
         for (std::size_t i = 0; i < b.size(); ++i) f.running_bpd.push_back(static_cast<double>(b[i]) / (static_cast<double>(i + 1) * D));
     }
-    // The chosen model's negative ELBO on the same images, also when it was not used.
-    if (images && chosen) {
+    // The chosen model's negative ELBO: of the units coded with bits back, exactly as coded
+    // (chunk by chunk), measured by a second compression; or, when another method won, of the
+    // whole images.
+    if (f.bits_back && chosen) {
+        t = Clock::now();
+        CompressOptions measured = options;
+        measured.measure_elbo = true;
+        measured.method = archive::Method::bits_back;
+        auto again = compress(input, measured, std::span<const NamedModel>(&*std::find_if(models.begin(), models.end(),
+                                                                                          [&](const NamedModel& m) { return m.model == chosen; }), 1));
+        f.elbo_s = since(t);
+        if (!again) return again.error();
+        const BitsBackStats& st = again->summary.stats;
+        if (st.samples > st.seed_samples) {
+            f.neg_elbo_bpd = st.neg_elbo_bits / static_cast<double>(st.samples - st.seed_samples);
+            f.has_elbo = true;
+        }
+    } else if (images && chosen) {
         t = Clock::now();
         auto e = coding::evaluate(*chosen, *images, 0x5EED);
         f.elbo_s = since(t);
@@ -274,14 +291,16 @@ std::string table(const Figures& f) {
     row("input", (f.input_name.empty() ? std::string("-") : f.input_name) + ", " + std::to_string(f.input_bytes) + " bytes");
     if (f.bits_back) row("method", "bits-back, model " + f.model);
     else row("method", f.method + (f.why_not_bits_back.empty() ? std::string() : ": " + f.why_not_bits_back));
-    if (f.is_images) row("images", format("%zu of %zux%zu = %zu pixels", f.images, f.rows, f.cols, f.pixels_per_image));
+    if (f.is_images)
+        row("images", format("%zu of %zux%zu", f.images, f.rows, f.cols) + (f.channels == 1 ? "" : format("x%zu", f.channels)) +
+                          format(" = %zu pixels", f.pixels_per_image));
     else row("images", f.input_bytes ? "none (not images: rates are per input byte)" : "none (empty input)");
     if (!f.bits_back && !f.model_name.empty()) row("model (not used)", f.model_name + " (" + f.model_identity + ")");
     if (f.bits_back) row("net rate", rate_text(f.net_bpd) + " bits/dim (bits-back images, without the seeds)");
     row("total rate", format("%s %s (%llu bytes, whole .bbx file)", rate_text(f.total_bpd).c_str(), unit, bytes(f.bbx_bytes)));
     if (f.bits_back) {
         row("first image", format("%.0f bits (seed, coded without bits back)", f.first_image_bits));
-        row("chunks", format("%zu, with %zu seed image%s costing %.0f bits", f.chunks, f.seed_images, f.seed_images == 1 ? "" : "s", f.seed_bits));
+        row("chunks", format("%zu, with %zu seed unit%s (images, or bands of one image) costing %.0f bits", f.chunks, f.seed_images, f.seed_images == 1 ? "" : "s", f.seed_bits));
     } else {
         row("chunks", format("%zu", f.chunks));
     }
@@ -308,6 +327,7 @@ std::string json(const Figures& f) {
         .integer("rows", f.rows)
         .integer("cols", f.cols)
         .integer("pixels_per_image", f.pixels_per_image)
+        .integer("channels", f.channels)
         .text("rate_unit", f.is_images ? "bits/dim" : "bits/byte")
         .text("method", f.method)
         .text_or_null("why_not_bits_back", f.why_not_bits_back)

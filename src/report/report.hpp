@@ -18,7 +18,7 @@ struct Figures {
     // The input as images (IDX, or raw with a shape): the count and shape, whatever method won.
     bool is_images = false;
     std::size_t images = 0;   // 0 when the input is not images
-    std::size_t rows = 0, cols = 0;
+    std::size_t rows = 0, cols = 0, channels = 1;
     std::size_t pixels_per_image = 0;
     std::uint64_t bbx_bytes = 0;
     std::string method;             // bits-back, zstd, xz or stored

@@ -41,7 +41,7 @@ assert r["rate_unit"] == "bits/dim" and r["elbo_s"] > 0, "unit, ELBO time"
 PY
 # The table says the same.
 grep -q "^  input *digits.idx, 156816 bytes$" table.txt || bad "table lacks the input: $(head -3 table.txt)"
-grep -Eq "^  chunks *[0-9]+, with [0-9]+ seed images? costing" table.txt || bad "table lacks chunks and seeds"
+grep -Eq "^  chunks *[0-9]+, with [0-9]+ seed units? \(images, or bands of one image\) costing" table.txt || bad "table lacks chunks and seeds"
 # The plot: well-formed XML, round ticks (0, 50, ..., 200 images; bits/dim with 2-3 decimals),
 # axis labels, and the curve's end label shows the table's total and net rates as printed.
 total=$(sed -n 's/^  total rate *\([0-9.]*\) bits\/dim.*/\1/p' table.txt)
