@@ -17,9 +17,20 @@ int fail(const std::string& message) {
 }
 
 std::optional<io::Shape> parse_shape(const std::string& text) {
-    // Digits only (no sign, no spaces), each side 1..65535: a negative or absurd size is refused.
+    // ROWSxCOLS[xCHANNELS]: digits only (no sign, no spaces), each side 1..65535, channels 1..4:
+    // a negative or absurd size is refused.
     const auto x = text.find_first_of("xX");
     if (x == std::string::npos || x == 0 || x + 1 >= text.size()) return std::nullopt;
+    std::uint32_t channels = 1;
+    if (const auto x2 = text.find_first_of("xX", x + 1); x2 != std::string::npos) {
+        const std::string c = text.substr(x2 + 1);
+        if (c.size() != 1 || c[0] < '1' || c[0] > '4') return std::nullopt;
+        channels = static_cast<std::uint32_t>(c[0] - '0');
+        auto shape = parse_shape(text.substr(0, x2));
+        if (!shape) return std::nullopt;
+        shape->channels = channels;
+        return shape;
+    }
     auto side = [](const std::string& digits) -> std::optional<std::uint32_t> {
         if (digits.empty() || digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
         const unsigned long v = std::stoul(digits);
@@ -28,7 +39,7 @@ std::optional<io::Shape> parse_shape(const std::string& text) {
     };
     const auto rows = side(text.substr(0, x)), cols = side(text.substr(x + 1));
     if (!rows || !cols) return std::nullopt;
-    return io::Shape{*rows, *cols};
+    return io::Shape{*rows, *cols, channels};
 }
 
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {

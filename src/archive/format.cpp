@@ -260,7 +260,7 @@ Expected<Entry> parse_entry(ByteReader& r, const std::string& where, std::uint64
             return bad("truncated in its image layout");
         if (l.rows == 0 || l.cols == 0 || l.count == 0) return bad("empty image layout");
         const std::uint8_t channels = e.layout == Layout::ppm ? 3 : 1;
-        if (e.layout != Layout::png && l.channels != channels)
+        if (e.layout == Layout::raw ? l.channels < 1 || l.channels > 4 : e.layout != Layout::png && l.channels != channels)
             return bad("a " + std::string(to_string(e.layout)) + " layout with " + std::to_string(l.channels) + " channels");
         if (sample != kSampleU8) return bad("unknown sample format " + std::to_string(sample));
         if (reserved != 0) return bad("reserved layout bytes set");

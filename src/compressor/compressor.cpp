@@ -61,7 +61,7 @@ std::uint32_t be32(std::span<const std::uint8_t> b, std::size_t at) {
 Expected<std::optional<FoundImages>> find_images(const archive::Input& in, const CompressOptions& options, std::string& why) {
     const std::uint64_t size = in.size();
     if (options.raw_shape) {
-        const std::uint64_t per = std::uint64_t{options.raw_shape->rows} * options.raw_shape->cols;
+        const std::uint64_t per = std::uint64_t{options.raw_shape->rows} * options.raw_shape->cols * options.raw_shape->channels;
         if (per == 0 || size == 0 || size % per != 0)
             return make_error(std::to_string(size) + " bytes are not a whole number of " + std::to_string(options.raw_shape->rows) + "x" +
                               std::to_string(options.raw_shape->cols) + " images");
@@ -69,6 +69,7 @@ Expected<std::optional<FoundImages>> find_images(const archive::Input& in, const
         f.layout = Layout::raw;
         f.images.rows = options.raw_shape->rows;
         f.images.cols = options.raw_shape->cols;
+        f.images.channels = static_cast<std::uint8_t>(options.raw_shape->channels);
         f.images.count = size / per;
         return std::optional<FoundImages>(std::move(f));
     }
@@ -804,7 +805,7 @@ namespace bbans {
 Expected<std::vector<std::uint8_t>> compress_images(const ImageArray& images, const CompressOptions& options,
                                                     std::span<const NamedModel> models) {
     if (images.count == 0 || images.rows == 0 || images.cols == 0) return make_error("an image set needs at least one image of 1x1 or more");
-    if (images.channels != 1) return make_error("images with " + std::to_string(images.channels) + " channels are not supported yet");
+    if (images.channels < 1 || images.channels > 4) return make_error("images must have 1 to 4 channels, not " + std::to_string(images.channels));
     if (images.rows > 65535 || images.cols > 65535) return make_error("images larger than 65535 pixels a side are not supported");
     const std::uint64_t per = std::uint64_t{images.rows} * images.cols * images.channels;
     if (images.count > archive::kMaxOriginalSize / per || images.samples.size() != images.count * per)
@@ -815,7 +816,7 @@ Expected<std::vector<std::uint8_t>> compress_images(const ImageArray& images, co
     EntryMeta meta;
     meta.kind = archive::Kind::image_set;
     CompressOptions o = options;
-    o.raw_shape = io::Shape{images.rows, images.cols};
+    o.raw_shape = io::Shape{images.rows, images.cols, images.channels};
     auto s = w.add(meta, in, o, models);
     if (!s) return s.error();
     if (auto size = w.finish(); !size) return size.error();

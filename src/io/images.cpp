@@ -108,13 +108,16 @@ std::vector<std::uint8_t> write_idx(const ImageSet& images) {
 Expected<ImageSet> parse_raw(std::span<const std::uint8_t> bytes, Shape shape) {
     if (shape.rows == 0 || shape.cols == 0)
         return make_error("raw: zero image shape " + std::to_string(shape.rows) + "x" + std::to_string(shape.cols));
+    if (shape.channels < 1 || shape.channels > 4) return make_error("raw: samples per pixel must be 1..4");
     if (bytes.empty()) return make_error("raw: no pixel bytes");
-    const std::size_t per_image = std::size_t{shape.rows} * shape.cols;  // < 2^64: both factors < 2^32
+    const std::size_t per_image = std::size_t{shape.rows} * shape.cols * shape.channels;  // < 2^64: factors < 2^32, 2^32, 5
     if (bytes.size() % per_image != 0)
         return make_error("raw: " + std::to_string(bytes.size()) + " bytes is not a multiple of the image size " +
                           std::to_string(shape.rows) + "x" + std::to_string(shape.cols) + " = " +
                           std::to_string(per_image));
-    return make_set(shape.rows, shape.cols, bytes.size() / per_image, bytes);
+    ImageSet set = make_set(shape.rows, shape.cols, bytes.size() / per_image, bytes);
+    set.channels = shape.channels;
+    return set;
 }
 
 Format detect_format(std::span<const std::uint8_t> bytes) {

@@ -19,6 +19,7 @@ namespace bbans::io {
 
 struct Shape {
     std::uint32_t rows = 0, cols = 0;
+    std::uint32_t channels = 1;  // samples per pixel (interleaved), 1..4
     friend bool operator==(const Shape&, const Shape&) = default;
 };
 
@@ -36,7 +37,7 @@ struct ImageSet {
     std::span<const std::uint8_t> image(std::size_t i) const;
     std::size_t pixels_per_image() const { return std::size_t{rows} * cols; }
     std::size_t samples_per_image() const { return pixels_per_image() * channels; }
-    Shape shape() const { return {rows, cols}; }
+    Shape shape() const { return {rows, cols, channels}; }
 };
 
 // "images have 3 channels (RGB); <what> needs grey images (1 channel)" unless set is grey.
