@@ -83,6 +83,12 @@ BandCodec::symbol_type BandCodec::pop(codec::Message& m) const {
     return x;
 }
 
+codec::LogisticMixture BandCodec::model_at(const symbol_type& x, std::size_t r, std::size_t c, std::size_t s) const {
+    SampleScratch sample;
+    model_from(filled(x).data(), r, c, s, sample);
+    return sample.model;
+}
+
 double BandCodec::cost_bits(const symbol_type& x) const {
     const std::size_t S = geometry_.S, W = geometry_.cols;
     if (x.size() != geometry_.rows * W * S) return std::numeric_limits<double>::infinity();

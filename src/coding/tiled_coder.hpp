@@ -64,6 +64,9 @@ public:
     symbol_type pop(codec::Message& m) const;
     // -log2 of x's probability under the frequencies push uses; infinity for a wrong size.
     double cost_bits(const symbol_type& x) const;
+    // The model of sample s of pixel (r, c), given the band's samples x (only those before it
+    // are read). For tests and tools; x must have the band's size.
+    codec::LogisticMixture model_at(const symbol_type& x, std::size_t r, std::size_t c, std::size_t s) const;
 
 private:
     static constexpr std::size_t kMaxHeadInputs = 64 + models::head_context_size(models::kMaxImageChannels);

@@ -15,7 +15,7 @@
 #include "codec/gaussian.hpp"
 #include "codec/logistic.hpp"
 #include "src/coding/model_file.hpp"
-#include "src/coding/vae_coder.hpp"
+#include "src/coding/tiled_coder.hpp"
 #include "src/io/files.hpp"
 #include "src/io/images.hpp"
 
@@ -49,24 +49,36 @@ int model_hash(const char* model_path, const char* images_path, std::size_t coun
     if (!model) return std::fprintf(stderr, "%s\n", model.error().message.c_str()), 1;
     auto images = bbans::io::load_images(images_path);
     if (!images) return std::fprintf(stderr, "%s\n", images.error().message.c_str()), 1;
-    auto coder = bbans::coding::VaeCoder::make(model->quantized());
+    auto coder = bbans::coding::TiledCoder::make(model->quantized());
     if (!coder) return std::fprintf(stderr, "%s\n", coder.error().message.c_str()), 1;
+    if (images->channels != coder->channels()) return std::fprintf(stderr, "the images do not have the model's channels\n"), 1;
     Fnv fnv;
     SplitMix rng{7};
     count = std::min(count, images->count);
+    // Each image band by band, as the tiled coder codes it (tiles of the model's size; the
+    // images need not have that size).
+    const std::size_t rows = images->rows, cols = images->cols, S = images->channels, T = coder->config().rows;
     for (std::size_t i = 0; i < count; ++i) {
         const auto px = images->image(i);
-        const bbans::coding::Image x(px.begin(), px.end());
-        const auto post = coder->posterior_models(x);
-        bbans::coding::Latent z;
-        for (const auto& q : post) {
-            for (std::uint32_t k = 0; k <= coder->grid().buckets(); ++k) fnv.add(q.cdf(k));
-            z.push_back(q.symbol(static_cast<std::uint32_t>(rng.next() & ((std::uint64_t{1} << q.precision()) - 1))));
-        }
-        const auto lik = coder->likelihood(z);
-        for (std::size_t p = 0; p < x.size(); ++p) {
-            const auto m = lik.model_at(x, p / model->quantized().config().cols, p % model->quantized().config().cols);
-            for (std::uint32_t v = 0; v <= 256; ++v) fnv.add(m.cdf(v));
+        for (std::size_t r0 = 0; r0 < rows; r0 += T) {
+            const std::size_t n = std::min(T, rows - r0);
+            const std::vector<std::uint8_t> band(px.begin() + static_cast<std::ptrdiff_t>(r0 * cols * S),
+                                                 px.begin() + static_cast<std::ptrdiff_t>((r0 + n) * cols * S));
+            const bbans::models::Frame f{n, cols, S};
+            std::vector<std::uint8_t> frame(f.size());
+            bbans::models::cut_frame(px.data(), rows, cols, f, static_cast<std::ptrdiff_t>(r0), 0, frame.data());
+            const auto post = coder->posterior_models(band, n, cols);
+            bbans::coding::Latent z;
+            for (const auto& q : post) {
+                for (std::uint32_t k = 0; k <= coder->grid().buckets(); ++k) fnv.add(q.cdf(k));
+                z.push_back(q.symbol(static_cast<std::uint32_t>(rng.next() & ((std::uint64_t{1} << q.precision()) - 1))));
+            }
+            const auto lik = coder->likelihood(z, frame, n, cols);
+            for (std::size_t q = 0; q < band.size(); ++q) {
+                const std::size_t p = q / S;
+                const auto m = lik.model_at(band, p / cols, p % cols, q % S);
+                for (std::uint32_t v = 0; v <= 256; ++v) fnv.add(m.cdf(v));
+            }
         }
     }
     std::printf("model frequency hash %016llx (%zu images)\n", static_cast<unsigned long long>(fnv.h), count);
