@@ -274,14 +274,14 @@ struct ModelChoice {
 };
 
 // The sample a model is chosen by: up to 16 images spread over the set, each whole if it has
-// at most 2^17 samples, else a strip of whole rows from its middle (2^17 samples or fewer, at
+// at most 2^15 samples, else a strip of whole rows from its middle (2^15 samples or fewer, at
 // least one row); for one image, up to 4 such strips spread over it. Strips are scored as
 // images of their own.
 struct SamplePiece {
     std::size_t offset = 0, rows = 0;  // into the sample's bytes; rows of the image's width
 };
 Expected<std::vector<SamplePiece>> read_sample(const archive::Input& in, const ImageLayout& l, Bytes& bytes) {
-    constexpr std::uint64_t kPieceSamples = std::uint64_t{1} << 17;
+    constexpr std::uint64_t kPieceSamples = std::uint64_t{1} << 15;
     const std::uint64_t row = std::uint64_t{l.cols} * l.channels;
     const std::uint64_t strip = std::clamp<std::uint64_t>(kPieceSamples / row, 1, l.rows);
     std::vector<std::pair<std::uint64_t, std::uint64_t>> pieces;  // (image, first row)
