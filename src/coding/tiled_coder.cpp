@@ -107,20 +107,9 @@ double BandCodec::cost_bits(const symbol_type& x) const {
 // ---- TiledCoder ------------------------------------------------------------------------------------
 
 Expected<TiledCoder> TiledCoder::make(const models::QuantizedVae& vae, CoderSettings settings) {
-    const auto& cfg = vae.config();
-    if (cfg.likelihood != models::Likelihood::logistic_mixture) return make_error("only logistic-mixture models can code");
-    if (cfg.components < 1 || cfg.components > codec::LogisticMixture::kMaxComponents)
-        return make_error("the model has " + std::to_string(cfg.components) + " mixture components; the coder takes 1 to " +
-                          std::to_string(codec::LogisticMixture::kMaxComponents));
-    auto grid = codec::BucketGrid::make(cfg.prior_precision);
-    if (!grid) return grid.error();
-    if (cfg.posterior_precision <= cfg.prior_precision || cfg.posterior_precision > codec::kMaxPrecision)
-        return make_error("the model's posterior precision must be above its prior precision and at most 31");
-    if (settings.likelihood_precision < 9 || settings.likelihood_precision > codec::kMaxPrecision)
-        return make_error("likelihood precision out of range 9..31");
-    auto packed = models::PackedVae::make(vae);
-    if (!packed) return packed.error();
-    return TiledCoder(std::make_shared<const models::PackedVae>(std::move(*packed)), std::move(*grid), settings);
+    auto parts = coder_parts(vae, settings);
+    if (!parts) return parts.error();
+    return TiledCoder(std::move(parts->vae), std::move(parts->grid), settings);
 }
 
 std::vector<codec::GaussianBuckets> TiledCoder::posterior_models(std::span<const std::uint8_t> band, std::size_t rows,

@@ -123,8 +123,9 @@ double ImageCodec::cost_bits(const Image& x) const {
 
 // ---- VaeCoder -------------------------------------------------------------------------------------
 
-Expected<VaeCoder> VaeCoder::make(const models::QuantizedVae& vae, CoderSettings settings) {
+Expected<CoderParts> coder_parts(const models::QuantizedVae& vae, CoderSettings settings) {
     const auto& cfg = vae.config();
+    if (cfg.likelihood != models::Likelihood::logistic_mixture) return make_error("only logistic-mixture models can code");
     if (cfg.components < 1 || cfg.components > codec::LogisticMixture::kMaxComponents)
         return make_error("the model has " + std::to_string(cfg.components) + " mixture components; the coder takes 1 to " +
                           std::to_string(codec::LogisticMixture::kMaxComponents));
@@ -136,7 +137,13 @@ Expected<VaeCoder> VaeCoder::make(const models::QuantizedVae& vae, CoderSettings
         return make_error("likelihood precision out of range 9..31");
     auto packed = models::PackedVae::make(vae);
     if (!packed) return packed.error();
-    return VaeCoder(std::make_shared<const models::PackedVae>(std::move(*packed)), std::move(*grid), settings);
+    return CoderParts{std::make_shared<const models::PackedVae>(std::move(*packed)), std::move(*grid)};
+}
+
+Expected<VaeCoder> VaeCoder::make(const models::QuantizedVae& vae, CoderSettings settings) {
+    auto parts = coder_parts(vae, settings);
+    if (!parts) return parts.error();
+    return VaeCoder(std::move(parts->vae), std::move(parts->grid), settings);
 }
 
 std::vector<codec::GaussianBuckets> VaeCoder::posterior_models(const Image& x) const {

@@ -77,6 +77,15 @@ struct CoderSettings {
     unsigned likelihood_precision = 24;
 };
 
+// What every coder of a model holds: the model's layers packed for fast integer inference
+// (shared by the coder's copies and the codecs it makes), and its latent bucket grid. Checks
+// that the model and the settings can code (likelihood, components, precisions).
+struct CoderParts {
+    std::shared_ptr<const models::PackedVae> vae;
+    codec::BucketGrid grid;
+};
+Expected<CoderParts> coder_parts(const models::QuantizedVae& vae, CoderSettings settings);
+
 class VaeCoder {
 public:
     // Validates and packs the model (models/packed.hpp); the coder does not refer to `vae` later.
