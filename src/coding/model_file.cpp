@@ -80,7 +80,10 @@ std::string card_markdown(const CodingModel& model, const TrainingRecord& r) {
                   info.epochs_trained, t.batch_size, t.learning_rate, static_cast<int>(t.schedule), t.final_lr_fraction, t.warmup_steps,
                   t.weight_decay, t.clip_norm, static_cast<unsigned long long>(t.seed));
     s << buf;
-    std::snprintf(buf, sizeof buf, "| wall time | %.0f s (%.1f h) on this machine's cores |\n", r.seconds, r.seconds / 3600);
+    if (r.seconds > 0)
+        std::snprintf(buf, sizeof buf, "| wall time | %.0f s (%.1f h) on this machine's cores |\n", r.seconds, r.seconds / 3600);
+    else  // a run resumed after its last epoch only writes the model: its training time is in its log
+        std::snprintf(buf, sizeof buf, "| wall time | not measured by this run (resumed after its last epoch; see the training log) |\n");
     s << buf;
     std::snprintf(buf, sizeof buf, "| last training loss | %.4f bits/dim |\n", info.train_loss_bpd);
     s << buf;
