@@ -51,6 +51,16 @@ int model_hash(const char* model_path, const char* images_path, std::size_t coun
     if (!images) return std::fprintf(stderr, "%s\n", images.error().message.c_str()), 1;
     auto coder = bbans::coding::TiledCoder::make(model->quantized());
     if (!coder) return std::fprintf(stderr, "%s\n", coder.error().message.c_str()), 1;
+    // A colour model gets grey images made colour: sample s of a pixel is (v + 40 s) mod 256,
+    // enough to reach every path of the colour context with real image structure.
+    if (images->channels == 1 && coder->channels() > 1) {
+        const std::size_t S = coder->channels();
+        std::vector<std::uint8_t> colour(images->pixels.size() * S);
+        for (std::size_t i = 0; i < images->pixels.size(); ++i)
+            for (std::size_t c = 0; c < S; ++c) colour[i * S + c] = static_cast<std::uint8_t>((images->pixels[i] + 40 * c) % 256);
+        images->pixels = std::move(colour);
+        images->channels = static_cast<std::uint32_t>(S);
+    }
     if (images->channels != coder->channels()) return std::fprintf(stderr, "the images do not have the model's channels\n"), 1;
     Fnv fnv;
     SplitMix rng{7};
