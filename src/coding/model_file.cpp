@@ -69,11 +69,15 @@ std::string card_markdown(const CodingModel& model, const TrainingRecord& r) {
     s << "| description | " << info.description << " |\n";
     s << "| training corpus | `" << r.corpus << "` (" << r.train_images << " images) |\n";
     s << "| held-out corpus | `" << r.test << "` (" << r.test_images << " images, never trained on) |\n";
-    s << "| image shape | " << c.rows << "x" << c.cols << " |\n";
-    s << "| architecture | encoder " << c.pixels() << " -> " << c.encoder_layers << "x" << c.encoder_hidden << " -> 2x" << c.latent
-      << "; decoder " << c.latent << " -> " << c.decoder_layers << "x" << c.decoder_hidden << " -> " << c.pixels() << "x" << c.channels
-      << " channels; per-pixel head " << c.head_inputs() << " -> " << c.head_hidden << " -> " << 3 * c.components << " ("
-      << c.components << " logistics" << (c.autoregressive ? ", 12 causal neighbours" : "") << ") |\n";
+    s << "| image shape | " << c.rows << "x" << c.cols;
+    if (c.image_channels != 1) s << "x" << c.image_channels;
+    s << " (a tile: the model codes any size) |\n";
+    s << "| architecture | encoder " << c.samples() << " -> " << c.encoder_layers << "x" << c.encoder_hidden << " -> 2x" << c.latent
+      << "; decoder " << c.latent << " -> " << c.decoder_layers << "x" << c.decoder_hidden << " -> " << c.samples() << "x" << c.channels
+      << " channels; per-sample head " << c.head_inputs() << " -> " << c.head_hidden << " -> " << 3 * c.components << " ("
+      << c.components << " logistics"
+      << (c.autoregressive ? ", 12 causal neighbours" : "") << (c.autoregressive && c.image_channels != 1 ? " and the pixel's earlier channels" : "")
+      << ") |\n";
     s << "| latent discretization | 2^" << c.prior_precision << " equal-mass buckets per dimension, posterior at "
       << c.posterior_precision << " bits |\n";
     std::snprintf(buf, sizeof buf, "| training | %u epochs, batch %u, Adam lr %g (schedule %d, final fraction %g, warm-up %u), weight decay %g, clip %g, seed %llu |\n",
