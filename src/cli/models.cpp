@@ -162,7 +162,7 @@ int run_models(const ModelsFlags& f) {
         r.rows = c.rows;
         r.cols = c.cols;
         r.latent_dims = c.latent;
-        r.shape = std::to_string(c.rows) + "x" + std::to_string(c.cols) + "x1";
+        r.shape = std::to_string(c.rows) + "x" + std::to_string(c.cols) + "x" + std::to_string(c.image_channels);
         r.latent = std::to_string(c.latent);
         r.neg_elbo_bpd = heldout_neg_elbo(r.path, *m.model, warnings);
         char buf[32] = "-";
