@@ -79,10 +79,9 @@ Expected<std::optional<FoundImages>> find_images(const archive::Input& in, const
     }
     auto head = archive::read_range(in, 0, io::kIdxHeaderBytes);
     if (!head) return head.error();
-    // The formats bbans reads images from (io::detect_format, as bbans train does). Those whose
-    // exact bytes the archive can rebuild from pixels are coded as images: IDX, PGM (header kept
-    // verbatim). PNG and gzip are stored by the general-purpose methods until a re-encoder that
-    // gives back the same file exists (the colour/any-size issue).
+    // The formats bbans reads images from (io::detect_format, as bbans train does): IDX, and the
+    // single-image files image_files.hpp turns into samples and back (PGM and PPM byte for byte,
+    // PNG pixel-exact). gzip is kept byte for byte by the general-purpose methods.
     const io::Format format = io::detect_format(*head);
     if (format == io::Format::pgm || format == io::Format::ppm || format == io::Format::png) {
         auto f = image_file_of(in, format, why);
@@ -238,9 +237,9 @@ Expected<ChunkOut> image_chunk(const archive::Input& in, const ImageLayout& l, b
     out.stats = std::move(encoded->stats);
     // The chunk's split of the message: seed images, then the bits-back ones.
     // Samples of the seed units: the first bands pushed are the chunk's last ones.
-    const std::uint64_t T = coder.config().rows, row_samples = std::uint64_t{l.cols} * l.channels;
+    const std::uint64_t T = coder.config().rows;
     out.stats.samples = count * unit_bytes(l, row_units);
-    out.stats.seed_samples = row_units ? (set.rows - std::min<std::uint64_t>(set.rows, (bands - seed) * T)) * row_samples
+    out.stats.seed_samples = row_units ? (set.rows - std::min<std::uint64_t>(set.rows, (bands - seed) * T)) * unit_bytes(l, true)
                                        : seed * l.image_bytes();
     if (options.measure_elbo) {
         std::mt19937_64 draw(0x5EED + k);
