@@ -6,6 +6,7 @@
 #include <string>
 
 #include "bbans/expected.hpp"
+#include "models/colour.hpp"
 
 namespace bbans::models {
 
@@ -20,6 +21,9 @@ struct VaeConfig {
     std::uint32_t rows = 28;
     std::uint32_t cols = 28;
     std::uint32_t image_channels = 1;    // S: samples per pixel, 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA
+    // The colour space the model sees (models/colour.hpp): pixels are transformed before
+    // training and coding, and back after decoding. S >= 3 unless none.
+    ColourTransform colour_transform = ColourTransform::none;
     std::uint32_t latent = 32;           // L
     std::uint32_t encoder_hidden = 384;  // H: D*S -> H -> ... -> 2L
     std::uint32_t encoder_layers = 2;    // hidden layers

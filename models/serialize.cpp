@@ -65,29 +65,38 @@ std::uint8_t get_u8_at_most(IArchive& ar, std::uint8_t max, const char* what) {
 }
 
 // The flags byte: bit 0 autoregressive; bit 1 an extension follows the fixed fields (u32 samples
-// per pixel). A grey model is written without the extension, so its bytes (and identity) are
-// those of a model file from before colour models existed.
-constexpr std::uint8_t kFlagAutoregressive = 1, kFlagExtension = 2;
+// per pixel); bit 2 a u8 colour transform follows that (models/colour.hpp). A grey model is
+// written without either, so its bytes (and identity) are those of a model file from before
+// colour models existed; a colour model without a transform, those of one from before transforms.
+constexpr std::uint8_t kFlagAutoregressive = 1, kFlagExtension = 2, kFlagColourTransform = 4;
 
 void write_config(OArchive& ar, const VaeConfig& c) {
-    const bool ext = c.image_channels != 1;
-    const auto flags = static_cast<std::uint8_t>((c.autoregressive ? kFlagAutoregressive : 0) | (ext ? kFlagExtension : 0));
+    const bool ext = c.image_channels != 1, transform = c.colour_transform != ColourTransform::none;
+    const auto flags = static_cast<std::uint8_t>((c.autoregressive ? kFlagAutoregressive : 0) | (ext ? kFlagExtension : 0) |
+                                                 (transform ? kFlagColourTransform : 0));
     ar(c.rows, c.cols, c.latent, c.encoder_hidden, c.encoder_layers, c.decoder_hidden, c.decoder_layers,
        static_cast<std::uint8_t>(c.likelihood), c.channels, flags, c.head_hidden, c.head_layers, c.components,
        c.prior_precision, c.posterior_precision);
     if (ext) ar(c.image_channels);
+    if (transform) ar(static_cast<std::uint8_t>(c.colour_transform));
 }
 void read_config(IArchive& ar, VaeConfig& c) {
     ar(c.rows, c.cols, c.latent, c.encoder_hidden, c.encoder_layers, c.decoder_hidden, c.decoder_layers);
     c.likelihood = static_cast<Likelihood>(get_u8_at_most(ar, 1, "likelihood"));
     ar(c.channels);
-    const std::uint8_t flags = get_u8_at_most(ar, kFlagAutoregressive | kFlagExtension, "configuration flags");
+    const std::uint8_t flags =
+        get_u8_at_most(ar, kFlagAutoregressive | kFlagExtension | kFlagColourTransform, "configuration flags");
     c.autoregressive = (flags & kFlagAutoregressive) != 0;
     ar(c.head_hidden, c.head_layers, c.components, c.prior_precision, c.posterior_precision);
     c.image_channels = 1;
     if (flags & kFlagExtension) {
         ar(c.image_channels);
         if (c.image_channels == 1) throw FormatError("configuration extension without a reason (1 sample per pixel)");
+    }
+    c.colour_transform = ColourTransform::none;
+    if (flags & kFlagColourTransform) {
+        c.colour_transform = static_cast<ColourTransform>(get_u8_at_most(ar, kMaxColourTransform, "colour transform"));
+        if (c.colour_transform == ColourTransform::none) throw FormatError("colour transform flag without a transform");
     }
 }
 

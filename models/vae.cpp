@@ -27,6 +27,9 @@ Status VaeConfig::validate() const {
     auto bad = [](const std::string& what) { return Status(make_error("invalid model configuration: " + what)); };
     if (rows < 1 || rows > 1024 || cols < 1 || cols > 1024) return bad("image size must be 1..1024 per side");
     if (image_channels < 1 || image_channels > kMaxImageChannels) return bad("samples per pixel must be 1..4");
+    if (static_cast<std::uint8_t>(colour_transform) > kMaxColourTransform) return bad("unknown colour transform");
+    if (colour_transform != ColourTransform::none && image_channels < 3)
+        return bad("a colour transform needs at least 3 samples per pixel");
     if (likelihood == Likelihood::bernoulli && image_channels != 1) return bad("the Bernoulli likelihood is grey only");
     if (latent < 1 || latent > 4096) return bad("latent size must be 1..4096");
     if (encoder_hidden < 1 || encoder_hidden > 16384 || decoder_hidden < 1 || decoder_hidden > 16384)

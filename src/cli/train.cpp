@@ -12,10 +12,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "src/cli/commands.hpp"
 #include "src/cli/paths.hpp"
+#include "models/colour.hpp"
 #include "models/crops.hpp"
 #include "models/trainer.hpp"
 #include "src/coding/model_file.hpp"
@@ -29,6 +31,7 @@ namespace fs = std::filesystem;
 
 struct TrainFlags {
     std::string corpus, test, output, resume, checkpoint, description, shape, tile;
+    std::string colour_transform = "none";
     std::uint64_t crops = 200000, test_crops = 4000;  // with --tile
     bool force = false, quiet = false;
     std::optional<std::uint32_t> epochs;  // not given: the default (or the checkpoint's)
@@ -196,6 +199,14 @@ Expected<TrainingData> load_training_data(TrainFlags& f) {
         if (!test_images) return test_images.error();
         const std::size_t S = train_images->front().channels;
         if (test_images->front().channels != S) return make_error("the training and held-out images have different channel counts");
+        // The model sees its own colour space; crops are cut from the transformed images, so
+        // a frame's margin outside the image reads 0 there, as the coder's frames do.
+        const models::ColourTransform transform = f.model.colour_transform;
+        if (transform != models::ColourTransform::none && S < 3)
+            return make_error(std::string("--colour-transform ") + models::colour_transform_name(transform) +
+                              " needs colour images (3 or 4 channels), the corpus has " + std::to_string(S));
+        for (auto* list : {&*train_images, &*test_images})
+            for (io::ImageSet& set : *list) models::colour_forward(transform, set.pixels, S);
         const models::Frame fr{tile->rows, tile->cols, S};
         auto train = load_crops(*train_images, fr, f.crops, models::mix_seed(f.train.seed, 0xC0), "training corpus");
         if (!train) return train.error();
@@ -238,12 +249,28 @@ int run_train(TrainFlags& f) {
     const std::string card_path = coding::card_path(f.output);
     const std::string ckpt = !f.checkpoint.empty() ? f.checkpoint : f.output + ".ckpt";
     if (auto ok = check_outputs(f, card_path, ckpt); !ok) return fail(ok.error().message);
+    {
+        bool known = false;
+        for (std::uint8_t t = 0; t <= models::kMaxColourTransform; ++t)
+            if (f.colour_transform == models::colour_transform_name(static_cast<models::ColourTransform>(t))) {
+                f.model.colour_transform = static_cast<models::ColourTransform>(t);
+                known = true;
+            }
+        if (!known) return fail("--colour-transform must be none, subtract-green or ycocg-r, got '" + f.colour_transform + "'");
+    }
+    // A resumed run's architecture (its colour transform included) is the checkpoint's.
+    std::optional<Expected<models::Trainer>> resumed;
+    if (!f.resume.empty()) {
+        resumed.emplace(models::Trainer::resume(f.resume));
+        if (!*resumed) return fail(resumed->error().message);
+        f.model.colour_transform = (*resumed)->model().config().colour_transform;
+    }
     auto data = load_training_data(f);
     if (!data) return fail(data.error().message);
     const models::ImageSet& train_view = data->train_view;
     const models::ImageSet& test_view = data->test_view;
     if (f.epochs) f.train.epochs = *f.epochs;
-    auto trainer = f.resume.empty() ? models::Trainer::create(f.model, f.train) : models::Trainer::resume(f.resume);
+    auto trainer = resumed ? std::move(*resumed) : models::Trainer::create(f.model, f.train);
     if (!trainer) return fail(trainer.error().message);
     if (!f.resume.empty() && f.epochs)
         if (auto ok = trainer->set_epochs(*f.epochs); !ok) return fail(ok.error().message);
@@ -362,6 +389,9 @@ void add_train_command(CLI::App& app, RunState& state) {
     t->add_option("--head-hidden", f.model.head_hidden, "hidden width of the per-pixel head")->capture_default_str();
     t->add_option("--head-layers", f.model.head_layers, "hidden layers of the per-pixel head")->capture_default_str();
     t->add_option("--components", f.model.components, "logistics in each pixel's mixture")->capture_default_str();
+    t->add_option("--colour-transform", f.colour_transform,
+                  "with --tile on colour images: the colour space the model sees: none, subtract-green or ycocg-r (models/colour.hpp)")
+        ->capture_default_str();
     t->add_option("--prior-precision", f.model.prior_precision, "latent buckets per dimension, as bits")->capture_default_str();
     t->add_option("--posterior-precision", f.model.posterior_precision, "bits of the posterior's frequencies")->capture_default_str();
     t->add_option("--calibration", f.calibration, "training images used to calibrate the integer model")->capture_default_str();

@@ -72,6 +72,9 @@ std::string card_markdown(const CodingModel& model, const TrainingRecord& r) {
     s << "| image shape | " << c.rows << "x" << c.cols;
     if (c.image_channels != 1) s << "x" << c.image_channels;
     s << " (a tile: the model codes any size) |\n";
+    if (c.colour_transform != models::ColourTransform::none)
+        s << "| colour space | " << models::colour_transform_name(c.colour_transform)
+          << " (models/colour.hpp: applied before coding, inverted after decoding) |\n";
     s << "| architecture | encoder " << c.samples() << " -> " << c.encoder_layers << "x" << c.encoder_hidden << " -> 2x" << c.latent
       << "; decoder " << c.latent << " -> " << c.decoder_layers << "x" << c.decoder_hidden << " -> " << c.samples() << "x" << c.channels
       << " channels; per-sample head " << c.head_inputs() << " -> " << c.head_hidden << " -> " << 3 * c.components << " ("

@@ -178,6 +178,12 @@ Status TiledCoder::push(codec::Message& m, std::span<const std::uint8_t> image, 
     if (rows < 1 || cols < 1 || image.size() != rows * cols * channels())
         return make_error("the image does not have " + std::to_string(rows) + "x" + std::to_string(cols) + "x" +
                           std::to_string(channels()) + " samples");
+    std::vector<std::uint8_t> transformed;  // the image in the model's colour space, if it has one
+    if (config().colour_transform != models::ColourTransform::none) {
+        transformed.assign(image.begin(), image.end());
+        models::colour_forward(config().colour_transform, transformed, channels());
+        image = transformed;
+    }
     const std::size_t T = config().rows, bands = (rows + T - 1) / T, row_bytes = cols * channels();
     const Latent central(tiles(cols) * config().latent, grid_.buckets() / 2);
     for (std::size_t k = 0; k < bands; ++k) {
@@ -204,6 +210,7 @@ std::vector<std::uint8_t> TiledCoder::pop(codec::Message& m, std::size_t rows, s
                                                         : band_bits_back(*this, std::move(frame), n, cols).pop(m);
         std::copy(band.begin(), band.end(), image.begin() + static_cast<std::ptrdiff_t>(r0 * row_bytes));
     }
+    models::colour_inverse(config().colour_transform, image, channels());
     return image;
 }
 

@@ -44,6 +44,7 @@
 #include "codec/codec.hpp"
 #include "codec/gaussian.hpp"
 #include "codec/logistic.hpp"
+#include "models/colour.hpp"
 #include "models/neighbourhood.hpp"
 #include "models/packed.hpp"
 #include "models/quantized.hpp"
@@ -97,7 +98,9 @@ public:
     std::size_t channels() const { return config().image_channels; }
     const codec::BucketGrid& grid() const { return grid_; }
 
-    // An image of rows x cols pixels of channels() samples (row-major, interleaved). The first
+    // An image of rows x cols pixels of channels() samples (row-major, interleaved), in the
+    // user's colour space: a model with a colour transform codes the transformed pixels, and pop
+    // returns them transformed back. The first
     // `seed` bands pushed (the image's last ones) are pushed without bits back. If band_bits is
     // given, m.size_bits() after each band pushed is appended to it.
     Status push(codec::Message& m, std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols,
@@ -112,7 +115,8 @@ public:
     double neg_elbo_bits(std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols, Draw&& draw,
                          std::size_t skip_last = 0) const;
     // The same for one band given its frame (models::Frame of rows x width, margins and
-    // interior set): e.g. a framed training tile.
+    // interior set): e.g. a framed training tile. The frame is in the model's colour space
+    // (models/colour.hpp): cut from an image already transformed.
     template <class Draw>
     double frame_neg_elbo_bits(std::span<const std::uint8_t> frame, std::size_t rows, std::size_t width, Draw&& draw) const;
 
@@ -159,6 +163,12 @@ template <class Draw>
 double TiledCoder::neg_elbo_bits(std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols, Draw&& draw,
                                  std::size_t skip_last) const {
     if (image.size() != rows * cols * channels()) return std::numeric_limits<double>::infinity();
+    std::vector<std::uint8_t> transformed;  // as push codes it: in the model's colour space
+    if (config().colour_transform != models::ColourTransform::none) {
+        transformed.assign(image.begin(), image.end());
+        models::colour_forward(config().colour_transform, transformed, channels());
+        image = transformed;
+    }
     double bits = 0;
     const std::size_t T = config().rows, n_bands = bands(rows);
     for (std::size_t b = 0; b + skip_last < n_bands; ++b) {

@@ -57,6 +57,44 @@ TEST_CASE("tiled coder: images of any size and colour round-trip and restore the
     }
 }
 
+TEST_CASE("tiled coder: a model with a colour transform codes the transformed pixels and gives back the user's", "[coding][tiled]") {
+    for (auto t : {models::ColourTransform::subtract_green, models::ColourTransform::ycocg_r})
+        for (std::size_t S : {3u, 4u}) {
+            CAPTURE(models::colour_transform_name(t), S);
+            // The same weights with and without the transform (the transform does not change
+            // initialization or calibration).
+            auto quantized = [S](models::ColourTransform transform) {
+                auto cfg = test::tiny_config();
+                cfg.image_channels = static_cast<std::uint32_t>(S);
+                cfg.colour_transform = transform;
+                auto vae = models::Vae::make(cfg, 21);
+                REQUIRE(vae.has_value());
+                const auto calib_px = test::colour_images(64, cfg.rows, cfg.cols, S, 22);
+                auto q = models::QuantizedVae::from_float(*vae, models::ImageSet{calib_px.data(), 64, cfg.rows, cfg.cols, S});
+                REQUIRE(q.has_value());
+                return std::move(*q);
+            };
+            auto coder = *coding::TiledCoder::make(quantized(t));
+            auto plain = *coding::TiledCoder::make(quantized(models::ColourTransform::none));
+            const std::size_t rows = 13, cols = 11;
+            const auto px = test::colour_images(1, rows, cols, S, 23);
+            auto transformed = px;
+            models::colour_forward(t, transformed, S);
+            REQUIRE(transformed != px);
+
+            codec::Message m = some_message(2, 5), expected = m;
+            const codec::Message before = m;
+            REQUIRE(coder.push(m, px, rows, cols, 1).has_value());
+            REQUIRE(plain.push(expected, transformed, rows, cols, 1).has_value());
+            CHECK(m == expected);
+            REQUIRE(coder.pop(m, rows, cols, 1) == px);
+            REQUIRE(m == before);
+            std::mt19937_64 a(1), b(1);
+            CHECK(coder.neg_elbo_bits(px, rows, cols, [&] { return a(); }) ==
+                  plain.neg_elbo_bits(transformed, rows, cols, [&] { return b(); }));
+        }
+}
+
 TEST_CASE("tiled coder: a tile that is the whole image codes exactly as VaeCoder", "[coding][tiled]") {
     const auto tm = test::tiny_model(12);
     auto tiled = *coding::TiledCoder::make(tm.q);

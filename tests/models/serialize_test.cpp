@@ -105,6 +105,27 @@ TEST_CASE("A colour model round-trips; a grey model's bytes carry no extension",
     CHECK(serialize_model(grey).size() < bytes.size());
 }
 
+TEST_CASE("A colour transform is stored; a colour model without one keeps its bytes", "[serialize]") {
+    VaeConfig c = tiny_model().config();
+    c.image_channels = 3;
+    const std::string plain = serialize_model(*Vae::make(c, 5));
+    for (auto t : {ColourTransform::subtract_green, ColourTransform::ycocg_r}) {
+        c.colour_transform = t;
+        auto v = Vae::make(c, 5);
+        REQUIRE(v.has_value());
+        const std::string bytes = serialize_model(*v);
+        auto back = deserialize_model(bytes);
+        REQUIRE(back.has_value());
+        CHECK(back->config().colour_transform == t);
+        CHECK(serialize_model(*back) == bytes);
+        CHECK(bytes.size() == plain.size() + 1);  // one byte more: the transform
+    }
+    // A transform needs colour: a grey configuration with one is refused.
+    VaeConfig grey = tiny_model().config();
+    grey.colour_transform = ColourTransform::ycocg_r;
+    CHECK_FALSE(grey.validate().has_value());
+}
+
 TEST_CASE("Model payload is canonical little-endian", "[serialize]") {
     const std::string bytes = serialize_model(tiny_model());
     // Header: magic, version 1 (LE uint32), then the payload length (LE uint64).
