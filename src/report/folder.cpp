@@ -368,7 +368,10 @@ std::string folder_table(const FolderFigures& f) {
     std::size_t w = 24;
     for (const ImageFigures& i : f.images) w = std::max(w, i.name.size());
     w = std::min<std::size_t>(w, 48);
-    std::size_t sw = 12;
+    const std::string total_name = format("all %zu files", f.images.size());
+    const std::string total_size = format("%llu samples", static_cast<unsigned long long>(t.samples));
+    w = std::max(w, total_name.size());
+    std::size_t sw = total_size.size();
     for (const ImageFigures& i : f.images) sw = std::max(sw, shape_text(i).size());
     s << left("file", w) << "  " << left("size", sw) << "  " << left("method", 24) << right("bbans", 8) << right("net", 8) << right("-ELBO", 8);
     for (const CodecInfo& c : f.codecs) {
@@ -391,7 +394,7 @@ std::string folder_table(const FolderFigures& f) {
         if (!i.model_name.empty() && i.method == "bits-back") method += " " + i.model_name;
         row(i, i.name, shape_text(i), method);
     }
-    row(t, format("all %zu files", f.images.size()), format("%llu samples", static_cast<unsigned long long>(t.samples)), "");
+    row(t, total_name, total_size, "");
     s << "\nexact round trip (bbans, and every in-process encoding checked by decoding): " << (t.exact ? "yes" : "NO") << '\n';
     for (const ImageFigures& i : f.images)
         for (std::size_t k = 0; k < f.codecs.size() && k < i.references.size(); ++k)
