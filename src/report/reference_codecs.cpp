@@ -35,7 +35,7 @@ Status check_input(std::span<const std::uint8_t> samples, io::Shape shape) {
 }
 
 // "1.2.4" from a version packed as major * f^2 + minor * f + patch.
-std::string version_text(std::uint32_t v, std::uint32_t f) {
+[[maybe_unused]] std::string version_text(std::uint32_t v, std::uint32_t f) {  // (unused without libwebp and libjxl)
     return std::to_string(v / (f * f)) + '.' + std::to_string(v / f % f) + '.' + std::to_string(v % f);
 }
 
