@@ -55,7 +55,7 @@ TEST_CASE("folder report: a codec that failed on a file has no aggregate number"
     CHECK(t.references[1].error == "failed on 1 of 2 files");
 }
 
-TEST_CASE("folder report: a file that is not an image is skipped with why; a broken image is an error", "[report]") {
+TEST_CASE("folder report: a file that is not an image is skipped with why, and a broken image is an error", "[report]") {
     auto codecs = report::reference_codecs();
     REQUIRE(codecs);
     const std::string text = "not an image at all\n";
