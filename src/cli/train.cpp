@@ -310,7 +310,7 @@ Expected<Prepared> prepare(TrainFlags& f, const std::string& card_path, const st
 int run_train(TrainFlags& f) {
     const bool tty = ::isatty(STDERR_FILENO);
     Job job;
-    if (auto ok = job.start(); !ok) return fail(ok.error().message);
+    if (auto ok = job.start(); !ok) return launcher_rank() == 0 ? fail(ok.error().message) : 1;  // (the same on every rank)
     const unsigned rank = job.rank(), ranks = job.ranks();
     if (rank != 0) f.quiet = true;
     const std::string card_path = coding::card_path(f.output);
