@@ -40,4 +40,12 @@ std::vector<TensorChunk> tensor_chunks(const std::vector<Index>& sizes, Index ch
     return out;
 }
 
+std::vector<std::uint64_t> gather_each(ShardExchange& exchange, std::uint64_t value) {
+    std::vector<std::uint64_t> all(exchange.ranks());
+    all[exchange.rank()] = value;
+    const std::vector<std::size_t> counts(exchange.ranks(), 1);
+    exchange.all_gather(std::span<std::uint64_t>(all), counts);
+    return all;
+}
+
 }  // namespace bbans::models

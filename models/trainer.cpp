@@ -53,6 +53,14 @@ Status Trainer::set_epochs(std::uint32_t epochs) {
     return Ok{};
 }
 
+Status Trainer::set_exchange(ShardExchange* exchange) {
+    if (exchange != nullptr && exchange->ranks() > state_.train.shards)
+        return make_error(std::to_string(exchange->ranks()) + " ranks need at least as many shards per minibatch, and the run has " +
+                          std::to_string(state_.train.shards) + " (--shards)");
+    exchange_ = exchange;
+    return Ok{};
+}
+
 CheckpointState Trainer::snapshot() const {
     CheckpointState s = state_;
     s.adam_steps = adam_.steps();
@@ -70,7 +78,7 @@ LossParts Trainer::step(const std::uint8_t* batch, std::size_t n, std::uint64_t 
     eps_.resize(L, cols);
     for (Index j = 0; j < cols; ++j)
         for (Index i = 0; i < L; ++i) eps_(i, j) = static_cast<float>(rng_.normal());
-    const Parallelism par{state_.train.shards, state_.train.threads};
+    const Parallelism par{state_.train.shards, state_.train.threads, exchange_};
     const LossParts loss = vae_.loss_and_grad(batch, cols, eps_, par, framed_);
     last_lr_ = scheduled_learning_rate(state_.train, adam_.steps(), total_steps);
     auto params = vae_.params();
@@ -84,32 +92,63 @@ Status Trainer::run(const ImageSet& train, const ImageSet* heldout, const TrainC
     try {
         return run_epochs(train, heldout, callbacks, checkpoint);
     } catch (const std::bad_alloc&) {
+        if (exchange_) exchange_->failed_alone();
         return make_error("training ran out of memory");
     } catch (const std::exception& e) {
+        if (exchange_) exchange_->failed_alone();
         return make_error(std::string("training failed: ") + e.what());
     }
+}
+
+Status Trainer::check_ranks_agree(const ImageSet& train, const ImageSet* heldout) const {
+    // Everything a step reads: the data, and the weights, optimizer and generator state and the
+    // settings (all of which a checkpoint holds: its bytes, hashed).
+    CheckpointState snap = snapshot();
+    snap.train.threads = 1;  // (each rank may have its own number of cores)
+    const std::string state = serialize_checkpoint(vae_, snap);
+    const struct {
+        std::uint64_t value;
+        const char* what;
+    } checks[] = {{image_set_hash(train) ^ train.count, "training images"},
+                  {heldout ? image_set_hash(*heldout) ^ heldout->count : 0, "held-out images"},
+                  {hash64(state.data(), state.size()), "weights, optimizer state or settings"}};
+    for (const auto& c : checks) {
+        const std::vector<std::uint64_t> all = gather_each(*exchange_, c.value);
+        for (std::size_t r = 1; r < all.size(); ++r)
+            if (all[r] != all[0]) return make_error("rank " + std::to_string(r) + " has other " + c.what + " than rank 0");
+    }
+    return Ok{};
 }
 
 Status Trainer::run_epochs(const ImageSet& train, const ImageSet* heldout, const TrainCallbacks& callbacks,
                            const std::filesystem::path& checkpoint) {
     const VaeConfig& cfg = vae_.config();
-    auto shape_ok = [&](const ImageSet& s) { return vae_.accepts(s); };
-    if (train.count == 0 || train.pixels == nullptr) return make_error("no training images");
-    if (!shape_ok(train))
-        return make_error("training images are " + std::to_string(train.rows) + "x" + std::to_string(train.cols) + "x" +
-                          std::to_string(train.channels) + ", the model expects " + std::to_string(cfg.rows) + "x" +
-                          std::to_string(cfg.cols) + "x" + std::to_string(cfg.image_channels));
     const bool have_heldout = heldout != nullptr && heldout->count > 0 && heldout->pixels != nullptr;
-    if (have_heldout && !shape_ok(*heldout)) return make_error("held-out images do not match the model's image size");
-
-    const std::uint64_t data_hash = image_set_hash(train);
-    if (state_.epochs_done > 0 || adam_.steps() > 0) {
-        if (state_.data_hash != data_hash || state_.data_count != train.count)
-            return make_error("the training images are not the ones this run started with");
-    } else {
-        state_.data_hash = data_hash;
-        state_.data_count = train.count;
+    std::uint64_t data_hash = 0;
+    auto check_data = [&]() -> Status {
+        auto shape_ok = [&](const ImageSet& s) { return vae_.accepts(s); };
+        if (train.count == 0 || train.pixels == nullptr) return make_error("no training images");
+        if (!shape_ok(train))
+            return make_error("training images are " + std::to_string(train.rows) + "x" + std::to_string(train.cols) + "x" +
+                              std::to_string(train.channels) + ", the model expects " + std::to_string(cfg.rows) + "x" +
+                              std::to_string(cfg.cols) + "x" + std::to_string(cfg.image_channels));
+        if (have_heldout && !shape_ok(*heldout)) return make_error("held-out images do not match the model's image size");
+        data_hash = image_set_hash(train);
+        if (state_.epochs_done > 0 || adam_.steps() > 0) {
+            if (state_.data_hash != data_hash || state_.data_count != train.count)
+                return make_error("the training images are not the ones this run started with");
+        } else {
+            state_.data_hash = data_hash;
+            state_.data_count = train.count;
+        }
+        return Ok{};
+    };
+    Status ready = check_data();
+    if (exchange_ && exchange_->ranks() > 1) {  // every rank fails, or none; then all must agree
+        ready = exchange_->agree(std::move(ready));
+        if (ready) ready = check_ranks_agree(train, have_heldout ? heldout : nullptr);
     }
+    if (!ready) return ready;
 
     const TrainConfig& tc = state_.train;
     const std::size_t D = train.image_size();
@@ -169,7 +208,7 @@ Status Trainer::run_epochs(const ImageSet& train, const ImageSet* heldout, const
         rep.images_per_second = static_cast<double>(seen) / std::max(rep.epoch_seconds, 1e-9);
         if (have_heldout && ((tc.eval_every > 0 && epoch % tc.eval_every == 0) || epoch == tc.epochs)) {
             const auto te = Clock::now();
-            rep.heldout = vae_.evaluate(*heldout, tc.eval_samples, tc.eval_seed, {tc.shards, tc.threads});
+            rep.heldout = vae_.evaluate(*heldout, tc.eval_samples, tc.eval_seed, {tc.shards, tc.threads, exchange_});
             rep.eval_seconds = seconds_since(te);
             state_.last_heldout_bpd = rep.heldout->neg_elbo_bpd;
         }
@@ -185,8 +224,9 @@ Status Trainer::run_epochs(const ImageSet& train, const ImageSet* heldout, const
         info.heldout_neg_elbo_bpd = state_.last_heldout_bpd;
         info.train_data_hash = data_hash;
 
-        if (!checkpoint.empty())
-            if (auto st = save_checkpoint(checkpoint); !st) return st;
+        Status saved = checkpoint.empty() ? Status(Ok{}) : save_checkpoint(checkpoint);
+        if (exchange_) saved = exchange_->agree(std::move(saved));  // (only some ranks write)
+        if (!saved) return saved;
         rep.elapsed_seconds = seconds_since(session_start);
         rep.eta_seconds = static_cast<double>(tc.epochs - epoch) * (rep.epoch_seconds + rep.eval_seconds);
         if (callbacks.on_epoch && !callbacks.on_epoch(rep)) break;

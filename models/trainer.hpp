@@ -13,6 +13,12 @@
 // matter. A checkpoint holds the weights, Adam moments and step count, the epoch counter and
 // the generator state, so resuming from the checkpoint of epoch e gives bit for bit the same
 // model as the uninterrupted run.
+//
+// Over several processes (set_exchange, parallel.hpp): every rank runs the same Trainer on the
+// same data and computes its share of each minibatch's shards and of the held-out evaluation;
+// the results are the bits of a one-process run with the same shard count. run() first checks
+// that every rank has the same data, weights and state; only ranks given a checkpoint path write
+// one, and a failure to write it fails the run on every rank.
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
@@ -96,6 +102,9 @@ public:
     // Worker threads (does not change results). Extends or shortens the run (changes the
     // learning-rate schedule of the remaining steps).
     void set_threads(std::uint32_t threads) { state_.train.threads = std::max<std::uint32_t>(1, threads); }
+    // Trains as one of several ranks (null: alone). Not owned; must outlive the trainer's use.
+    // Fails when the run's shard count cannot give every rank at least one shard.
+    Status set_exchange(ShardExchange* exchange);
     Status set_epochs(std::uint32_t epochs);
 
     static std::uint64_t steps_per_epoch(std::size_t images, std::uint32_t batch_size) {
@@ -105,6 +114,8 @@ public:
 private:
     Trainer(Vae vae, CheckpointState state);
     CheckpointState snapshot() const;
+    // Collective: every rank has the same data, weights, state and settings.
+    Status check_ranks_agree(const ImageSet& train, const ImageSet* heldout) const;
     Status run_epochs(const ImageSet& train, const ImageSet* heldout, const TrainCallbacks& callbacks,
                       const std::filesystem::path& checkpoint);
 
@@ -115,6 +126,7 @@ private:
     std::vector<std::uint8_t> batch_buf_;
     bool framed_ = false;  // whether step()'s samples are framed (ImageSet::framed of the run's data)
     Mat<float> eps_;
+    ShardExchange* exchange_ = nullptr;
     double last_grad_norm_ = 0.0;
     double last_lr_ = 0.0;
 };

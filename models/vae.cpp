@@ -116,6 +116,7 @@ BasicVae<T>& BasicVae<T>::operator=(const BasicVae& o) {
         decoder_ = o.decoder_;
         head_ = o.head_;
         scratch_.clear();
+        shard_grads_.clear();
     }
     return *this;
 }
@@ -316,11 +317,25 @@ LossParts BasicVae<T>::run_batch(const std::uint8_t* batch, Index n, const Mat<T
         if (!w) w = std::make_unique<Workspace>();
     const T scale = T(1.0 / (static_cast<double>(n) * static_cast<double>(D) * std::numbers::ln2));
     std::vector<double> recon(static_cast<std::size_t>(n)), kl(static_cast<std::size_t>(n));
-    for_each_shard(shards, par.threads, [&](unsigned s) {
+    const bool shared = par.exchange != nullptr && par.exchange->ranks() > 1;
+    const ShardRange mine = shared ? shards_of_rank(shards, par.exchange->rank(), par.exchange->ranks()) : ShardRange{0, shards};
+    for_each_shard(mine.end - mine.begin, par.threads, [&](unsigned k) {
+        const unsigned s = mine.begin + k;
         const Index i0 = n * s / shards, i1 = n * (s + 1) / shards;
         run_shard(*pool[s], batch + i0 * stride, i1 - i0, framed, eps.data() + i0 * L, grads, scale, recon.data() + i0,
                   kl.data() + i0);
     });
+    if (shared) {
+        // Every rank's images (contiguous runs, in rank order) to every rank, then summed below
+        // in image order as by one process.
+        std::vector<std::size_t> counts(par.exchange->ranks());
+        for (unsigned r = 0; r < par.exchange->ranks(); ++r) {
+            const ShardRange theirs = shards_of_rank(shards, r, par.exchange->ranks());
+            counts[r] = static_cast<std::size_t>(n * theirs.end / shards - n * theirs.begin / shards);
+        }
+        par.exchange->all_gather(std::span<double>(recon), counts);
+        par.exchange->all_gather(std::span<double>(kl), counts);
+    }
     double r = 0.0, k = 0.0;
     for (Index i = 0; i < n; ++i) {
         r += recon[static_cast<std::size_t>(i)];
@@ -343,12 +358,43 @@ LossParts BasicVae<T>::loss_and_grad(const std::uint8_t* batch, Index n, const M
     // Sum the shards' gradients in shard order, element by element: the same bits whatever the
     // thread count (the chunks only decide who does the work).
     const std::vector<TensorChunk> chunks = tensor_chunks(sizes);
+    const bool shared = par.exchange != nullptr && par.exchange->ranks() > 1;
+    if (!shared) {
+        for_each_shard(static_cast<unsigned>(chunks.size()), par.threads, [&](unsigned c) {
+            const TensorChunk& ch = chunks[c];
+            Eigen::Map<Vec<T>> dst(ps[ch.tensor]->grad.data() + ch.offset, ch.size);
+            dst = Eigen::Map<const Vec<T>>(scratch_[0]->grads[ch.tensor].data() + ch.offset, ch.size);
+            for (std::size_t s = 1; s < shards; ++s)
+                dst += Eigen::Map<const Vec<T>>(scratch_[s]->grads[ch.tensor].data() + ch.offset, ch.size);
+        });
+        return out;
+    }
+    // Several ranks: this rank's shards' gradients go into shard_grads_ (shard s at s * P, the
+    // tensors in params() order), the exchange fills in the other ranks' shards, and the sum is
+    // the same one as above, read from shard_grads_.
+    std::vector<std::size_t> offsets(ps.size() + 1, 0);
+    for (std::size_t t = 0; t < ps.size(); ++t) offsets[t + 1] = offsets[t] + static_cast<std::size_t>(sizes[t]);
+    const std::size_t P = offsets.back();
+    shard_grads_.resize(shards * P);
+    const unsigned ranks = par.exchange->ranks();
+    const ShardRange mine = shards_of_rank(static_cast<unsigned>(shards), par.exchange->rank(), ranks);
+    for_each_shard(mine.end - mine.begin, par.threads, [&](unsigned k) {
+        const std::size_t s = mine.begin + k;
+        for (std::size_t t = 0; t < ps.size(); ++t)
+            std::copy_n(scratch_[s]->grads[t].data(), sizes[t], shard_grads_.data() + s * P + offsets[t]);
+    });
+    std::vector<std::size_t> counts(ranks);
+    for (unsigned r = 0; r < ranks; ++r) {
+        const ShardRange theirs = shards_of_rank(static_cast<unsigned>(shards), r, ranks);
+        counts[r] = (theirs.end - theirs.begin) * P;
+    }
+    par.exchange->all_gather(std::span<T>(shard_grads_), counts);
     for_each_shard(static_cast<unsigned>(chunks.size()), par.threads, [&](unsigned c) {
         const TensorChunk& ch = chunks[c];
+        const std::size_t at = offsets[ch.tensor] + static_cast<std::size_t>(ch.offset);
         Eigen::Map<Vec<T>> dst(ps[ch.tensor]->grad.data() + ch.offset, ch.size);
-        dst = Eigen::Map<const Vec<T>>(scratch_[0]->grads[ch.tensor].data() + ch.offset, ch.size);
-        for (std::size_t s = 1; s < shards; ++s)
-            dst += Eigen::Map<const Vec<T>>(scratch_[s]->grads[ch.tensor].data() + ch.offset, ch.size);
+        dst = Eigen::Map<const Vec<T>>(shard_grads_.data() + at, ch.size);
+        for (std::size_t s = 1; s < shards; ++s) dst += Eigen::Map<const Vec<T>>(shard_grads_.data() + s * P + at, ch.size);
     });
     return out;
 }

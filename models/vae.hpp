@@ -68,10 +68,13 @@ struct EvalResult {
 };
 
 // How a minibatch is split over cores: `shards` fixed contiguous parts (the result depends on
-// it), processed by `threads` workers (the result does not depend on it).
+// it), processed by `threads` workers (the result does not depend on it). With an exchange of
+// several ranks, this process computes only its own shards (shards_of_rank) and gets the others'
+// results from the exchange: the results are still the same bits (parallel.hpp).
 struct Parallelism {
     unsigned shards = 1;
     unsigned threads = 1;
+    ShardExchange* exchange = nullptr;  // not owned; null: every shard here
 };
 
 template <class T>
@@ -158,6 +161,7 @@ private:
     ModelInfo info_;
     Mlp<T> encoder_, decoder_, head_;
     std::vector<std::unique_ptr<Workspace>> scratch_;  // reused across steps; not copied
+    std::vector<T> shard_grads_;  // every shard's gradients, flat, with an exchange; not copied
 };
 
 using Vae = BasicVae<float>;

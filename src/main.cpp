@@ -9,6 +9,7 @@
 
 #include "bbans/version.hpp"
 #include "src/cli/commands.hpp"
+#include "src/cli/mpi_launcher.hpp"
 
 namespace bbans::cli {
 int fail(const std::string& message) {
@@ -75,23 +76,27 @@ int main(int argc, char** argv) {
     bbans::cli::add_train_command(app, state);
     bbans::cli::add_report_command(app, state);
     bbans::cli::add_models_command(app, state);
+    // Under mpirun every rank parses the same command line: rank 0 alone prints usage errors and
+    // help (bbans train over MPI, src/cli/mpi_exchange.hpp).
+    const bool quiet_rank = bbans::cli::launcher_rank() != 0;
     // A mistyped command gets a suggestion rather than CLI11's "argument was not expected".
     if (argc > 1 && argv[1][0] != '-') {
         std::vector<std::string> names;
         for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) names.push_back(sub->get_name());
         if (std::find(names.begin(), names.end(), argv[1]) == names.end())
-            return bbans::cli::fail("unknown command '" + std::string(argv[1]) + "'" + bbans::cli::did_you_mean(argv[1], names) +
+            return quiet_rank ? 1 : bbans::cli::fail("unknown command '" + std::string(argv[1]) + "'" + bbans::cli::did_you_mean(argv[1], names) +
                                     " (see 'bbans --help')");
     }
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
+        return quiet_rank ? 0 : app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {
-        return app.exit(e);
+        return quiet_rank ? 0 : app.exit(e);
     } catch (const CLI::CallForVersion& e) {
-        return app.exit(e);
+        return quiet_rank ? 0 : app.exit(e);
     } catch (const CLI::ParseError& e) {
+        if (quiet_rank) return 1;
         // Usage errors: one line and exit code 1, as zstd and xz do.
         std::string what = e.what();
         std::replace(what.begin(), what.end(), '\n', ' ');

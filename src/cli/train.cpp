@@ -1,7 +1,9 @@
 // bbans train: fit a VAE to an image corpus, report the held-out negative ELBO after every
 // epoch, checkpoint after every epoch (--resume continues), quantize for coding, and write the
 // model file and its card atomically. Ctrl-C stops at the next minibatch, keeps the last
-// checkpoint and prints the command that resumes from it (exit status 130).
+// checkpoint and prints the command that resumes from it (exit status 130). Under an MPI
+// launcher (`mpirun -np R bbans train ...`, built with BBANS_MPI) the ranks train one model
+// together, byte-identical to a one-process run with the same --shards (src/cli/mpi_exchange.hpp).
 #include <unistd.h>
 
 #include <atomic>
@@ -16,6 +18,7 @@
 #include <sstream>
 
 #include "src/cli/commands.hpp"
+#include "src/cli/mpi_exchange.hpp"
 #include "src/cli/paths.hpp"
 #include "models/colour.hpp"
 #include "models/crops.hpp"
@@ -243,12 +246,63 @@ Expected<TrainingData> load_training_data(TrainFlags& f) {
     return d;
 }
 
-int run_train(TrainFlags& f) {
-    const bool tty = ::isatty(STDERR_FILENO);
-    if (f.epochs && *f.epochs == 0) return fail("--epochs must be at least 1");
-    const std::string card_path = coding::card_path(f.output);
-    const std::string ckpt = !f.checkpoint.empty() ? f.checkpoint : f.output + ".ckpt";
-    if (auto ok = check_outputs(f, card_path, ckpt); !ok) return fail(ok.error().message);
+// The processes that train one model: this one alone, or (under an MPI launcher, mpirun -np R)
+// the ranks of an MPI job, of which rank 0 alone prints and writes the model, card and
+// checkpoints.
+class Job {
+public:
+    // Joins the MPI job that launched this process, if one did.
+    Status start() {
+        const unsigned launched = launcher_ranks();
+        if (launched < 2) return Ok{};
+#ifdef BBANS_MPI
+        auto job = MpiExchange::start();
+        if (!job) return job.error();
+        mpi_ = std::move(*job);
+        return Ok{};
+#else
+        return make_error("started as one of " + std::to_string(launched) +
+                          " MPI ranks, but this bbans was built without MPI (cmake -DBBANS_MPI=ON, with libopenmpi-dev)");
+#endif
+    }
+#ifdef BBANS_MPI
+    models::ShardExchange* exchange() const { return mpi_.get(); }
+    unsigned rank() const { return mpi_ ? mpi_->rank() : 0; }
+    unsigned ranks() const { return mpi_ ? mpi_->ranks() : 1; }
+    // Collective: Ok on every rank when Ok on every rank.
+    Status agree(Status local) { return mpi_ ? mpi_->agree(std::move(local)) : local; }
+    // Collective: whether `local` is true on any rank.
+    bool any(bool local) { return mpi_ ? mpi_->any(local) : local; }
+    // When this rank failed alone (the others may be waiting for it): ends every rank.
+    void end_if_alone(const std::string& message) {
+        if (!mpi_ || !mpi_->abandoned()) return;
+        fail(rank() == 0 ? message : "rank " + std::to_string(rank()) + ": " + message);
+        mpi_->abort(1);
+    }
+
+private:
+    std::unique_ptr<MpiExchange> mpi_;
+#else
+    models::ShardExchange* exchange() const { return nullptr; }
+    unsigned rank() const { return 0; }
+    unsigned ranks() const { return 1; }
+    Status agree(Status local) { return local; }
+    bool any(bool local) { return local; }
+    void end_if_alone(const std::string&) {}
+#endif
+};
+
+// What a run needs before it trains, made on every rank; the output files are checked by the
+// rank that writes them.
+struct Prepared {
+    TrainingData data;
+    models::Trainer trainer;
+};
+
+Expected<Prepared> prepare(TrainFlags& f, const std::string& card_path, const std::string& ckpt, const Job& job) {
+    if (f.epochs && *f.epochs == 0) return make_error("--epochs must be at least 1");
+    if (job.rank() == 0)
+        if (auto ok = check_outputs(f, card_path, ckpt); !ok) return ok.error();
     {
         bool known = false;
         for (std::uint8_t t = 0; t <= models::kMaxColourTransform; ++t)
@@ -256,48 +310,76 @@ int run_train(TrainFlags& f) {
                 f.model.colour_transform = static_cast<models::ColourTransform>(t);
                 known = true;
             }
-        if (!known) return fail("--colour-transform must be none, subtract-green or ycocg-r, got '" + f.colour_transform + "'");
+        if (!known) return make_error("--colour-transform must be none, subtract-green or ycocg-r, got '" + f.colour_transform + "'");
     }
     // A resumed run's architecture (its colour transform included) is the checkpoint's.
     std::optional<Expected<models::Trainer>> resumed;
     if (!f.resume.empty()) {
         resumed.emplace(models::Trainer::resume(f.resume));
-        if (!*resumed) return fail(resumed->error().message);
+        if (!*resumed) return resumed->error();
         f.model.colour_transform = (*resumed)->model().config().colour_transform;
     }
     auto data = load_training_data(f);
-    if (!data) return fail(data.error().message);
-    const models::ImageSet& train_view = data->train_view;
-    const models::ImageSet& test_view = data->test_view;
+    if (!data) return data.error();
     if (f.epochs) f.train.epochs = *f.epochs;
     auto trainer = resumed ? std::move(*resumed) : models::Trainer::create(f.model, f.train);
-    if (!trainer) return fail(trainer.error().message);
+    if (!trainer) return trainer.error();
     if (!f.resume.empty() && f.epochs)
-        if (auto ok = trainer->set_epochs(*f.epochs); !ok) return fail(ok.error().message);
+        if (auto ok = trainer->set_epochs(*f.epochs); !ok) return ok.error();
     trainer->set_threads(f.train.threads);
+    if (auto ok = trainer->set_exchange(job.exchange()); !ok) return ok.error();
     auto& info = trainer->model().info();
     if (!f.description.empty()) info.description = f.description;
     else if (info.description.empty()) info.description = fs::path(f.corpus).filename().string();
+    return Prepared{std::move(*data), std::move(*trainer)};
+}
 
-    const auto& cfg = trainer->model().config();
-    if (!f.quiet)
-        std::cerr << "bbans train: " << data->describe << "; latent " << cfg.latent << ", hidden " << cfg.encoder_hidden << "/" << cfg.decoder_hidden
+int run_train(TrainFlags& f) {
+    const bool tty = ::isatty(STDERR_FILENO);
+    Job job;
+    if (auto ok = job.start(); !ok) return launcher_rank() == 0 ? fail(ok.error().message) : 1;  // (the same on every rank)
+    const unsigned rank = job.rank(), ranks = job.ranks();
+    if (rank != 0) f.quiet = true;
+    const std::string card_path = coding::card_path(f.output);
+    const std::string ckpt = !f.checkpoint.empty() ? f.checkpoint : f.output + ".ckpt";
+    auto prepared = prepare(f, card_path, ckpt, job);
+    // No rank trains unless every rank can.
+    const Status ready = job.agree(prepared ? Status(Ok{}) : Status(prepared.error()));
+    if (!ready) return rank == 0 ? fail(ready.error().message) : 1;
+    TrainingData& data = prepared->data;
+    models::Trainer& trainer = prepared->trainer;
+    const models::ImageSet& train_view = data.train_view;
+    const models::ImageSet& test_view = data.test_view;
+
+    const auto& cfg = trainer.model().config();
+    if (!f.quiet) {
+        std::cerr << "bbans train: " << data.describe << "; latent " << cfg.latent << ", hidden " << cfg.encoder_hidden << "/" << cfg.decoder_hidden
                   << ", " << cfg.components << " logistics" << (cfg.autoregressive ? ", autoregressive" : "") << "; "
-                  << trainer->model().parameter_count() << " parameters; checkpoints in " << ckpt << '\n';
+                  << trainer.model().parameter_count() << " parameters; ";
+        if (ranks > 1) std::cerr << ranks << " MPI ranks, " << trainer.train_config().shards << " shards; ";
+        std::cerr << "checkpoints in " << ckpt << '\n';
+    }
 
     // Ctrl-C: the trainer stops after the minibatch in progress; the last checkpoint written (or
     // the one this run resumed from) is what the resume command continues.
     InterruptGuard guard;
     std::string last_checkpoint = f.resume;
     auto stop_interrupted = [&] {
+        if (rank != 0) return 130;
         if (tty && !f.quiet) std::cerr << "\r\x1b[K" << std::flush;
         if (last_checkpoint.empty()) fail("interrupted before the first checkpoint was written; nothing to resume");
         else fail("interrupted; resume with: " + resume_command(f, last_checkpoint));
         return 130;
     };
 
+    // Whether to stop, asked of every rank at the same points (with MPI, one rank's Ctrl-C stops all).
+    bool stopped = false;
+    auto stop_requested = [&] {
+        stopped = job.any(interrupted.load()) || stopped;
+        return stopped;
+    };
     models::TrainCallbacks cb;
-    cb.should_stop = [] { return interrupted.load(); };
+    cb.should_stop = stop_requested;
     cb.on_progress = [&](const models::ProgressReport& p) {
         if (f.quiet) return;
         const double frac = p.batches ? static_cast<double>(p.batch) / static_cast<double>(p.batches) : 0.0;
@@ -311,7 +393,8 @@ int run_train(TrainFlags& f) {
     };
     cb.on_epoch = [&](const models::EpochReport& e) {
         last_checkpoint = ckpt;  // written before on_epoch is called
-        if (f.quiet) return !interrupted.load();
+        const bool stop = stop_requested();
+        if (f.quiet) return !stop;
         char line[240];
         std::snprintf(line, sizeof line, "epoch %u/%u  train %.4f bits/dim", e.epoch, e.epochs, e.train.loss_bpd);
         std::cerr << (tty ? "\r" : "") << line;
@@ -320,25 +403,29 @@ int run_train(TrainFlags& f) {
                          e.heldout->kl_bpd);
         std::fprintf(stderr, "  %.0f images/s  %s  ETA %s%s\n", e.images_per_second, human_seconds(e.elapsed_seconds).c_str(),
                      human_seconds(e.eta_seconds).c_str(), tty ? "\x1b[K" : "");
-        return !interrupted.load();
+        return !stop;
     };
     const auto start = std::chrono::steady_clock::now();
-    if (auto ok = trainer->run(train_view, &test_view, cb, ckpt); !ok) return fail(ok.error().message);
-    if (interrupted.load()) return stop_interrupted();
+    if (auto ok = trainer.run(train_view, &test_view, cb, rank == 0 ? ckpt : std::string()); !ok) {
+        job.end_if_alone(ok.error().message);
+        return rank == 0 ? fail(ok.error().message) : 1;  // (every rank failed the same way)
+    }
+    if (stopped || (ranks == 1 && interrupted.load())) return stop_interrupted();
+    if (rank != 0) return 0;  // rank 0 quantizes, measures and writes the model
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
     // The model as it will code: quantize on the first training images, then measure.
     if (!f.quiet) std::cerr << "quantizing for coding and measuring the integer model on the held-out images...\n";
     models::ImageSet calibration = train_view;
     calibration.count = std::min<std::size_t>(f.calibration, train_view.count);
-    auto coding = coding::CodingModel::from_trained(trainer->model(), calibration);
+    auto coding = coding::CodingModel::from_trained(trainer.model(), calibration);
     if (!coding) return fail(coding.error().message);
-    auto report = data->test ? coding::evaluate(*coding, *data->test, trainer->model().info().train.eval_seed)
-                             : coding::evaluate_frames(*coding, test_view, trainer->model().info().train.eval_seed);
+    auto report = data.test ? coding::evaluate(*coding, *data.test, trainer.model().info().train.eval_seed)
+                             : coding::evaluate_frames(*coding, test_view, trainer.model().info().train.eval_seed);
     if (!report) return fail(report.error().message);
     if (interrupted.load()) return stop_interrupted();  // the checkpoint holds the whole run: resuming only writes the model
 
-    coding::TrainingRecord record{f.corpus, f.test, train_view.count, test_view.count, seconds, trainer->model().info().heldout_neg_elbo_bpd,
+    coding::TrainingRecord record{f.corpus, f.test, train_view.count, test_view.count, seconds, trainer.model().info().heldout_neg_elbo_bpd,
                                   report->neg_elbo_bpd, report->images};
     if (auto ok = coding::save(*coding, record, f.output, f.force); !ok) return fail(ok.error().message);
     if (!f.quiet) {
@@ -380,6 +467,10 @@ void add_train_command(CLI::App& app, RunState& state) {
     t->add_option("--clip", f.train.clip_norm, "global gradient-norm clipping (0: off)")->capture_default_str();
     t->add_option("--seed", f.train.seed, "seed of initialization, shuffling and noise")->capture_default_str();
     t->add_option("--threads", f.train.threads, "worker threads (results do not depend on it)")->capture_default_str();
+    t->add_option("--shards", f.train.shards,
+                  "fixed parts of each minibatch whose gradients are summed in order (results depend on it, not on "
+                  "--threads or MPI ranks; with mpirun -np R at least R; with --resume the checkpoint's)")
+        ->capture_default_str();
     t->add_option("--latent", f.model.latent, "latent dimensions")->capture_default_str();
     t->add_option("--encoder-hidden", f.model.encoder_hidden, "encoder hidden width")->capture_default_str();
     t->add_option("--decoder-hidden", f.model.decoder_hidden, "decoder hidden width")->capture_default_str();
