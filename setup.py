@@ -64,4 +64,6 @@ setup(
     ext_modules=[CMakeExtension("bbans._bbans")],
     cmdclass={"build_ext": CMakeBuild},
     zip_safe=False,
+    # Not build/, the CMake build directory of the README's commands.
+    options={"build": {"build_base": "build-python"}},
 )
