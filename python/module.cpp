@@ -213,8 +213,10 @@ py::array decompress(const py::object& data, const py::object& model, unsigned t
     const ModelArg m = model_arg(model);
     if (!m.name.empty()) raise(PyExc_TypeError, "decompress finds the model by the identity stored in the archive: pass a bbans.Model or None");
     const py::buffer_info info = py::reinterpret_borrow<py::buffer>(data).request();
-    if (info.ndim > 1 && !(info.strides.back() == info.itemsize))
-        raise(PyExc_ValueError, "the archive's bytes must be contiguous");
+    py::ssize_t stride = info.itemsize;
+    for (py::ssize_t i = info.ndim; i-- > 0; stride *= info.shape[static_cast<std::size_t>(i)])
+        if (info.shape[static_cast<std::size_t>(i)] > 1 && info.strides[static_cast<std::size_t>(i)] != stride)
+            raise(PyExc_ValueError, "the archive's bytes must be contiguous (not a strided view)");
     const std::span<const std::uint8_t> file(static_cast<const std::uint8_t*>(info.ptr), static_cast<std::size_t>(info.size * info.itemsize));
     const ModelSearch search = search_of(model_dirs, package_dirs);
     std::optional<Resolver> resolver;
