@@ -1,4 +1,4 @@
-// bbans models: the models on the search path (src/cli/catalog.hpp), one line each: name,
+// bbans models: the models on the search path (src/catalog/catalog.hpp), one line each: name,
 // image shape, latent dimensions, held-out negative ELBO, file size and path. Model files that
 // do not load are skipped with a warning on stderr.
 #include <algorithm>
@@ -22,6 +22,13 @@ void warn(const std::vector<std::string>& messages) {
     for (const std::string& m : messages) std::cerr << "bbans: warning: " << m << '\n';
 }
 
+void add_model_dir_option(CLI::App& cmd, std::vector<std::string>& dirs) {
+    cmd.add_option("--model-dir", dirs,
+                   "also look for models (NAME.bbm) in DIR, before $BBANS_MODEL_DIR and the installed models; repeatable")
+        ->type_name("DIR")
+        ->allow_extra_args(false);
+}
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -33,52 +40,9 @@ struct ModelsFlags {
 };
 
 struct Row {
-    std::string name, shape, latent, neg_elbo, size;
-    std::uint32_t rows = 0, cols = 0, latent_dims = 0;
-    std::optional<double> neg_elbo_bpd;
-    std::uintmax_t bytes = 0;
-    fs::path path;
+    ModelSummary m;
+    std::string shape, latent, neg_elbo, size;
 };
-
-// The text of a card's table row "| LABEL | VALUE |" (VALUE without the surrounding spaces).
-std::optional<std::string> card_field(std::string_view card, std::string_view label) {
-    const std::string key = "| " + std::string(label) + " | ";
-    const std::size_t at = card.find(key);
-    if (at == std::string_view::npos) return std::nullopt;
-    const std::size_t start = at + key.size();
-    const std::size_t end = card.find('\n', start);
-    std::string_view value = card.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
-    while (!value.empty() && (value.back() == '|' || value.back() == ' ' || value.back() == '\r')) value.remove_suffix(1);
-    return std::string(value);
-}
-
-// The held-out negative ELBO of a model, in bits/dim: from its card (the integer model as it
-// codes) if the card is there and describes this model, else the float model's held-out figure
-// the model file records, else nothing.
-std::optional<double> heldout_neg_elbo(const fs::path& model_path, const coding::CodingModel& model, std::vector<std::string>& warnings) {
-    const fs::path card_file = coding::card_path(model_path.string());
-    std::error_code ec;
-    if (fs::exists(card_file, ec)) {
-        auto bytes = io::read_file(card_file, std::uint64_t{1} << 20);
-        if (!bytes) {
-            warnings.push_back(bytes.error().message);
-        } else {
-            const std::string_view card(reinterpret_cast<const char*>(bytes->data()), bytes->size());
-            const auto identity = card_field(card, "identity (XXH3-128 of the payload)");
-            const std::string want = "`" + model.identity_hex() + "`";
-            if (identity && *identity != want) {
-                warnings.push_back(card_file.string() + ": the card of another model (" + *identity + "), ignored");
-            } else if (const auto value = card_field(card, "held-out negative ELBO, integer model as it codes")) {
-                char* end = nullptr;
-                const double v = std::strtod(value->c_str(), &end);
-                if (end != value->c_str() && v > 0) return v;
-            }
-        }
-    }
-    const double recorded = model.file.info.heldout_neg_elbo_bpd;
-    if (recorded > 0) return recorded;
-    return std::nullopt;
-}
 
 std::string human_size(std::uintmax_t bytes) {
     char buf[32];
@@ -110,7 +74,7 @@ void print_table(const std::vector<Row>& rows) {
     const std::vector<std::string> header{"NAME", "SHAPE", "LATENT", "-ELBO", "SIZE", "PATH"};
     std::vector<std::size_t> width(header.size());
     for (std::size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
-    auto cells = [](const Row& r) { return std::vector<std::string>{r.name, r.shape, r.latent, r.neg_elbo, r.size, r.path.string()}; };
+    auto cells = [](const Row& r) { return std::vector<std::string>{r.m.name, r.shape, r.latent, r.neg_elbo, r.size, r.m.path.string()}; };
     for (const Row& r : rows) {
         const auto c = cells(r);
         for (std::size_t i = 0; i < c.size(); ++i) width[i] = std::max(width[i], c[i].size());
@@ -136,12 +100,12 @@ void print_table(const std::vector<Row>& rows) {
 void print_json(const std::vector<Row>& rows) {
     std::cout << "[";
     for (std::size_t i = 0; i < rows.size(); ++i) {
-        const Row& r = rows[i];
+        const ModelSummary& r = rows[i].m;
         char elbo[32] = "null";
         if (r.neg_elbo_bpd) std::snprintf(elbo, sizeof elbo, "%.4f", *r.neg_elbo_bpd);
         std::cout << (i ? ",\n " : "\n ") << "{\"name\": " << json_string(r.name) << ", \"rows\": " << r.rows << ", \"cols\": " << r.cols
-                  << ", \"channels\": 1, \"latent\": " << r.latent_dims << ", \"neg_elbo_bpd\": " << elbo << ", \"bytes\": " << r.bytes
-                  << ", \"path\": " << json_string(r.path.string()) << "}";
+                  << ", \"channels\": " << r.channels << ", \"latent\": " << r.latent << ", \"neg_elbo_bpd\": " << elbo
+                  << ", \"bytes\": " << (r.bytes ? *r.bytes : 0) << ", \"path\": " << json_string(r.path.string()) << "}";
     }
     std::cout << (rows.empty() ? "]\n" : "\n]\n");
 }
@@ -156,21 +120,13 @@ int run_models(const ModelsFlags& f) {
     std::vector<Row> rows;
     for (const NamedModel& m : catalog->models()) {
         Row r;
-        const auto& c = m.model->file.config();
-        r.name = m.name;
-        r.path = catalog->path_of(m);
-        r.rows = c.rows;
-        r.cols = c.cols;
-        r.latent_dims = c.latent;
-        r.shape = std::to_string(c.rows) + "x" + std::to_string(c.cols) + "x" + std::to_string(c.image_channels);
-        r.latent = std::to_string(c.latent);
-        r.neg_elbo_bpd = heldout_neg_elbo(r.path, *m.model, warnings);
+        r.m = summarize(m.name, catalog->path_of(m), *m.model, warnings);
+        r.shape = std::to_string(r.m.rows) + "x" + std::to_string(r.m.cols) + "x" + std::to_string(r.m.channels);
+        r.latent = std::to_string(r.m.latent);
         char buf[32] = "-";
-        if (r.neg_elbo_bpd) std::snprintf(buf, sizeof buf, "%.4f", *r.neg_elbo_bpd);
+        if (r.m.neg_elbo_bpd) std::snprintf(buf, sizeof buf, "%.4f", *r.m.neg_elbo_bpd);
         r.neg_elbo = buf;
-        std::error_code ec;
-        r.bytes = fs::file_size(r.path, ec);
-        r.size = ec ? "?" : human_size(r.bytes);
+        r.size = r.m.bytes ? human_size(*r.m.bytes) : "?";
         rows.push_back(std::move(r));
     }
     warn(warnings);

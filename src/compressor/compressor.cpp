@@ -801,14 +801,19 @@ Expected<Bytes> decompress(std::span<const std::uint8_t> file, const ModelResolv
 
 namespace bbans {
 
-Expected<std::vector<std::uint8_t>> compress_images(const ImageArray& images, const CompressOptions& options,
-                                                    std::span<const NamedModel> models) {
+Status check_images(const ImageView& images) {
     if (images.count == 0 || images.rows == 0 || images.cols == 0) return make_error("an image set needs at least one image of 1x1 or more");
     if (images.channels < 1 || images.channels > 4) return make_error("images must have 1 to 4 channels, not " + std::to_string(images.channels));
     if (images.rows > 65535 || images.cols > 65535) return make_error("images larger than 65535 pixels a side are not supported");
     const std::uint64_t per = std::uint64_t{images.rows} * images.cols * images.channels;
     if (images.count > archive::kMaxOriginalSize / per || images.samples.size() != images.count * per)
         return make_error("the sample count does not match count x rows x cols x channels");
+    return Ok{};
+}
+
+Expected<std::vector<std::uint8_t>> compress_images(const ImageView& images, const CompressOptions& options,
+                                                    std::span<const NamedModel> models) {
+    if (auto ok = check_images(images); !ok) return ok.error();
     archive::MemoryOutput out;
     ArchiveWriter w(out);
     archive::MemoryInput in(images.samples);

@@ -1,11 +1,14 @@
-#include "src/cli/catalog.hpp"
+#include "src/catalog/catalog.hpp"
 
 #include <algorithm>
 #include <cstdlib>
 #include <optional>
 #include <set>
+#include <string_view>
 
-namespace bbans::cli {
+#include "src/io/files.hpp"
+
+namespace bbans {
 
 namespace fs = std::filesystem;
 
@@ -51,7 +54,7 @@ std::string join_names(const std::vector<FoundModel>& found) {
 
 }  // namespace
 
-ModelSearch ModelSearch::standard(const std::vector<std::string>& model_dirs_from_cli) {
+ModelSearch ModelSearch::standard(const std::vector<std::string>& model_dirs_from_cli, const std::vector<fs::path>& after_env) {
     ModelSearch s;
     for (const std::string& d : model_dirs_from_cli)
         if (!d.empty()) s.dirs.emplace_back(d);
@@ -64,6 +67,8 @@ ModelSearch ModelSearch::standard(const std::vector<std::string>& model_dirs_fro
             start = colon + 1;
         }
     }
+    for (const fs::path& d : after_env)
+        if (directory_exists(d)) s.dirs.push_back(d);
     if (const auto bin = binary_dir()) {
         const fs::path beside = (*bin / BBANS_INSTALLED_MODEL_DIR_FROM_BIN).lexically_normal();
         if (directory_exists(beside)) s.dirs.push_back(beside);
@@ -71,13 +76,6 @@ ModelSearch ModelSearch::standard(const std::vector<std::string>& model_dirs_fro
     if (directory_exists(BBANS_INSTALLED_MODEL_DIR)) s.dirs.emplace_back(BBANS_INSTALLED_MODEL_DIR);
     if (directory_exists(BBANS_SHIPPED_MODEL_DIR)) s.dirs.emplace_back(BBANS_SHIPPED_MODEL_DIR);
     return s;
-}
-
-void add_model_dir_option(CLI::App& cmd, std::vector<std::string>& dirs) {
-    cmd.add_option("--model-dir", dirs,
-                   "also look for models (NAME.bbm) in DIR, before $BBANS_MODEL_DIR and the installed models; repeatable")
-        ->type_name("DIR")
-        ->allow_extra_args(false);
 }
 
 std::vector<FoundModel> Catalog::scan(const ModelSearch& search, std::vector<std::string>& warnings) {
@@ -176,4 +174,66 @@ Expected<const coding::CodingModel*> Catalog::resolve(const container::ModelId& 
                       ", which is not among the available models (use --model with its file, or --model-dir with its directory)");
 }
 
-}  // namespace bbans::cli
+namespace {
+
+// The text of a card's table row "| LABEL | VALUE |" (VALUE without the surrounding spaces).
+std::optional<std::string> card_field(std::string_view card, std::string_view label) {
+    const std::string key = "| " + std::string(label) + " | ";
+    const std::size_t at = card.find(key);
+    if (at == std::string_view::npos) return std::nullopt;
+    const std::size_t start = at + key.size();
+    const std::size_t end = card.find('\n', start);
+    std::string_view value = card.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    while (!value.empty() && (value.back() == '|' || value.back() == ' ' || value.back() == '\r')) value.remove_suffix(1);
+    return std::string(value);
+}
+
+// The held-out negative ELBO of a model, in bits/dim: from its card (the integer model as it
+// codes) if the card is there and describes this model, else the float model's held-out figure
+// the model file records, else nothing.
+std::optional<double> heldout_neg_elbo(const fs::path& model_path, const coding::CodingModel& model, std::vector<std::string>& warnings) {
+    const fs::path card_file = coding::card_path(model_path.string());
+    std::error_code ec;
+    if (fs::exists(card_file, ec)) {
+        auto bytes = io::read_file(card_file, std::uint64_t{1} << 20);
+        if (!bytes) {
+            warnings.push_back(bytes.error().message);
+        } else {
+            const std::string_view card(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+            const auto identity = card_field(card, "identity (XXH3-128 of the payload)");
+            std::string want(1, '`');  // (not "`" + ...: g++ 12 warns -Wrestrict falsely)
+            want += model.identity_hex();
+            want += '`';
+            if (identity && *identity != want) {
+                warnings.push_back(card_file.string() + ": the card of another model (" + *identity + "), ignored");
+            } else if (const auto value = card_field(card, "held-out negative ELBO, integer model as it codes")) {
+                char* end = nullptr;
+                const double v = std::strtod(value->c_str(), &end);
+                if (end != value->c_str() && v > 0) return v;
+            }
+        }
+    }
+    const double recorded = model.file.info.heldout_neg_elbo_bpd;
+    if (recorded > 0) return recorded;
+    return std::nullopt;
+}
+
+}  // namespace
+
+ModelSummary summarize(const std::string& name, const fs::path& path, const coding::CodingModel& model, std::vector<std::string>& warnings) {
+    ModelSummary r;
+    const auto& c = model.file.config();
+    r.name = name;
+    r.path = path;
+    r.rows = c.rows;
+    r.cols = c.cols;
+    r.channels = c.image_channels;
+    r.latent = c.latent;
+    r.neg_elbo_bpd = heldout_neg_elbo(path, model, warnings);
+    std::error_code ec;
+    const std::uintmax_t bytes = fs::file_size(path, ec);
+    if (!ec) r.bytes = bytes;
+    return r;
+}
+
+}  // namespace bbans
