@@ -14,6 +14,8 @@ enum class Likelihood : std::uint8_t {
     logistic_mixture = 0,  // 8-bit pixels: discretized logistic mixture, optionally autoregressive
     bernoulli = 1,         // binarized pixels (x > 127): one logit per pixel, no autoregression
 };
+// The largest value of Likelihood; each has a LikelihoodKind (models/likelihood_kind.hpp).
+inline constexpr std::uint8_t kMaxLikelihood = 1;
 
 struct VaeConfig {
     // The model's tile: rows x cols pixels of image_channels samples each. An image of another
@@ -30,7 +32,7 @@ struct VaeConfig {
     std::uint32_t decoder_hidden = 384;  // L -> H -> ... -> D*S*C
     std::uint32_t decoder_layers = 2;
     Likelihood likelihood = Likelihood::logistic_mixture;
-    std::uint32_t channels = 4;       // C: decoder outputs per sample (logistic mixture only)
+    std::uint32_t channels = 4;       // C: decoder outputs per sample (logistic mixture; see decoder_channels())
     bool autoregressive = true;       // the head also sees the causal context (neighbourhood.hpp)
     std::uint32_t head_hidden = 32;   // P: per-sample head (C + context) -> P -> ... -> 3K
     std::uint32_t head_layers = 1;    // hidden layers of the head (1..4)
@@ -43,8 +45,8 @@ struct VaeConfig {
     std::size_t pixels() const { return std::size_t{rows} * cols; }
     // Samples of one tile: D*S, the encoder's inputs.
     std::size_t samples() const { return pixels() * image_channels; }
-    // Decoder outputs per sample (C, or 1 logit for Bernoulli).
-    std::size_t decoder_channels() const { return likelihood == Likelihood::bernoulli ? 1 : channels; }
+    // Decoder outputs per sample, as the likelihood takes them (C, or 1 logit for Bernoulli).
+    std::size_t decoder_channels() const;
     // Inputs of the per-sample head: C (+ head_context_size(S) if autoregressive).
     std::size_t head_inputs() const;
     // Checks every field against sane bounds (so a model file cannot ask for absurd allocations).

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "models/likelihood.hpp"
+#include "models/likelihood_kind.hpp"
 #include "models/neighbourhood.hpp"
 
 namespace bbans::models {
@@ -138,14 +139,10 @@ std::vector<int> quantize_hidden(const Mlp<float>& mlp, const std::vector<double
     return fracs;
 }
 
-// A final layer whose rows fall in groups with their own output format: rows [begin, end)
-// with out_frac and clamp, and an optional factor folded into W and b (e.g. mean = 255 raw).
-struct RowGroup {
-    Index begin, end;
-    int out_frac;
-    std::int32_t lo, hi;
-    double factor;
-};
+// A final layer whose rows fall in groups with their own output format (RowFormat,
+// likelihood_kind.hpp): rows [begin, end) with out_frac and clamp, and an optional factor folded
+// into W and b (e.g. mean = 255 raw).
+using RowGroup = RowFormat;
 
 QLinear quantize_grouped(const Linear<float>& layer, std::span<const double> in_scale, std::span<const std::int32_t> in_max,
                          const std::vector<RowGroup>& groups) {
@@ -170,8 +167,7 @@ QLinear quantize_grouped(const Linear<float>& layer, std::span<const double> in_
 
 Expected<QuantizedVae> QuantizedVae::from_float(const Vae& vae, const ImageSet& calibration) {
     const VaeConfig& cfg = vae.config();
-    if (cfg.likelihood != Likelihood::logistic_mixture)
-        return make_error("only logistic-mixture models can be quantized for coding");
+    const LikelihoodKind& kind = likelihood_kind(cfg);
     if (calibration.count == 0 || !vae.accepts(calibration))
         return make_error("calibration images must be non-empty and of the model's shape");
     const auto D = static_cast<Index>(cfg.samples());
@@ -192,8 +188,7 @@ Expected<QuantizedVae> QuantizedVae::from_float(const Vae& vae, const ImageSet& 
             }
         }
     const auto L = static_cast<Index>(cfg.latent);
-    const auto C = static_cast<Index>(cfg.channels);
-    const auto K = static_cast<Index>(cfg.components);
+    const auto C = static_cast<Index>(cfg.decoder_channels());
     const auto n = static_cast<Index>(calibration.count);
 
     QuantizedVae q;
@@ -226,6 +221,21 @@ Expected<QuantizedVae> QuantizedVae::from_float(const Vae& vae, const ImageSet& 
     const auto dec_max = hidden_maxima(vae.decoder(), Z, channels);
     const auto dec_fracs = quantize_hidden(vae.decoder(), dec_max, std::vector<double>(static_cast<std::size_t>(L), std::ldexp(1.0, -kQDecoderInputFrac)),
                                            std::vector<std::int32_t>(static_cast<std::size_t>(L), kQDecoderInputMax), q.decoder_);
+    if (!kind.has_head(cfg)) {
+        // The decoder's outputs are the samples' parameters, in the kind's integer formats: its
+        // per-sample formats repeated for every sample.
+        const auto P = static_cast<Index>(kind.parameters(cfg));
+        std::vector<RowGroup> rows;
+        for (Index sample = 0; sample < D; ++sample)
+            for (const RowFormat& f : kind.parameter_formats(cfg))
+                rows.push_back({sample * P + f.begin, sample * P + f.end, f.out_frac, f.lo, f.hi, f.factor});
+        const auto& last = vae.decoder().layers().back();
+        const std::size_t in = static_cast<std::size_t>(last.in_size());
+        q.decoder_.push_back(quantize_grouped(last, std::vector<double>(in, std::ldexp(1.0, -dec_fracs.back())),
+                                              std::vector<std::int32_t>(in, kQActivationMax), rows));
+        q.channel_frac_ = rows.front().out_frac;
+        return q;
+    }
     const int ch_frac = frac_for(static_cast<double>(channels.cwiseAbs().maxCoeff()), kQActivationMax);
     q.channel_frac_ = ch_frac;
     {
@@ -262,12 +272,7 @@ Expected<QuantizedVae> QuantizedVae::from_float(const Vae& vae, const ImageSet& 
         const std::size_t in = static_cast<std::size_t>(last.in_size());
         const std::vector<double> s = head_fracs.empty() ? head_scale : std::vector<double>(in, std::ldexp(1.0, -head_fracs.back()));
         const std::vector<std::int32_t> m = head_fracs.empty() ? head_in_max : std::vector<std::int32_t>(in, kQActivationMax);
-        constexpr std::int32_t kWide = 1 << 20;  // logits and means: +-4096 in Q8, far beyond any useful value
-        q.head_.push_back(quantize_grouped(last, s, m,
-                                           {{0, K, kQPixelFrac, -kWide, kWide, 1.0},
-                                            {K, 2 * K, kQPixelFrac, -kWide, kWide, kMeanScale},
-                                            {2 * K, 3 * K, kQLogScaleFrac, static_cast<std::int32_t>(kMinLogScale * 256),
-                                             static_cast<std::int32_t>(kMaxLogScale * 256), 1.0}}));
+        q.head_.push_back(quantize_grouped(last, s, m, kind.parameter_formats(cfg)));
     }
     return q;
 }
@@ -367,14 +372,19 @@ Status QuantizedVae::validate() const {
     };
     const std::vector<std::int32_t> pixels(config_.samples(), 255);
     const std::vector<std::int32_t> latents(config_.latent, kQDecoderInputMax);
-    std::vector<std::int32_t> head_in(config_.channels, kQActivationMax);
-    if (config_.autoregressive) head_in.resize(config_.head_inputs(), 255);
+    const LikelihoodKind& kind = likelihood_kind(config_);
+    std::vector<std::int32_t> head_in(config_.decoder_channels(), kQActivationMax);
+    if (kind.reads_context(config_)) head_in.resize(config_.head_inputs(), 255);
     if (auto s = chain(encoder_, pixels, 2 * std::size_t{config_.latent}, "encoder"); !s) return s;
-    if (auto s = chain(decoder_, latents, config_.samples() * config_.channels, "decoder"); !s) return s;
+    if (auto s = chain(decoder_, latents, config_.samples() * config_.decoder_channels(), "decoder"); !s) return s;
     for (std::size_t r = 0; r < static_cast<std::size_t>(decoder_.back().out); ++r)
         if (decoder_.back().lo[r] < -kQActivationMax || decoder_.back().hi[r] > kQActivationMax)
             return make_error("quantized decoder outputs exceed the channel range");
-    return chain(head_, head_in, 3 * std::size_t{config_.components}, "head");
+    if (!kind.has_head(config_)) {
+        if (!head_.empty()) return make_error("quantized head present in a model whose likelihood has none");
+        return Ok{};
+    }
+    return chain(head_, head_in, kind.head_outputs(config_), "head");
 }
 
 }  // namespace bbans::models

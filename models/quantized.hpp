@@ -22,7 +22,9 @@
 //   posterior       mean Q16 clamped to +-16, log-scale Q8 clamped to [-8, 8]
 //   decoder input   z Q11 clamped to +-4.5 (bucket centres; |centre| < 4.3 up to 2^16 buckets)
 //   hidden          ReLU outputs in [0, 4095] at a per-layer scale found by calibration
-//   channels        decoder outputs in [-4095, 4095] at a calibrated scale
+//   channels        decoder outputs in [-4095, 4095] at a calibrated scale; for a likelihood
+//                   without a head (Bernoulli) they are the samples' parameters, in the formats
+//                   the likelihood gives (LikelihoodKind::parameter_formats: the logit in Q8)
 //   pixel mixture   logits Q8, means Q8 pixel units, log-scales Q8 clamped to [-7, 7]
 #include <algorithm>
 #include <array>
@@ -104,7 +106,8 @@ public:
                  std::int32_t channel_frac)
         : config_(config), encoder_(std::move(encoder)), decoder_(std::move(decoder)), head_(std::move(head)), channel_frac_(channel_frac) {}
     // Calibrates activation scales on `calibration` images (a few hundred are plenty) and
-    // quantizes every layer. Only the autoregressive logistic-mixture model is supported.
+    // quantizes every layer; the likelihood (likelihood_kind.hpp) gives the formats of the
+    // parameters and whether there is a head.
     static Expected<QuantizedVae> from_float(const Vae& vae, const ImageSet& calibration);
 
     const VaeConfig& config() const { return config_; }
@@ -114,7 +117,7 @@ public:
                    std::span<std::int32_t> log_scale_q8) const;
     // z_q16: L latent values (bucket centres, Q16) -> channels: D*C values, pixel-major.
     void decoder_channels(std::span<const std::int32_t> z_q16, std::span<std::int16_t> channels) const;
-    // One pixel: its C channels and its 12 neighbour bytes (models/neighbourhood.hpp order,
+    // (Logistic mixture.) One pixel: its C channels and its 12 neighbour bytes (models/neighbourhood.hpp order,
     // 0 outside the image) -> mixture parameters.
     void pixel_params(const std::int16_t* channels, const std::uint8_t* neighbours, QPixelMixture& out) const;
 

@@ -2,6 +2,7 @@
 
 #include "bbans/files.hpp"
 
+#include "models/likelihood_kind.hpp"
 #include "models/quantized.hpp"
 
 #include <xxhash.h>
@@ -82,7 +83,7 @@ void write_config(OArchive& ar, const VaeConfig& c) {
 }
 void read_config(IArchive& ar, VaeConfig& c) {
     ar(c.rows, c.cols, c.latent, c.encoder_hidden, c.encoder_layers, c.decoder_hidden, c.decoder_layers);
-    c.likelihood = static_cast<Likelihood>(get_u8_at_most(ar, 1, "likelihood"));
+    c.likelihood = static_cast<Likelihood>(get_u8_at_most(ar, kMaxLikelihood, "likelihood"));
     ar(c.channels);
     const std::uint8_t flags =
         get_u8_at_most(ar, kFlagAutoregressive | kFlagExtension | kFlagColourTransform, "configuration flags");
@@ -193,10 +194,11 @@ void write_qlayers(OArchive& ar, const std::vector<QLinear>& layers) {
         write_array(ar, l.in_max);
     }
 }
-std::vector<QLinear> read_qlayers(IArchive& ar, const char* what) {
+// empty_ok: the layers may be none (the head of a likelihood without one, likelihood_kind.hpp).
+std::vector<QLinear> read_qlayers(IArchive& ar, const char* what, bool empty_ok = false) {
     std::uint32_t count = 0;
     ar(count);
-    if (count == 0 || count > 64) throw FormatError(std::string("quantized ") + what + " has " + std::to_string(count) + " layers");
+    if ((count == 0 && !empty_ok) || count > 64) throw FormatError(std::string("quantized ") + what + " has " + std::to_string(count) + " layers");
     std::vector<QLinear> layers(count);
     for (QLinear& l : layers) {
         std::uint32_t in = 0, out = 0;
@@ -425,7 +427,8 @@ Expected<CodingModelFile> deserialize_coding_model(std::string_view file_bytes) 
         read_info(ar, f.info);
         auto enc = read_qlayers(ar, "encoder");
         auto dec = read_qlayers(ar, "decoder");
-        auto head = read_qlayers(ar, "head");
+        const LikelihoodKind& kind = likelihood_kind(config);
+        auto head = read_qlayers(ar, "head", !kind.has_head(config));
         std::int32_t channel_frac = 0;
         ar(channel_frac);
         if (is.peek() != std::char_traits<char>::eof()) throw FormatError("unexpected bytes after the model");

@@ -5,6 +5,7 @@
 #include <exception>
 #include <numbers>
 
+#include "models/likelihood_kind.hpp"
 #include "models/rng.hpp"
 
 namespace bbans::models {
@@ -12,7 +13,10 @@ namespace bbans::models {
 // ---------------------------------------------------------------------------------------------
 // Configuration checks
 
-std::size_t VaeConfig::head_inputs() const { return channels + (autoregressive ? head_context_size(image_channels) : 0); }
+std::size_t VaeConfig::head_inputs() const {
+    return decoder_channels() + (autoregressive ? head_context_size(image_channels) : 0);
+}
+std::size_t VaeConfig::decoder_channels() const { return likelihood_kind(*this).decoder_channels(*this); }
 
 namespace {
 std::uint64_t mlp_params(const std::vector<std::uint64_t>& sizes) {
@@ -30,17 +34,13 @@ Status VaeConfig::validate() const {
     if (static_cast<std::uint8_t>(colour_transform) > kMaxColourTransform) return bad("unknown colour transform");
     if (colour_transform != ColourTransform::none && image_channels < 3)
         return bad("a colour transform needs at least 3 samples per pixel");
-    if (likelihood == Likelihood::bernoulli && image_channels != 1) return bad("the Bernoulli likelihood is grey only");
     if (latent < 1 || latent > 4096) return bad("latent size must be 1..4096");
     if (encoder_hidden < 1 || encoder_hidden > 16384 || decoder_hidden < 1 || decoder_hidden > 16384)
         return bad("hidden widths must be 1..16384");
     if (encoder_layers > 8 || decoder_layers > 8) return bad("at most 8 hidden layers");
-    if (likelihood != Likelihood::logistic_mixture && likelihood != Likelihood::bernoulli)
-        return bad("unknown likelihood");
-    if (channels < 1 || channels > 64) return bad("channels must be 1..64");
-    if (head_hidden < 1 || head_hidden > 4096) return bad("head width must be 1..4096");
-    if (head_layers < 1 || head_layers > 4) return bad("head hidden layers must be 1..4");
-    if (components < 1 || components > 8) return bad("mixture components must be 1..8");
+    if (static_cast<std::uint8_t>(likelihood) > kMaxLikelihood) return bad("unknown likelihood");
+    const LikelihoodKind& kind = likelihood_kind(*this);
+    if (auto st = kind.validate(*this); !st) return st;
     if (prior_precision < 1 || prior_precision > 16) return bad("prior precision must be 1..16");
     if (posterior_precision <= prior_precision || posterior_precision > 31)
         return bad("posterior precision must exceed the prior precision and be at most 31");
@@ -51,10 +51,10 @@ Status VaeConfig::validate() const {
     enc.push_back(2ULL * latent);
     dec.push_back(d * decoder_channels());
     std::uint64_t total = mlp_params(enc) + mlp_params(dec);
-    if (likelihood == Likelihood::logistic_mixture) {
+    if (kind.has_head(*this)) {
         std::vector<std::uint64_t> head{head_inputs()};
         for (std::uint32_t i = 0; i < head_layers; ++i) head.push_back(head_hidden);
-        head.push_back(3ULL * components);
+        head.push_back(kind.head_outputs(*this));
         total += mlp_params(head);
     }
     if (total > kMaxParams) return bad("too many parameters");
@@ -92,12 +92,12 @@ struct BasicVae<T>::Workspace {
     Mat<T> log_scale;  // L x n (clamped)
     Mat<T> eps;        // L x n
     Mat<T> z;          // L x n
-    Mat<T> dec_out;    // D*S*C x n (Bernoulli: D x n logits)
+    Mat<T> dec_out;    // D*S*C x n (C = decoder_channels())
     Mat<T> head_in;    // F x D*S*n, F = C (+ context)
-    Mat<T> head_out;   // 3K x D*S*n
+    Mat<T> head_out;   // P x D*S*n: every sample's likelihood parameters (the head's outputs, or C = P channels)
     typename Mlp<T>::Tape enc_tape, dec_tape, head_tape;
-    MixtureParams<T> mix, mix_grad;
-    std::vector<T> logp;  // D*n (mixture) or n (Bernoulli)
+    LikelihoodScratch<T> lik;
+    std::vector<T> logp;  // D*n: log p of every sample
     std::vector<T> kl;    // n
     Mat<T> d_head_out, d_head_in, d_dec_out, dz, g_mean, g_log_scale, d_enc_out;
     std::vector<Mat<T>> grads;  // parallel to params()
@@ -138,10 +138,11 @@ void BasicVae<T>::build() {
     dec.push_back(d * static_cast<Index>(config_.decoder_channels()));
     encoder_ = Mlp<T>("encoder", enc);
     decoder_ = Mlp<T>("decoder", dec);
-    if (config_.likelihood == Likelihood::logistic_mixture) {
+    const LikelihoodKind& kind = likelihood_kind(config_);
+    if (kind.has_head(config_)) {
         std::vector<Index> head{static_cast<Index>(config_.head_inputs())};
         for (std::uint32_t i = 0; i < config_.head_layers; ++i) head.push_back(config_.head_hidden);
-        head.push_back(3 * static_cast<Index>(config_.components));
+        head.push_back(static_cast<Index>(kind.head_outputs(config_)));
         head_ = Mlp<T>("head", head);
     } else {
         head_ = Mlp<T>();
@@ -157,14 +158,9 @@ Expected<BasicVae<T>> BasicVae<T>::make(const VaeConfig& config, std::uint64_t s
     Rng rng(mix_seed(seed, 1));
     vae.encoder_.init(rng, 1.0);
     vae.decoder_.init(rng, 1.0);
-    if (config.likelihood == Likelihood::logistic_mixture) {
+    if (const LikelihoodKind& kind = likelihood_kind(config); kind.has_head(config)) {
         vae.head_.init(rng, 1.0);
-        // Start every logistic near mid-grey with a wide scale (s = e^3 = 20 pixel units), so the
-        // first steps see moderate losses rather than hundreds of nats per pixel.
-        auto& b = vae.head_.layers().back().bias.value;
-        const Index k = config.components;
-        b.middleRows(k, k).setConstant(T(0.5));
-        b.bottomRows(k).setConstant(T(3));
+        kind.init_head_bias(config, vae.head_.layers().back().bias.value);
     }
     return vae;
 }
@@ -215,7 +211,7 @@ void BasicVae<T>::run_shard(Workspace& ws, const std::uint8_t* input, Index n, b
                 std::copy_n(input + static_cast<std::size_t>(i) * fr.size() + fr.at(r, 0), row_bytes,
                             ws.tiles.data() + static_cast<std::size_t>(i * D) + r * row_bytes);
         images = ws.tiles.data();
-    } else if (config_.likelihood == Likelihood::logistic_mixture && config_.autoregressive) {
+    } else if (likelihood_kind(config_).reads_context(config_)) {
         ws.frames.assign(static_cast<std::size_t>(n) * fr.size(), 0);
         for (Index i = 0; i < n; ++i)
             for (std::size_t r = 0; r < config_.rows; ++r)
@@ -239,23 +235,21 @@ void BasicVae<T>::run_shard(Workspace& ws, const std::uint8_t* input, Index n, b
     ws.kl.resize(static_cast<std::size_t>(n));
     gaussian_kl(ws.mean, ws.log_scale, ws.kl.data(), grads ? &ws.g_mean : nullptr, grads ? &ws.g_log_scale : nullptr);
 
-    // Decoder and likelihood.
+    // Decoder, then every sample's likelihood parameters: the head's outputs from the sample's C
+    // decoder channels (and its context), or the C channels themselves for a kind without a head.
     decoder_.forward(ws.z, ws.dec_tape, ws.dec_out);
-    if (config_.likelihood == Likelihood::bernoulli) {
-        ws.logp.resize(static_cast<std::size_t>(n));
-        bernoulli_log_prob(ws.dec_out, images, ws.logp.data(), grads ? &ws.d_dec_out : nullptr);
-        for (Index i = 0; i < n; ++i) recon[i] = -static_cast<double>(ws.logp[static_cast<std::size_t>(i)]);
-        if (grads) ws.d_dec_out *= -scale;
-    } else {
-        const auto C = static_cast<Index>(config_.channels);
+    const LikelihoodKind& kind = likelihood_kind(config_);
+    const auto C = static_cast<Index>(config_.decoder_channels());
+    const Index N = D * n;
+    // dec_out (D*C x n, sample-major per column) is, in memory, the C x (D*n) matrix whose
+    // column i*D + q holds the channels of sample q of image i.
+    const Eigen::Map<const Mat<T>> channels(ws.dec_out.data(), C, N);
+    const bool head = kind.has_head(config_);
+    if (head) {
         const auto F = static_cast<Index>(config_.head_inputs());
-        const auto K = static_cast<Index>(config_.components);
-        const Index N = D * n;
         ws.head_in.resize(F, N);
-        // dec_out (D*C x n, pixel-major per column) is, in memory, the C x (D*n) matrix whose
-        // column i*D + p holds the channels of pixel p of image i.
-        ws.head_in.topRows(C) = Eigen::Map<const Mat<T>>(ws.dec_out.data(), C, N);
-        if (config_.autoregressive) {
+        ws.head_in.topRows(C) = channels;
+        if (kind.reads_context(config_)) {
             const std::size_t S = config_.image_channels;
             for (Index i = 0; i < n; ++i) {
                 const std::uint8_t* f = frames + static_cast<std::size_t>(i) * fr.size();
@@ -268,23 +262,24 @@ void BasicVae<T>::run_shard(Workspace& ws, const std::uint8_t* input, Index n, b
             }
         }
         head_.forward(ws.head_in, ws.head_tape, ws.head_out);
-        mixture_from_raw(ws.head_out, K, ws.mix);
-        ws.logp.resize(static_cast<std::size_t>(N));
-        logistic_mixture_log_prob(ws.mix, images, ws.logp.data(), grads ? &ws.mix_grad : nullptr);
-        for (Index i = 0; i < n; ++i) {
-            double s = 0.0;
-            for (Index p = 0; p < D; ++p) s += static_cast<double>(ws.logp[static_cast<std::size_t>(i * D + p)]);
-            recon[i] = -s;
-        }
-        if (grads) {
-            ws.mix_grad.logits *= -scale;
-            ws.mix_grad.means *= -scale;
-            ws.mix_grad.log_scales *= -scale;
-            mixture_grad_to_raw(ws.head_out, ws.mix_grad, ws.d_head_out);
-            // Only the decoder channels (the first C inputs) need a gradient; the neighbours are data.
+    } else {
+        ws.head_out = channels;
+    }
+    ws.logp.resize(static_cast<std::size_t>(N));
+    kind.log_prob(config_, ws.head_out, images, ws.logp.data(), grads ? &ws.d_head_out : nullptr, -scale, ws.lik);
+    for (Index i = 0; i < n; ++i) {
+        double s = 0.0;
+        for (Index p = 0; p < D; ++p) s += static_cast<double>(ws.logp[static_cast<std::size_t>(i * D + p)]);
+        recon[i] = -s;
+    }
+    if (grads) {
+        ws.d_dec_out.resize(D * C, n);
+        if (head) {
+            // Only the decoder channels (the first C inputs) need a gradient; the context is data.
             head_.backward(ws.head_tape, ws.d_head_out, g_head, &ws.d_head_in, C);
-            ws.d_dec_out.resize(D * C, n);
             Eigen::Map<Mat<T>>(ws.d_dec_out.data(), C, N) = ws.d_head_in;
+        } else {
+            Eigen::Map<Mat<T>>(ws.d_dec_out.data(), C, N) = ws.d_head_out;
         }
     }
     for (Index i = 0; i < n; ++i) kl[i] = static_cast<double>(ws.kl[static_cast<std::size_t>(i)]);
@@ -471,7 +466,7 @@ std::vector<T> BasicVae<T>::decoder_channels(std::span<const T> z) const {
 
 template <class T>
 PixelMixture<T> BasicVae<T>::pixel_params(std::span<const T> channels, std::span<const T> neighbours) const {
-    if (config_.likelihood != Likelihood::logistic_mixture) throw std::logic_error("pixel_params: not a mixture model");
+    if (config_.likelihood != Likelihood::logistic_mixture) throw std::logic_error("pixel_params: not a mixture model");  // PixelMixture is the mixture's
     const auto C = static_cast<Index>(config_.channels);
     const auto K = static_cast<std::size_t>(config_.components);
     if (static_cast<Index>(channels.size()) != C) throw std::invalid_argument("pixel_params: wrong channel count");
@@ -501,34 +496,27 @@ template <class T>
 double BasicVae<T>::log_likelihood(std::span<const std::uint8_t> image, std::span<const T> z) const {
     const std::size_t D = config_.samples();
     if (image.size() != D) throw std::invalid_argument("log_likelihood: wrong image size");
+    const LikelihoodKind& kind = likelihood_kind(config_);
     const std::vector<T> ch = decoder_channels(z);
-    double total = 0.0;
-    if (config_.likelihood == Likelihood::bernoulli) {
-        for (std::size_t p = 0; p < D; ++p) {
-            const double l = static_cast<double>(ch[p]);
-            const double s = image[p] > 127 ? -l : l;
-            total -= std::max(s, 0.0) + std::log1p(std::exp(-std::abs(s)));
-        }
-        return total;
-    }
-    const std::size_t C = config_.channels, K = config_.components, S = config_.image_channels;
+    const std::size_t C = config_.decoder_channels(), S = config_.image_channels, P = kind.parameters(config_);
     const Frame fr{config_.rows, config_.cols, S};
     std::vector<std::uint8_t> frame(fr.size());
     cut_frame(image.data(), config_.rows, config_.cols, fr, 0, 0, frame.data());
-    std::vector<T> nb(head_context_size(S), T(0));
-    std::vector<double> lg(K), mu(K), ls(K);
+    const bool head = kind.has_head(config_), context = kind.reads_context(config_);
+    const std::size_t F = head ? config_.head_inputs() : C;
+    Mat<T> f(static_cast<Index>(F), 1), raw;
+    std::vector<double> params(P);
+    double total = 0.0;
     for (std::size_t r = 0; r < config_.rows; ++r)
         for (std::size_t c = 0; c < config_.cols; ++c)
             for (std::size_t s = 0; s < S; ++s) {
                 const std::size_t q = (r * config_.cols + c) * S + s;
-                if (config_.autoregressive) frame_context(fr, frame.data() + fr.at(r, c) + s, s, T(255), nb.data());
-                const PixelMixture<T> px = pixel_params(std::span<const T>(ch.data() + q * C, C), nb);
-                for (std::size_t k = 0; k < K; ++k) {
-                    lg[k] = static_cast<double>(px.logits[k]);
-                    mu[k] = static_cast<double>(px.means[k]);
-                    ls[k] = static_cast<double>(px.log_scales[k]);
-                }
-                total += logistic_mixture_log_prob(image[q], lg, mu, ls);
+                for (std::size_t k = 0; k < C; ++k) f(static_cast<Index>(k), 0) = ch[q * C + k];
+                if (context) frame_context(fr, frame.data() + fr.at(r, c) + s, s, T(255), f.data() + C);
+                if (head) head_.infer(f, raw);
+                const Mat<T>& out = head ? raw : f;
+                for (std::size_t k = 0; k < P; ++k) params[k] = static_cast<double>(out(static_cast<Index>(k), 0));
+                total += kind.log_prob(config_, image[q], params);
             }
     return total;
 }

@@ -7,7 +7,11 @@
 //   z -> decoder MLP -> D*S*C values, sample-major: channel ch of sample q = p*S + s at q*C + ch
 //   sample q: f = [its C channels ; its context / 255 (neighbourhood.hpp)] -> head MLP (ReLU)
 //            -> 3K raw -> K logits, means = 255 * raw, log-scales = clamp(raw, -7, 7)
-//   log p(x|z) = sum_q log P_mixture(x_q)  (likelihood.hpp; Bernoulli: one logit per pixel)
+//   log p(x|z) = sum_q log P_mixture(x_q)  (likelihood.hpp)
+// That is the logistic-mixture likelihood; the likelihood is a LikelihoodKind
+// (likelihood_kind.hpp), which says how many channels the decoder gives each sample, whether a
+// head turns them into the sample's parameters, and log p of a sample given them (Bernoulli:
+// one logit per sample straight from the decoder, no head).
 //   loss = ( -log p(x|z) + KL(q(z|x) || N(0, I)) ) / (D S ln 2)   bits per dimension (sample)
 // The head is shared by the S channels; the decoder channels tell it which channel it codes.
 //
@@ -139,7 +143,7 @@ public:
     Posterior<T> posterior(std::span<const std::uint8_t> image) const;
     // z: L values -> D*S*C values, sample-major (index q*C + ch); Bernoulli: D logits.
     std::vector<T> decoder_channels(std::span<const T> z) const;
-    // One sample's mixture from its C decoder channels and its normalized context (see
+    // (Logistic mixture only.) One sample's mixture from its C decoder channels and its normalized context (see
     // neighbourhood.hpp; ignored unless config().autoregressive).
     PixelMixture<T> pixel_params(std::span<const T> channels, std::span<const T> neighbours) const;
     // log p(x|z) in nats, sample by sample through pixel_params, exactly the way a decoder would

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <sstream>
 
@@ -22,6 +23,7 @@
 #include "src/cli/paths.hpp"
 #include "models/colour.hpp"
 #include "models/crops.hpp"
+#include "models/likelihood_kind.hpp"
 #include "models/trainer.hpp"
 #include "src/coding/model_file.hpp"
 #include "src/io/files.hpp"
@@ -190,7 +192,7 @@ struct TrainingData {
     std::string describe;                     // for the first line printed
 };
 
-Expected<TrainingData> load_training_data(TrainFlags& f) {
+Expected<TrainingData> load_training_data_unchecked(TrainFlags& f) {
     TrainingData d;
     if (!f.tile.empty()) {
         const auto tile = parse_shape(f.tile);
@@ -243,6 +245,26 @@ Expected<TrainingData> load_training_data(TrainFlags& f) {
     d.test_view = view(*d.test);
     d.describe = std::to_string(d.train->count) + " training and " + std::to_string(d.test->count) + " held-out images of " +
                  std::to_string(d.train->rows) + "x" + std::to_string(d.train->cols);
+    return d;
+}
+
+// A likelihood that codes only some sample values (Bernoulli: 0 and 255) trains only on images
+// it can code: its held-out figures are the coded rate, and it would refuse other images anyway.
+Status check_codable(const TrainFlags& f, const models::ImageSet& set, const char* what) {
+    const models::LikelihoodKind& kind = models::likelihood_kind(f.model.likelihood);
+    const std::size_t n = set.count * set.image_size();
+    for (std::size_t i = 0; i < n; ++i)
+        if (!kind.codes(set.pixels[i]))
+            return make_error(std::string("the ") + what + " has the sample value " + std::to_string(set.pixels[i]) + "; a model with the " +
+                              std::string(kind.name()) + " likelihood codes " + std::string(kind.codable()));
+    return Ok{};
+}
+
+Expected<TrainingData> load_training_data(TrainFlags& f) {
+    auto d = load_training_data_unchecked(f);
+    if (!d) return d;
+    if (auto ok = check_codable(f, d->train_view, "training corpus"); !ok) return ok.error();
+    if (auto ok = check_codable(f, d->test_view, "held-out corpus"); !ok) return ok.error();
     return d;
 }
 
@@ -318,6 +340,7 @@ Expected<Prepared> prepare(TrainFlags& f, const std::string& card_path, const st
         resumed.emplace(models::Trainer::resume(f.resume));
         if (!*resumed) return resumed->error();
         f.model.colour_transform = (*resumed)->model().config().colour_transform;
+        f.model.likelihood = (*resumed)->model().config().likelihood;
     }
     auto data = load_training_data(f);
     if (!data) return data.error();
@@ -354,7 +377,8 @@ int run_train(TrainFlags& f) {
     const auto& cfg = trainer.model().config();
     if (!f.quiet) {
         std::cerr << "bbans train: " << data.describe << "; latent " << cfg.latent << ", hidden " << cfg.encoder_hidden << "/" << cfg.decoder_hidden
-                  << ", " << cfg.components << " logistics" << (cfg.autoregressive ? ", autoregressive" : "") << "; "
+                  << ", " << (models::likelihood_kind(cfg).has_head(cfg) ? std::to_string(cfg.components) + " logistics" : std::string(models::likelihood_kind(cfg).name()))
+                  << (cfg.autoregressive && models::likelihood_kind(cfg).reads_context(cfg) ? ", autoregressive" : "") << "; "
                   << trainer.model().parameter_count() << " parameters; ";
         if (ranks > 1) std::cerr << ranks << " MPI ranks, " << trainer.train_config().shards << " shards; ";
         std::cerr << "checkpoints in " << ckpt << '\n';
@@ -480,6 +504,12 @@ void add_train_command(CLI::App& app, RunState& state) {
     t->add_option("--head-hidden", f.model.head_hidden, "hidden width of the per-pixel head")->capture_default_str();
     t->add_option("--head-layers", f.model.head_layers, "hidden layers of the per-pixel head")->capture_default_str();
     t->add_option("--components", f.model.components, "logistics in each pixel's mixture")->capture_default_str();
+    t->add_option("--likelihood", f.model.likelihood,
+                  "logistic-mixture (8-bit samples), or bernoulli (binary images: every sample 0 or 255; no head)")
+        ->transform(CLI::CheckedTransformer(std::map<std::string, models::Likelihood>{{"logistic-mixture", models::Likelihood::logistic_mixture},
+                                                                                      {"bernoulli", models::Likelihood::bernoulli}},
+                                            CLI::ignore_case))
+        ->default_str("logistic-mixture");
     t->add_option("--colour-transform", f.colour_transform,
                   "with --tile on colour images: the colour space the model sees: none, subtract-green or ycocg-r (models/colour.hpp)")
         ->capture_default_str();

@@ -7,6 +7,7 @@
 #include <random>
 #include <sstream>
 
+#include "models/likelihood_kind.hpp"
 #include "src/coding/vae_coder.hpp"
 #include "src/io/files.hpp"
 
@@ -76,11 +77,14 @@ std::string card_markdown(const CodingModel& model, const TrainingRecord& r) {
         s << "| colour space | " << models::colour_transform_name(c.colour_transform)
           << " (models/colour.hpp: applied before coding, inverted after decoding) |\n";
     s << "| architecture | encoder " << c.samples() << " -> " << c.encoder_layers << "x" << c.encoder_hidden << " -> 2x" << c.latent
-      << "; decoder " << c.latent << " -> " << c.decoder_layers << "x" << c.decoder_hidden << " -> " << c.samples() << "x" << c.channels
-      << " channels; per-sample head " << c.head_inputs() << " -> " << c.head_hidden << " -> " << 3 * c.components << " ("
-      << c.components << " logistics"
-      << (c.autoregressive ? ", 12 causal neighbours" : "") << (c.autoregressive && c.image_channels != 1 ? " and the pixel's earlier channels" : "")
-      << ") |\n";
+      << "; decoder " << c.latent << " -> " << c.decoder_layers << "x" << c.decoder_hidden << " -> " << c.samples() << "x" << c.decoder_channels()
+      << " channels; ";
+    if (const models::LikelihoodKind& kind = models::likelihood_kind(c); !kind.has_head(c))
+        s << "likelihood " << kind.name() << " (one decoder output per sample, " << kind.codable() << ") |\n";
+    else
+        s << "per-sample head " << c.head_inputs() << " -> " << c.head_hidden << " -> " << kind.head_outputs(c) << " (" << c.components
+          << " logistics" << (c.autoregressive ? ", 12 causal neighbours" : "")
+          << (c.autoregressive && c.image_channels != 1 ? " and the pixel's earlier channels" : "") << ") |\n";
     s << "| latent discretization | 2^" << c.prior_precision << " equal-mass buckets per dimension, posterior at "
       << c.posterior_precision << " bits |\n";
     std::snprintf(buf, sizeof buf, "| training | %u epochs, batch %u, Adam lr %g (schedule %d, final fraction %g, warm-up %u), weight decay %g, clip %g, seed %llu |\n",

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <array>
 #include <limits>
+#include <stdexcept>
 #include <string>
 
 #include "codec/categorical.hpp"
+#include "models/likelihood_kind.hpp"
 
 namespace bbans::coding {
 
@@ -17,10 +19,11 @@ BandCodec::BandCodec(std::shared_ptr<const models::PackedVae> vae, std::vector<s
     const auto& cfg = vae_->config();
     const std::size_t S = cfg.image_channels;
     geometry_ = {rows, width, S};
+    channels_per_sample_ = cfg.decoder_channels();
     tile_rows_ = cfg.rows;
     tile_cols_ = cfg.cols;
-    tile_channels_ = cfg.samples() * cfg.channels;
-    context_ = cfg.autoregressive ? models::head_context_size(S) : 0;
+    tile_channels_ = cfg.samples() * channels_per_sample_;
+    context_ = models::likelihood_kind(cfg).reads_context(cfg) ? models::head_context_size(S) : 0;
     offsets_.resize(S * context_);
     for (std::size_t s = 0; s < S; ++s)
         for (std::size_t k = 0; k < context_; ++k) offsets_[s * context_ + k] = geometry_.offset(s, k);
@@ -34,9 +37,10 @@ std::vector<std::uint8_t> BandCodec::filled(const symbol_type& x) const {
     return f;
 }
 
-void BandCodec::model_from(const std::uint8_t* frame, std::size_t r, std::size_t c, std::size_t s, SampleScratch& out) const {
-    const std::size_t C = vae_->config().channels, S = geometry_.S;
-    // Head input: the sample's C decoder channels (of its tile), then its context.
+template <class K>
+void BandCodec::model_from(const std::uint8_t* frame, std::size_t r, std::size_t c, std::size_t s, typename K::Scratch& out) const {
+    const std::size_t C = channels_per_sample_, S = geometry_.S;
+    // The sample's inputs: its C decoder channels (of its tile), then its context.
     std::array<std::int16_t, kMaxHeadInputs> in;
     const std::size_t t = c / tile_cols_, cc = c % tile_cols_;
     const std::int16_t* ch = channels_.data() + t * tile_channels_ + ((r * tile_cols_ + cc) * S + s) * C;
@@ -44,28 +48,25 @@ void BandCodec::model_from(const std::uint8_t* frame, std::size_t r, std::size_t
     const std::uint8_t* centre = frame + geometry_.at(r, c) + s;
     const std::ptrdiff_t* off = offsets_.data() + s * context_;
     for (std::size_t k = 0; k < context_; ++k) in[C + k] = models::Frame::used(s, k) ? centre[off[k]] : 0;
-    vae_->head(in.data(), out.params);
-    pixel_model(out.params, prec_, out.model);
+    K::model(*vae_, in.data(), prec_, out);
 }
 
-void BandCodec::push(codec::Message& m, const symbol_type& x) const {
+template <class K>
+void BandCodec::push_with(codec::Message& m, const symbol_type& x) const {
     const std::size_t S = geometry_.S, W = geometry_.cols;
-    if (x.size() != geometry_.rows * W * S) {
-        m.fail(codec::MessageStatus::bad_interval);
-        return;
-    }
     // Pop goes in raster order, so push goes backwards; every context value is known here.
     const std::vector<std::uint8_t> f = filled(x);
     const std::size_t lanes = m.lanes();
-    SampleScratch sample;
+    typename K::Scratch sample;
     for (std::size_t q = x.size(); q-- > 0;) {
         const std::size_t p = q / S;
-        model_from(f.data(), p / W, p % W, q % S, sample);
-        codec::push_symbol(m, q % lanes, sample.model, std::uint32_t{x[q]});
+        model_from<K>(f.data(), p / W, p % W, q % S, sample);
+        codec::push_symbol(m, q % lanes, sample.model, K::symbol(x[q]));
     }
 }
 
-BandCodec::symbol_type BandCodec::pop(codec::Message& m) const {
+template <class K>
+BandCodec::symbol_type BandCodec::pop_with(codec::Message& m) const {
     const std::size_t S = geometry_.S, W = geometry_.cols;
     std::vector<std::uint8_t> f = frame_;
     const std::size_t n = geometry_.rows * W * S;
@@ -73,38 +74,78 @@ BandCodec::symbol_type BandCodec::pop(codec::Message& m) const {
         std::fill_n(f.begin() + static_cast<std::ptrdiff_t>(geometry_.at(r, 0)), W * S, std::uint8_t{0});
     symbol_type x(n, 0);
     const std::size_t lanes = m.lanes();
-    SampleScratch sample;
+    typename K::Scratch sample;
     for (std::size_t q = 0; q < n; ++q) {
         const std::size_t p = q / S, r = p / W, c = p % W, s = q % S;
-        model_from(f.data(), r, c, s, sample);
-        x[q] = static_cast<std::uint8_t>(codec::pop_symbol(m, q % lanes, sample.model));
+        model_from<K>(f.data(), r, c, s, sample);
+        x[q] = K::value(codec::pop_symbol(m, q % lanes, sample.model));
         f[geometry_.at(r, c) + s] = x[q];
     }
     return x;
 }
 
-codec::LogisticMixture BandCodec::model_at(const symbol_type& x, std::size_t r, std::size_t c, std::size_t s) const {
-    SampleScratch sample;
-    model_from(filled(x).data(), r, c, s, sample);
-    return sample.model;
-}
-
-double BandCodec::cost_bits(const symbol_type& x) const {
+template <class K>
+double BandCodec::cost_bits_with(const symbol_type& x) const {
     const std::size_t S = geometry_.S, W = geometry_.cols;
-    if (x.size() != geometry_.rows * W * S) return std::numeric_limits<double>::infinity();
     const double total = std::ldexp(1.0, static_cast<int>(prec_));
     const std::vector<std::uint8_t> f = filled(x);
     double bits = 0;
-    SampleScratch sample;
+    typename K::Scratch sample;
     for (std::size_t q = 0; q < x.size(); ++q) {
         const std::size_t p = q / S;
-        model_from(f.data(), p / W, p % W, q % S, sample);
-        bits -= std::log2(static_cast<double>(sample.model.interval(x[q]).freq) / total);
+        model_from<K>(f.data(), p / W, p % W, q % S, sample);
+        const std::uint32_t freq = sample.model.interval(K::symbol(x[q])).freq;
+        if (freq == 0) return std::numeric_limits<double>::infinity();  // a value the likelihood cannot code
+        bits -= std::log2(static_cast<double>(freq) / total);
     }
     return bits;
 }
 
+void BandCodec::push(codec::Message& m, const symbol_type& x) const {
+    if (x.size() != geometry_.rows * geometry_.cols * geometry_.S) {
+        m.fail(codec::MessageStatus::bad_interval);
+        return;
+    }
+    with_sample_codec(vae_->config().likelihood, [&](auto k) { push_with<decltype(k)>(m, x); });
+}
+
+BandCodec::symbol_type BandCodec::pop(codec::Message& m) const {
+    return with_sample_codec(vae_->config().likelihood, [&](auto k) { return pop_with<decltype(k)>(m); });
+}
+
+double BandCodec::cost_bits(const symbol_type& x) const {
+    if (x.size() != geometry_.rows * geometry_.cols * geometry_.S) return std::numeric_limits<double>::infinity();
+    return with_sample_codec(vae_->config().likelihood, [&](auto k) { return cost_bits_with<decltype(k)>(x); });
+}
+
+codec::LogisticMixture BandCodec::model_at(const symbol_type& x, std::size_t r, std::size_t c, std::size_t s) const {
+    if (vae_->config().likelihood != models::Likelihood::logistic_mixture)
+        throw std::logic_error("BandCodec::model_at: not a logistic-mixture model");
+    MixtureSampleCodec::Scratch sample;
+    model_from<MixtureSampleCodec>(filled(x).data(), r, c, s, sample);
+    return sample.model;
+}
+
 // ---- TiledCoder ------------------------------------------------------------------------------------
+
+Status TiledCoder::codable(std::span<const std::uint8_t> samples) const {
+    // A likelihood that codes only some values (Bernoulli: 0 and 255) refuses an image with any
+    // other: it could not give it back.
+    const models::LikelihoodKind& kind = models::likelihood_kind(config());
+    std::array<bool, 256> ok{};
+    bool every = true;
+    for (std::size_t v = 0; v < ok.size(); ++v) every &= ok[v] = kind.codes(static_cast<std::uint8_t>(v));
+    if (every) return Ok{};
+    const auto bad = std::find_if(samples.begin(), samples.end(), [&](std::uint8_t v) { return !ok[v]; });
+    if (bad == samples.end()) return Ok{};
+    std::string what = "a model with the ";
+    what += kind.name();
+    what += " likelihood codes ";
+    what += kind.codable();
+    what += "; this image has the value " + std::to_string(*bad);
+    what += " at sample " + std::to_string(bad - samples.begin());
+    return make_error(what);
+}
 
 Expected<TiledCoder> TiledCoder::make(const models::QuantizedVae& vae, CoderSettings settings) {
     auto parts = coder_parts(vae, settings);
@@ -140,7 +181,7 @@ std::vector<codec::GaussianBuckets> TiledCoder::posterior_models(std::span<const
 
 BandCodec TiledCoder::likelihood(const Latent& z, std::vector<std::uint8_t> frame, std::size_t rows, std::size_t width) const {
     const auto& cfg = config();
-    const std::size_t L = cfg.latent, per_tile = cfg.samples() * cfg.channels;
+    const std::size_t L = cfg.latent, per_tile = cfg.samples() * cfg.decoder_channels();
     const std::size_t n = z.size() / L;
     std::vector<std::int32_t> zq(L);
     std::vector<std::int16_t> channels(n * per_tile);
@@ -184,6 +225,7 @@ Status TiledCoder::push(codec::Message& m, std::span<const std::uint8_t> image, 
         models::colour_forward(config().colour_transform, transformed, channels());
         image = transformed;
     }
+    if (auto ok = codable(image); !ok) return ok;
     const std::size_t T = config().rows, bands = (rows + T - 1) / T, row_bytes = cols * channels();
     const Latent central(tiles(cols) * config().latent, grid_.buckets() / 2);
     for (std::size_t k = 0; k < bands; ++k) {

@@ -11,10 +11,12 @@
 //     posterior  tile t's posterior from the encoder on the tile's samples (a partial tile is
 //                padded by repeating its last row and column: the encoder always sees T x U)
 //     likelihood the band's samples in raster order (row by row across the whole width,
-//                sample by sample within a pixel), each a logistic mixture from the head, fed
-//                with its tile's decoder channels and its context (models/neighbourhood.hpp)
-//                read from the band's frame: 2 rows above (the band before, or 0 at the top
-//                of the image) and 2 columns left and right (0: outside the image)
+//                sample by sample within a pixel), each coded with its likelihood's sample
+//                codec (sample_codecs.hpp: a logistic mixture from the head, fed with its
+//                tile's decoder channels and its context (models/neighbourhood.hpp) read
+//                from the band's frame: 2 rows above (the band before, or 0 at the top of the
+//                image) and 2 columns left and right (0: outside the image); or a Bernoulli
+//                from its decoder channel)
 //   Symbol q of a band (sample q in raster order) goes to lane q mod lanes; latent dim i to
 //   lane i mod lanes.
 //
@@ -48,6 +50,7 @@
 #include "models/neighbourhood.hpp"
 #include "models/packed.hpp"
 #include "models/quantized.hpp"
+#include "src/coding/sample_codecs.hpp"
 #include "src/coding/vae_coder.hpp"
 
 namespace bbans::coding {
@@ -66,18 +69,21 @@ public:
     // -log2 of x's probability under the frequencies push uses; infinity for a wrong size.
     double cost_bits(const symbol_type& x) const;
     // The model of sample s of pixel (r, c), given the band's samples x (only those before it
-    // are read). For tests and tools; x must have the band's size.
+    // are read). For tests and tools, logistic-mixture models only; x must have the band's size.
     codec::LogisticMixture model_at(const symbol_type& x, std::size_t r, std::size_t c, std::size_t s) const;
 
 private:
     static constexpr std::size_t kMaxHeadInputs = 64 + models::head_context_size(models::kMaxImageChannels);
-    struct SampleScratch {
-        models::QPixelMixture params;
-        codec::LogisticMixture model;
-    };
-    // The model of sample s of pixel (r, c), from `frame` (a copy of frame_ holding at least
-    // every sample before it).
-    void model_from(const std::uint8_t* frame, std::size_t r, std::size_t c, std::size_t s, SampleScratch& out) const;
+    // The model of sample s of pixel (r, c) under sample codec K (sample_codecs.hpp), from
+    // `frame` (a copy of frame_ holding at least every sample before it).
+    template <class K>
+    void model_from(const std::uint8_t* frame, std::size_t r, std::size_t c, std::size_t s, typename K::Scratch& out) const;
+    template <class K>
+    void push_with(codec::Message& m, const symbol_type& x) const;
+    template <class K>
+    symbol_type pop_with(codec::Message& m) const;
+    template <class K>
+    double cost_bits_with(const symbol_type& x) const;
     std::vector<std::uint8_t> filled(const symbol_type& x) const;  // frame_ with x as its interior
 
     std::shared_ptr<const models::PackedVae> vae_;
@@ -85,6 +91,7 @@ private:
     unsigned prec_;
     std::vector<std::uint8_t> frame_;
     models::Frame geometry_;
+    std::size_t channels_per_sample_;                    // C: the decoder's channels of a sample
     std::size_t tile_rows_, tile_cols_, tile_channels_;  // T, U, T * U * S * C
     std::vector<std::ptrdiff_t> offsets_;  // S x context: offset of context value k of sample s
     std::size_t context_ = 0;              // context values per sample
@@ -106,6 +113,9 @@ public:
     Status push(codec::Message& m, std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols,
                 std::size_t seed = 0, std::vector<std::uint64_t>* band_bits = nullptr) const;
     std::vector<std::uint8_t> pop(codec::Message& m, std::size_t rows, std::size_t cols, std::size_t seed = 0) const;
+    // Whether the model's likelihood can code every one of these samples (in the model's colour
+    // space); push refuses an image with an error saying which value it cannot code.
+    Status codable(std::span<const std::uint8_t> samples) const;
 
     // The coded model's negative ELBO of an image in bits (single-sample estimate, latents drawn
     // from the discretized posterior by `draw`, uniform in [0, 2^posterior_precision)), with

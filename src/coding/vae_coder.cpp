@@ -125,8 +125,8 @@ double ImageCodec::cost_bits(const Image& x) const {
 
 Expected<CoderParts> coder_parts(const models::QuantizedVae& vae, CoderSettings settings) {
     const auto& cfg = vae.config();
-    if (cfg.likelihood != models::Likelihood::logistic_mixture) return make_error("only logistic-mixture models can code");
-    if (cfg.components < 1 || cfg.components > codec::LogisticMixture::kMaxComponents)
+    if (cfg.likelihood == models::Likelihood::logistic_mixture &&
+        (cfg.components < 1 || cfg.components > codec::LogisticMixture::kMaxComponents))
         return make_error("the model has " + std::to_string(cfg.components) + " mixture components; the coder takes 1 to " +
                           std::to_string(codec::LogisticMixture::kMaxComponents));
     auto grid = codec::BucketGrid::make(cfg.prior_precision);
@@ -141,6 +141,8 @@ Expected<CoderParts> coder_parts(const models::QuantizedVae& vae, CoderSettings 
 }
 
 Expected<VaeCoder> VaeCoder::make(const models::QuantizedVae& vae, CoderSettings settings) {
+    if (vae.config().likelihood != models::Likelihood::logistic_mixture)
+        return make_error("VaeCoder codes logistic-mixture models only (TiledCoder codes every likelihood)");
     auto parts = coder_parts(vae, settings);
     if (!parts) return parts.error();
     return VaeCoder(std::move(parts->vae), std::move(parts->grid), settings);
@@ -160,7 +162,7 @@ std::vector<codec::GaussianBuckets> VaeCoder::posterior_models(const Image& x) c
 ImageCodec VaeCoder::likelihood(const Latent& z) const {
     std::vector<std::int32_t> zq(z.size());
     for (std::size_t i = 0; i < z.size(); ++i) zq[i] = grid_.centre_q16(z[i]);
-    std::vector<std::int16_t> channels(pixels() * vae_->config().channels);
+    std::vector<std::int16_t> channels(pixels() * vae_->config().channels);  // a mixture model (make)
     vae_->decoder_channels(zq, channels);
     return ImageCodec(vae_, std::move(channels), settings_.likelihood_precision);
 }

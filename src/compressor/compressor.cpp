@@ -300,6 +300,22 @@ Expected<std::vector<SamplePiece>> read_sample(const archive::Input& in, const I
     return out;
 }
 
+// Whether the coder's likelihood can code every sample of the input's images (read in pieces of
+// 1 MiB); true at once for a likelihood that codes every value.
+Expected<bool> codes_every_sample(const archive::Input& in, const ImageLayout& l, const coding::TiledCoder& coder) {
+    std::vector<std::uint8_t> every(256);
+    for (std::size_t v = 0; v < every.size(); ++v) every[v] = static_cast<std::uint8_t>(v);
+    if (coder.codable(every)) return true;
+    constexpr std::uint64_t kPiece = std::uint64_t{1} << 20;
+    const std::uint64_t total = l.count * l.image_bytes();
+    for (std::uint64_t at = 0; at < total; at += kPiece) {
+        auto px = archive::read_range(in, l.prefix.size() + at, std::min(kPiece, total - at));
+        if (!px) return px.error();
+        if (!coder.codable(*px)) return false;
+    }
+    return true;
+}
+
 Expected<ModelChoice> choose_model(const archive::Input& in, const ImageLayout& l, std::span<const NamedModel> models, int zstd_level,
                                    unsigned threads) {
     ModelChoice best;
@@ -316,6 +332,10 @@ Expected<ModelChoice> choose_model(const archive::Input& in, const ImageLayout& 
         if (cfg.image_channels != l.channels) return Score{};
         auto coder = coding::TiledCoder::make(models[k].model->quantized());
         if (!coder) return coder.error();
+        // A model whose likelihood codes only some sample values (Bernoulli: binary images) is a
+        // candidate only if every sample of the input is one of them, not just the sample read.
+        if (auto all = codes_every_sample(in, l, *coder); !all) return all.error();
+        else if (!*all) return Score{};
         std::mt19937_64 draw(1);
         double bits = 0;
         const std::size_t row = std::size_t{l.cols} * l.channels;
