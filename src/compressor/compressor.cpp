@@ -13,6 +13,7 @@
 #include <random>
 
 #include "bbans/bbans.hpp"
+#include "models/likelihood_kind.hpp"
 #include "src/archive/pipeline.hpp"
 #include "src/compressor/byte_methods.hpp"
 #include "src/compressor/image_files.hpp"
@@ -270,6 +271,7 @@ struct ModelChoice {
     const NamedModel* model = nullptr;
     double bpd = 0;
     double sample_zstd_bpd = 8;
+    std::string refused;  // why a model of the images' shape was not a candidate, if one was not
 };
 
 // The sample a model is chosen by: up to 16 images spread over the set, each whole if it has
@@ -326,6 +328,7 @@ Expected<ModelChoice> choose_model(const archive::Input& in, const ImageLayout& 
     struct Score {
         bool fits = false;
         double bpd = 0;
+        std::string refused;
     };
     auto score = [&](std::size_t k) -> Expected<Score> {
         const auto& cfg = models[k].model->quantized().config();
@@ -335,16 +338,27 @@ Expected<ModelChoice> choose_model(const archive::Input& in, const ImageLayout& 
         // A model whose likelihood codes only some sample values (Bernoulli: binary images) is a
         // candidate only if every sample of the input is one of them, not just the sample read.
         if (auto all = codes_every_sample(in, l, *coder); !all) return all.error();
-        else if (!*all) return Score{};
+        else if (!*all) {
+            const models::LikelihoodKind& kind = models::likelihood_kind(cfg);
+            Score refused;
+            refused.refused = "model ";
+            refused.refused += models[k].name;
+            refused.refused += " has the ";
+            refused.refused += kind.name();
+            refused.refused += " likelihood, which codes ";
+            refused.refused += kind.codable();
+            return refused;
+        }
         std::mt19937_64 draw(1);
         double bits = 0;
         const std::size_t row = std::size_t{l.cols} * l.channels;
         for (const SamplePiece& p : *pieces)
             bits += coder->neg_elbo_bits(std::span(sample_bytes).subspan(p.offset, p.rows * row), p.rows, l.cols, draw);
-        return Score{true, bits / static_cast<double>(sample_bytes.size())};
+        return Score{true, bits / static_cast<double>(sample_bytes.size()), {}};
     };
     auto take = [&](std::size_t k, Score&& sc) -> Status {
         if (sc.fits && (!best.model || sc.bpd < best.bpd)) best.model = &models[k], best.bpd = sc.bpd;
+        if (!sc.refused.empty() && best.refused.empty()) best.refused = std::move(sc.refused);
         return Ok{};
     };
     if (auto ok = archive::ordered_parallel<Score>(models.size(), threads, score, take); !ok) return ok.error();
@@ -464,6 +478,7 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
         if (!choice->model) {
             const std::string known = model_names(models);
             why = "no model codes " + shape_text(l) + " images" + (known.empty() ? std::string(" (no models available)") : " (models: " + known + ")");
+            if (!choice->refused.empty()) why += "; " + choice->refused;
         } else {
             s.model_name = choice->model->name;
             s.model_identity = choice->model->model->identity_hex();
