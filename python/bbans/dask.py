@@ -245,15 +245,29 @@ def _read_input(source, shard, data):
     return images.reshape([b - a] + source["shape"])
 
 
+# Models named by the job, loaded once per worker process (a named model codes the same bytes
+# as the Model loaded from that name). With no model named, every call loads and chooses.
+_LOADED = {}
+
+
+def _model(name):
+    if name is None:
+        return None
+    if name not in _LOADED:
+        _LOADED[name] = bbans.load_model(name)
+    return _LOADED[name]
+
+
 def _compress_shard(shard, source, options, out, threads, data=None, crash=None):
     """One task: codes one shard, writes its record and then the shard, each atomically."""
     content = _read_input(source, shard, data)
+    model = _model(options["model"])
     if source["layout"] == "file":
-        archive = bbans.compress_bytes(content, source["name"], options["model"], threads=threads, chunk=options["chunk"],
+        archive = bbans.compress_bytes(content, source["name"], model, threads=threads, chunk=options["chunk"],
                                        method=options["method"])
         images = 0
     else:
-        archive = bbans.compress(content, options["model"], threads=threads, chunk=options["chunk"], method=options["method"])
+        archive = bbans.compress(content, model, threads=threads, chunk=options["chunk"], method=options["method"])
         images = len(content)
     raw = memoryview(content).cast("B") if isinstance(content, np.ndarray) else content
     entry = dict(shard, images=images, input_bytes=len(raw), input_sha256=_sha256(raw), bytes=len(archive), sha256=_sha256(archive))
