@@ -102,6 +102,10 @@ def test_array_round_trip(client, tmp_path):
     assert r2.manifest == r.manifest
     bd.decompress(tmp_path / "t" / "manifest.json", tmp_path / "u")
     assert np.array_equal(np.load(tmp_path / "u" / "array.npy"), a)
+    # A named model (loaded once per worker) codes what bbans.compress codes with it.
+    r3 = bd.compress_array(a[:100], tmp_path / "m", shard_images=50, client=client, model="mnist")
+    assert r3.manifest["options"]["model"] == "mnist"
+    assert (tmp_path / "m" / "array.00001.bbx").read_bytes() == bbans.compress(a[50:100], "mnist", threads=1)
 
 
 def test_rerun_keeps_good_shards_and_recodes_damaged_ones(client, tmp_path):
