@@ -206,29 +206,39 @@ private:
     std::optional<Catalog> catalog_;
 };
 
-py::array decompress(const py::object& data, const py::object& model, unsigned threads, const std::vector<std::string>& model_dirs,
-                     const std::vector<std::string>& package_dirs) {
-    if (!PyObject_CheckBuffer(data.ptr()) || py::isinstance<py::str>(data))
-        raise(PyExc_TypeError, "expected the bytes of a .bbx archive (bytes, bytearray, memoryview or a uint8 array)");
-    const ModelArg m = model_arg(model);
-    if (!m.name.empty()) raise(PyExc_TypeError, "decompress finds the model by the identity stored in the archive: pass a bbans.Model or None");
-    const py::buffer_info info = py::reinterpret_borrow<py::buffer>(data).request();
+// The bytes of a bytes-like object (bytes, bytearray, memoryview, a uint8 array), which must be
+// contiguous; `info` keeps the buffer for as long as the span is used.
+std::span<const std::uint8_t> bytes_of(const py::object& data, py::buffer_info& info, const char* what) {
+    if (!PyObject_CheckBuffer(data.ptr()) || py::isinstance<py::str>(data)) raise(PyExc_TypeError, what);
+    info = py::reinterpret_borrow<py::buffer>(data).request();
     py::ssize_t stride = info.itemsize;
     for (py::ssize_t i = info.ndim; i-- > 0; stride *= info.shape[static_cast<std::size_t>(i)])
         if (info.shape[static_cast<std::size_t>(i)] > 1 && info.strides[static_cast<std::size_t>(i)] != stride)
-            raise(PyExc_ValueError, "the archive's bytes must be contiguous (not a strided view)");
-    const std::span<const std::uint8_t> file(static_cast<const std::uint8_t*>(info.ptr), static_cast<std::size_t>(info.size * info.itemsize));
+            raise(PyExc_ValueError, "the bytes must be contiguous (not a strided view)");
+    return {static_cast<const std::uint8_t*>(info.ptr), static_cast<std::size_t>(info.size * info.itemsize)};
+}
+
+// The model name a one-entry archive records, to load only that model (as the CLI does).
+std::string model_hint(std::span<const std::uint8_t> file) {
+    archive::MemoryInput in(file);
+    if (auto reader = ArchiveReader::open(in); reader && reader->entries().size() == 1 && reader->entries()[0].model)
+        return reader->entries()[0].model->name;
+    return {};
+}
+
+py::array decompress(const py::object& data, const py::object& model, unsigned threads, const std::vector<std::string>& model_dirs,
+                     const std::vector<std::string>& package_dirs) {
+    py::buffer_info info;
+    const std::span<const std::uint8_t> file =
+        bytes_of(data, info, "expected the bytes of a .bbx archive (bytes, bytearray, memoryview or a uint8 array)");
+    const ModelArg m = model_arg(model);
+    if (!m.name.empty()) raise(PyExc_TypeError, "decompress finds the model by the identity stored in the archive: pass a bbans.Model or None");
     const ModelSearch search = search_of(model_dirs, package_dirs);
     std::optional<Resolver> resolver;
     std::optional<Expected<ImageArray>> images;
     {
         py::gil_scoped_release nogil;
-        // The model name the archive records, to load only that model (as the CLI does).
-        std::string hint;
-        archive::MemoryInput in(file);
-        if (auto reader = ArchiveReader::open(in); reader && reader->entries().size() == 1 && reader->entries()[0].model)
-            hint = reader->entries()[0].model->name;
-        resolver.emplace(m.model, search, hint);
+        resolver.emplace(m.model, search, model_hint(file));
         images.emplace(decompress_images(file, std::ref(*resolver), threads_or_all(threads)));
     }
     warn(resolver->warnings());
@@ -242,6 +252,65 @@ py::array decompress(const py::object& data, const py::object& model, unsigned t
     std::vector<py::ssize_t> shape{static_cast<py::ssize_t>(a.count), static_cast<py::ssize_t>(a.rows), static_cast<py::ssize_t>(a.cols)};
     if (a.channels != 1) shape.push_back(static_cast<py::ssize_t>(a.channels));
     return py::array_t<std::uint8_t>(shape, samples->data(), owner);
+}
+
+// Any bytes (a file's content) as a one-entry archive, as `bbans compress` codes a file: IDX,
+// PGM, PPM and PNG recognized by content, bits-back when a model codes them smaller, else the
+// smallest of zstd, xz and stored. The entry is named `name`, without mode or time.
+py::bytes compress_bytes(const py::object& data, const std::string& name, const py::object& model, unsigned threads, std::size_t chunk,
+                         const std::string& method, const std::vector<std::string>& model_dirs, const std::vector<std::string>& package_dirs) {
+    py::buffer_info info;
+    const std::span<const std::uint8_t> input =
+        bytes_of(data, info, "expected bytes-like data to compress (bytes, bytearray, memoryview or a uint8 array)");
+    const ModelArg m = model_arg(model);
+    const ModelSearch search = search_of(model_dirs, package_dirs);
+    CompressOptions o;
+    if (!method.empty()) {
+        o.method = archive::method_from_string(method);
+        if (!o.method) raise(PyExc_ValueError, "method must be one of stored, zstd, xz, bits-back; got '" + method + "'");
+    }
+    o.threads = threads_or_all(threads);
+    o.chunk_images = chunk;
+    std::optional<Expected<Candidates>> models;
+    std::optional<Expected<Compressed>> file;
+    {
+        py::gil_scoped_release nogil;
+        models.emplace(candidates(m.model, m.name, search));
+        if (*models) {
+            o.require_model = (*models)->required;
+            file.emplace(bbans::compress(input, o, (*models)->named, name.empty() ? std::string("data") : name));
+        }
+    }
+    if (!*models) raise_model_error(models->error());
+    warn((*models)->warnings);
+    if (!*file) raise(PyExc_ValueError, file->error().message);
+    const std::vector<std::uint8_t>& bytes = (*file)->file;
+    return py::bytes(reinterpret_cast<const char*>(bytes.data()), static_cast<py::ssize_t>(bytes.size()));
+}
+
+// The content of a one-entry archive (any kind: what compress_bytes or `bbans compress FILE`
+// writes), every checksum verified.
+py::bytes decompress_bytes(const py::object& data, const py::object& model, unsigned threads, const std::vector<std::string>& model_dirs,
+                           const std::vector<std::string>& package_dirs) {
+    py::buffer_info info;
+    const std::span<const std::uint8_t> file =
+        bytes_of(data, info, "expected the bytes of a .bbx archive (bytes, bytearray, memoryview or a uint8 array)");
+    const ModelArg m = model_arg(model);
+    if (!m.name.empty()) raise(PyExc_TypeError, "decompress finds the model by the identity stored in the archive: pass a bbans.Model or None");
+    const ModelSearch search = search_of(model_dirs, package_dirs);
+    std::optional<Resolver> resolver;
+    std::optional<Expected<std::vector<std::uint8_t>>> bytes;
+    {
+        py::gil_scoped_release nogil;
+        resolver.emplace(m.model, search, model_hint(file));
+        bytes.emplace(bbans::decompress(file, std::ref(*resolver), {}, threads_or_all(threads)));
+    }
+    warn(resolver->warnings());
+    if (!*bytes) {
+        const std::string& msg = bytes->error().message;
+        raise(msg.find("needs model") != std::string::npos ? PyExc_RuntimeError : PyExc_ValueError, msg);
+    }
+    return py::bytes(reinterpret_cast<const char*>((*bytes)->data()), static_cast<py::ssize_t>((*bytes)->size()));
 }
 
 std::string report(const py::object& array, const py::object& model, unsigned threads, const std::vector<std::string>& model_dirs,
@@ -475,6 +544,10 @@ PYBIND11_MODULE(_bbans, mod) {
     mod.def("compress", &compress, py::arg("array"), py::arg("model"), py::arg("threads"), py::arg("chunk"), py::arg("method"), py::arg("model_dirs"),
             py::arg("package_dirs"));
     mod.def("decompress", &decompress, py::arg("data"), py::arg("model"), py::arg("threads"), py::arg("model_dirs"), py::arg("package_dirs"));
+    mod.def("compress_bytes", &compress_bytes, py::arg("data"), py::arg("name"), py::arg("model"), py::arg("threads"), py::arg("chunk"),
+            py::arg("method"), py::arg("model_dirs"), py::arg("package_dirs"));
+    mod.def("decompress_bytes", &decompress_bytes, py::arg("data"), py::arg("model"), py::arg("threads"), py::arg("model_dirs"),
+            py::arg("package_dirs"));
     mod.def("report", &report, py::arg("array"), py::arg("model"), py::arg("threads"), py::arg("model_dirs"), py::arg("package_dirs"));
     mod.def("load_model", &load_model, py::arg("name_or_path"), py::arg("model_dirs"), py::arg("package_dirs"));
     mod.def("models", &list_models, py::arg("model_dirs"), py::arg("package_dirs"));

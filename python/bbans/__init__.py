@@ -26,7 +26,7 @@ import os
 from . import _bbans
 from ._bbans import Model
 
-__all__ = ["Model", "compress", "decompress", "report", "load_model", "models", "search_path", "train"]
+__all__ = ["Model", "compress", "decompress", "compress_bytes", "decompress_bytes", "report", "load_model", "models", "search_path", "train"]
 __version__ = _bbans.__version__
 
 # The shipped models copied into the package by setup.py (absent in a build tree, where the
@@ -65,6 +65,22 @@ def decompress(data, model=None, *, threads=0, model_dirs=None):
     `bbans compress` makes of IDX, PGM, PPM, PNG or raw (--shape) files. The model is found by
     the identity the archive records; model: a Model to try first."""
     return _bbans.decompress(data, model, threads, _dirs(model_dirs), [_PACKAGE_MODELS])
+
+
+def compress_bytes(data, name="data", model=None, *, threads=0, chunk=0, method=None, model_dirs=None):
+    """Compresses a file's content (bytes-like) to the bytes of a .bbx archive with one entry
+    named `name`, as `bbans compress FILE` codes the file (without its mode and time): IDX, PGM,
+    PPM and PNG files are recognized by content and their images coded by bits-back when a model
+    codes them smaller; anything else gets the smallest of zstd, xz and stored. `bbans
+    decompress` (or decompress_bytes) gives the bytes back exactly. Options as compress()."""
+    return _bbans.compress_bytes(data, os.fsdecode(name), model, threads, chunk, method or "", _dirs(model_dirs),
+                                 [_PACKAGE_MODELS])
+
+
+def decompress_bytes(data, model=None, *, threads=0, model_dirs=None):
+    """The content (bytes) of a .bbx archive with one entry of any kind: what compress_bytes,
+    compress or `bbans compress FILE` writes. Every checksum is verified."""
+    return _bbans.decompress_bytes(data, model, threads, _dirs(model_dirs), [_PACKAGE_MODELS])
 
 
 def report(array, model=None, *, threads=0, model_dirs=None):

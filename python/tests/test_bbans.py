@@ -208,6 +208,22 @@ def test_decompress_reads_the_clis_idx_archive(tmp_path):
     assert np.array_equal(bbans.decompress(archive), idx_images(idx, 40))
 
 
+def test_compress_bytes_equals_the_cli_on_standard_input(tmp_path):
+    idx = struct.pack(">IIII", 0x803, 30, 28, 28) + MNIST.read_bytes()[16 : 16 + 30 * 784]
+    text = b"not an image\n" * 100
+    for data in (idx, text):
+        ours = bbans.compress_bytes(data, "stdin", threads=1)
+        assert ours == cli("compress", "-q", "-T", "1", "-c", "-", stdin=data)
+        assert bbans.decompress_bytes(ours) == data
+        assert cli("decompress", "-c", "-", stdin=bbans.compress_bytes(data, "any name")) == data
+    assert len(bbans.compress_bytes(idx)) < 0.25 * len(idx)  # bits-back on an IDX file's images
+    assert bbans.decompress_bytes(bbans.compress(idx_images(MNIST, 3))) == idx_images(MNIST, 3).tobytes()
+    with pytest.raises(TypeError):
+        bbans.compress_bytes("text")
+    with pytest.raises(ValueError):
+        bbans.decompress_bytes(bbans.compress_bytes(text)[:-5])
+
+
 # ---- models, report, training ------------------------------------------------------------------
 
 
