@@ -468,9 +468,17 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
             if (!bits_back_forced && choice->bpd >= options.skip_fallback_below * choice->sample_zstd_bpd) {
                 // Not clearly better: code the first chunk both ways and keep the smaller rate
                 // (the loser's chunk is dropped, the winner's is the entry's first).
+                // With one bits-back chunk, the byte methods code the whole input (its first
+                // byte chunk) and the comparison is exact. With several, both code the same
+                // samples, the first bits-back chunk's (about 2^20): a fair comparison of rates
+                // whose cost does not grow with the image (zstd -19 and xz -9e of a 64 MiB
+                // chunk take minutes and hundreds of MB); the byte methods then run again on
+                // the input if they win.
                 auto bb = image_chunk(*src, l, e.row_units, per_chunk, 0, *coder, options);
                 if (!bb) return bb.error();
-                auto bytes = first_byte_chunk(*src, options.chunk_bytes, options.zstd_level);
+                const bool one_chunk = per_chunk >= bits_back_units(l, e.row_units);
+                archive::MemoryInput same_samples(bb->original);
+                auto bytes = first_byte_chunk(one_chunk ? *src : same_samples, options.chunk_bytes, options.zstd_level);
                 if (!bytes) return bytes.error();
                 // stored / original, compared without division (sizes are below 2^31).
                 if (bytes->chunk.stored.size() * bb->original.size() <= bb->stored.size() * bytes->chunk.original.size()) {
@@ -480,7 +488,7 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
                     e.model.reset();
                     e.row_units = false;
                     coder.reset();
-                    byte_choice = std::move(*bytes);
+                    if (one_chunk) byte_choice = std::move(*bytes);
                 } else {
                     first_chunk = std::move(*bb);
                 }
