@@ -273,16 +273,20 @@ struct ModelChoice {
 };
 
 // The sample a model is chosen by: up to 16 images spread over the set, each whole if it has
-// at most 2^15 samples, else a strip of whole rows from its middle (2^15 samples or fewer, at
-// least one row); for one image, up to 4 such strips spread over it. Strips are scored as
+// at most 2^15 samples, else a piece from its middle; for one image, up to 4 such pieces spread
+// over it. A piece is whole rows (2^15 samples or fewer) when that makes at least 32 rows (a
+// tile model's tile height: a model scored on strips thinner than its tiles is scored unfairly,
+// and on a very wide image a strip of whole rows would be 1 or 2 rows); otherwise 32 rows (or
+// all, if fewer) of the columns in the middle, 2^15 samples or fewer. Pieces are scored as
 // images of their own.
 struct SamplePiece {
-    std::size_t offset = 0, rows = 0;  // into the sample's bytes; rows of the image's width
+    std::size_t offset = 0, rows = 0, cols = 0;  // into the sample's bytes; rows x cols pixels
 };
 Expected<std::vector<SamplePiece>> read_sample(const archive::Input& in, const ImageLayout& l, Bytes& bytes) {
-    constexpr std::uint64_t kPieceSamples = std::uint64_t{1} << 15;
+    constexpr std::uint64_t kPieceSamples = std::uint64_t{1} << 15, kMinPieceRows = 32;
     const std::uint64_t row = std::uint64_t{l.cols} * l.channels;
-    const std::uint64_t strip = std::clamp<std::uint64_t>(kPieceSamples / row, 1, l.rows);
+    const std::uint64_t strip = std::clamp<std::uint64_t>(kPieceSamples / row, std::min<std::uint64_t>(kMinPieceRows, l.rows), l.rows);
+    const std::uint64_t cols = std::clamp<std::uint64_t>(kPieceSamples / (strip * l.channels), 1, l.cols), c0 = (l.cols - cols) / 2;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> pieces;  // (image, first row)
     if (l.count == 1) {
         const std::uint64_t n = std::min<std::uint64_t>(4, (l.rows + strip - 1) / strip);
@@ -292,10 +296,19 @@ Expected<std::vector<SamplePiece>> read_sample(const archive::Input& in, const I
     }
     std::vector<SamplePiece> out;
     for (auto [i, r0] : pieces) {
-        auto px = archive::read_range(in, l.prefix.size() + i * l.image_bytes() + r0 * row, strip * row);
-        if (!px) return px.error();
-        out.push_back({bytes.size(), static_cast<std::size_t>(strip)});
-        bytes.insert(bytes.end(), px->begin(), px->end());
+        out.push_back({bytes.size(), static_cast<std::size_t>(strip), static_cast<std::size_t>(cols)});
+        const std::uint64_t at = l.prefix.size() + i * l.image_bytes() + r0 * row;
+        if (cols == l.cols) {
+            auto px = archive::read_range(in, at, strip * row);
+            if (!px) return px.error();
+            bytes.insert(bytes.end(), px->begin(), px->end());
+            continue;
+        }
+        for (std::uint64_t r = 0; r < strip; ++r) {
+            auto px = archive::read_range(in, at + r * row + c0 * l.channels, cols * l.channels);
+            if (!px) return px.error();
+            bytes.insert(bytes.end(), px->begin(), px->end());
+        }
     }
     return out;
 }
@@ -318,9 +331,8 @@ Expected<ModelChoice> choose_model(const archive::Input& in, const ImageLayout& 
         if (!coder) return coder.error();
         std::mt19937_64 draw(1);
         double bits = 0;
-        const std::size_t row = std::size_t{l.cols} * l.channels;
         for (const SamplePiece& p : *pieces)
-            bits += coder->neg_elbo_bits(std::span(sample_bytes).subspan(p.offset, p.rows * row), p.rows, l.cols, draw);
+            bits += coder->neg_elbo_bits(std::span(sample_bytes).subspan(p.offset, p.rows * p.cols * l.channels), p.rows, p.cols, draw);
         return Score{true, bits / static_cast<double>(sample_bytes.size())};
     };
     auto take = [&](std::size_t k, Score&& sc) -> Status {
