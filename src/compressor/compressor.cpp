@@ -436,6 +436,9 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
     if (found) {
         e.layout = found->layout;
         e.images = found->images;
+        // A PNG's attributes (ICC profiles, Exif, text: often kilobytes) packed by zstd or xz
+        // when that is smaller (docs/format.md, PNG attributes version 2).
+        if (auto packed = archive::pack_attributes(e.images->attributes, options.zstd_level)) e.images->packed_attributes = std::move(*packed);
     }
     // What the chunks code: the input's bytes, or the samples of a file rebuilt from them (PNG).
     std::optional<archive::MemoryInput> sample_input;
@@ -532,8 +535,8 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
                 byte_choice = std::move(*c);
             }
             if (src != &in) {
-                // The samples of a rebuilt file (with its attributes, kept uncompressed in the
-                // directory) against the file's own bytes, the smaller kept (projected from each
+                // The samples of a rebuilt file (with its attributes, as the directory keeps
+                // them) against the file's own bytes, the smaller kept (projected from each
                 // first chunk: exact when each is one chunk).
                 auto opaque = first_byte_chunk(in, byte_chunk_size, options.zstd_level);
                 if (!opaque) return opaque.error();
@@ -541,7 +544,7 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
                     return static_cast<double>(c.chunk.stored.size()) * static_cast<double>(total) / static_cast<double>(c.chunk.original.size());
                 };
                 if (projected(*opaque, in.size()) <=
-                    projected(*byte_choice, src->size()) + static_cast<double>(e.images->attributes.size())) {
+                    projected(*byte_choice, src->size()) + static_cast<double>(e.images->attributes_field().size())) {
                     why = std::string(archive::to_string(e.layout)) + " file: its own bytes (" + archive::to_string(opaque->method) +
                           ") are smaller than its samples (" + archive::to_string(byte_choice->method) + ")";
                     e.layout = Layout::none;
