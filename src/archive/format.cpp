@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "bbans/bytes.hpp"
+#include "src/compressor/byte_methods.hpp"
 #include "src/io/png.hpp"
 
 namespace bbans::archive {
@@ -144,7 +145,8 @@ std::vector<std::uint8_t> write_directory(std::span<const Entry> entries) {
             w.u64(l.count);
             w.u32(static_cast<std::uint32_t>(l.prefix.size())), w.bytes(l.prefix);
             w.u32(static_cast<std::uint32_t>(l.suffix.size())), w.bytes(l.suffix);
-            w.u32(static_cast<std::uint32_t>(l.attributes.size())), w.bytes(l.attributes);
+            const auto attributes = l.attributes_field();
+            w.u32(static_cast<std::uint32_t>(attributes.size())), w.bytes(attributes);
         }
         if (e.model) {
             w.bytes(e.model->identity);
@@ -210,6 +212,11 @@ bool read_string(ByteReader& r, std::size_t n, std::string& out) {
     return true;
 }
 
+// Version 2 of the PNG attributes field: u8 2 | u8 method (1 zstd, 2 xz) | u32 length of the
+// version 1 attributes | one zstd frame or xz stream of them, nothing after it.
+constexpr std::uint8_t kPackedAttributesVersion = 2;
+constexpr std::size_t kPackedAttributesHeader = 6;
+
 bool read_blob(ByteReader& r, std::vector<std::uint8_t>& out) {
     std::uint32_t n = 0;
     std::span<const std::uint8_t> b;
@@ -217,6 +224,40 @@ bool read_blob(ByteReader& r, std::vector<std::uint8_t>& out) {
     out.assign(b.begin(), b.end());
     return true;
 }
+
+}  // namespace
+
+std::optional<std::vector<std::uint8_t>> pack_attributes(std::span<const std::uint8_t> attributes, int zstd_level) {
+    std::optional<std::vector<std::uint8_t>> best;
+    for (const Method m : {Method::zstd, Method::xz}) {
+        auto packed = m == Method::zstd ? bytes_codec::zstd_compress(attributes, zstd_level) : bytes_codec::xz_compress(attributes);
+        if (!packed || kPackedAttributesHeader + packed->size() >= (best ? best->size() : attributes.size())) continue;
+        std::vector<std::uint8_t> field;
+        ByteWriter w(field);
+        w.u8(kPackedAttributesVersion), w.u8(static_cast<std::uint8_t>(m)), w.u32(static_cast<std::uint32_t>(attributes.size()));
+        w.bytes(*packed);
+        best = std::move(field);
+    }
+    return best;
+}
+
+Expected<std::vector<std::uint8_t>> unpack_attributes(std::span<const std::uint8_t> field) {
+    if (field.empty() || field[0] != kPackedAttributesVersion) return std::vector<std::uint8_t>(field.begin(), field.end());
+    ByteReader r(field);
+    std::uint8_t version = 0, method = 0;
+    std::uint32_t n = 0;
+    if (!(r.u8(version) && r.u8(method) && r.u32(n))) return make_error("packed PNG attributes are truncated");
+    if (method != static_cast<std::uint8_t>(Method::zstd) && method != static_cast<std::uint8_t>(Method::xz))
+        return make_error("packed PNG attributes have unknown method " + std::to_string(method));
+    if (n == 0 || n > io::kMaxPngAttributesBytes) return make_error("packed PNG attributes have an invalid length");
+    const auto stream = field.subspan(kPackedAttributesHeader);
+    auto out = method == static_cast<std::uint8_t>(Method::zstd) ? bytes_codec::zstd_decompress(stream, n) : bytes_codec::xz_decompress(stream, n);
+    if (!out) return make_error("packed PNG attributes: " + out.error().message);
+    if (!out->empty() && (*out)[0] == kPackedAttributesVersion) return make_error("packed PNG attributes hold packed attributes");
+    return out;
+}
+
+namespace {
 
 // One entry; `where` names it in errors. `data_end` is where chunk data must end (the directory
 // offset); `cursor` is where the previous chunk's data ended.
@@ -258,6 +299,12 @@ Expected<Entry> parse_entry(ByteReader& r, const std::string& where, std::uint64
         if (!(r.u32(l.rows) && r.u32(l.cols) && r.u8(l.channels) && r.u8(sample) && r.u16(reserved) && r.u64(l.count) &&
               read_blob(r, l.prefix) && read_blob(r, l.suffix) && read_blob(r, l.attributes)))
             return bad("truncated in its image layout");
+        if (e.layout == Layout::png && !l.attributes.empty() && l.attributes[0] == kPackedAttributesVersion) {
+            auto unpacked = unpack_attributes(l.attributes);
+            if (!unpacked) return bad(unpacked.error().message);
+            l.packed_attributes = std::move(l.attributes);
+            l.attributes = std::move(*unpacked);
+        }
         if (l.rows == 0 || l.cols == 0 || l.count == 0) return bad("empty image layout");
         const std::uint8_t channels = e.layout == Layout::ppm ? 3 : 1;
         if (e.layout == Layout::raw ? l.channels < 1 || l.channels > 4 : e.layout != Layout::png && l.channels != channels)
@@ -348,12 +395,18 @@ Expected<std::vector<Entry>> parse_directory(std::span<const std::uint8_t> dir, 
     if (n > kMaxEntries) return make_error(".bbx directory: more than 2^24 entries");
     std::vector<Entry> entries;
     std::set<std::string> names;
-    std::uint64_t cursor = kHeaderSize;
+    std::uint64_t cursor = kHeaderSize, unpacked = 0;
     for (std::uint32_t i = 0; i < n; ++i) {
         auto e = parse_entry(r, "entry " + std::to_string(i), trailer.directory_offset, cursor);
         if (!e) return e.error();
         if (!e->name.empty() && !names.insert(e->name).second)
             return make_error(".bbx directory: entry " + std::to_string(i) + ": duplicate name '" + printable(e->name) + "'");
+        // Packed attributes may not unpack to more than the directory's limit in all: a small
+        // directory cannot ask for unbounded memory.
+        if (e->images && !e->images->packed_attributes.empty()) {
+            unpacked += e->images->attributes.size();
+            if (unpacked > kMaxDirectorySize) return make_error(".bbx directory: packed PNG attributes unpack to more than 1 GiB in all");
+        }
         entries.push_back(std::move(*e));
     }
     if (r.remaining() != 0) return make_error(".bbx directory: trailing bytes after the last entry");

@@ -54,9 +54,22 @@ struct ImageLayout {
     std::uint8_t channels = 1;
     std::uint64_t count = 0;
     std::vector<std::uint8_t> prefix, suffix;
-    std::vector<std::uint8_t> attributes;  // PNG: io::serialize_png_attributes; empty otherwise
+    std::vector<std::uint8_t> attributes;  // PNG: io::serialize_png_attributes (version 1); empty otherwise
+    // The attributes field as the file holds it when it is packed (version 2: zstd or xz of
+    // `attributes`, pack_attributes); empty: the field is `attributes` itself.
+    std::vector<std::uint8_t> packed_attributes;
+    // The attributes field's bytes in the file.
+    std::span<const std::uint8_t> attributes_field() const { return packed_attributes.empty() ? attributes : packed_attributes; }
     std::uint64_t image_bytes() const { return std::uint64_t{rows} * cols * channels; }
 };
+
+// PNG attributes (version 1, io::serialize_png_attributes) packed as version 2 (docs/format.md,
+// PNG attributes): the smaller of zstd at `zstd_level` and xz, or nullopt when neither makes the
+// field smaller.
+std::optional<std::vector<std::uint8_t>> pack_attributes(std::span<const std::uint8_t> attributes, int zstd_level);
+// A layout 4 attributes field back to version 1 attributes: a version 1 field as it is, a
+// version 2 field unpacked (an Error if it is malformed or does not decode to its length).
+Expected<std::vector<std::uint8_t>> unpack_attributes(std::span<const std::uint8_t> field);
 
 struct ModelRef {
     ModelId identity{};

@@ -627,6 +627,11 @@ int run_info(const std::string& path) {
                     std::cout << "PNG:               colour type " << int{a->color_type} << ", " << int{a->bit_depth} << "-bit"
                               << (a->interlace ? ", interlaced" : "") << (a->palette.empty() ? "" : ", palette of " + std::to_string(a->palette.size() / 3))
                               << ", ancillary chunks:" << (chunks.empty() ? std::string(" none") : chunks) << '\n';
+                    std::cout << "PNG attributes:    " << l.attributes.size() << " bytes";
+                    if (!l.packed_attributes.empty())
+                        std::cout << ", packed by " << archive::to_string(static_cast<archive::Method>(l.packed_attributes[1])) << " to "
+                                  << l.packed_attributes.size();
+                    std::cout << '\n';
                 }
             if (const std::string note = rebuild_note(e); !note.empty()) std::cout << "decompresses to:   " << note << '\n';
         }

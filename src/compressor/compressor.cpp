@@ -275,16 +275,20 @@ struct ModelChoice {
 };
 
 // The sample a model is chosen by: up to 16 images spread over the set, each whole if it has
-// at most 2^15 samples, else a strip of whole rows from its middle (2^15 samples or fewer, at
-// least one row); for one image, up to 4 such strips spread over it. Strips are scored as
+// at most 2^15 samples, else a piece from its middle; for one image, up to 4 such pieces spread
+// over it. A piece is whole rows (2^15 samples or fewer) when that makes at least 32 rows (a
+// tile model's tile height: a model scored on strips thinner than its tiles is scored unfairly,
+// and on a very wide image a strip of whole rows would be 1 or 2 rows); otherwise 32 rows (or
+// all, if fewer) of the columns in the middle, 2^15 samples or fewer. Pieces are scored as
 // images of their own.
 struct SamplePiece {
-    std::size_t offset = 0, rows = 0;  // into the sample's bytes; rows of the image's width
+    std::size_t offset = 0, rows = 0, cols = 0;  // into the sample's bytes; rows x cols pixels
 };
 Expected<std::vector<SamplePiece>> read_sample(const archive::Input& in, const ImageLayout& l, Bytes& bytes) {
-    constexpr std::uint64_t kPieceSamples = std::uint64_t{1} << 15;
+    constexpr std::uint64_t kPieceSamples = std::uint64_t{1} << 15, kMinPieceRows = 32;
     const std::uint64_t row = std::uint64_t{l.cols} * l.channels;
-    const std::uint64_t strip = std::clamp<std::uint64_t>(kPieceSamples / row, 1, l.rows);
+    const std::uint64_t strip = std::clamp<std::uint64_t>(kPieceSamples / row, std::min<std::uint64_t>(kMinPieceRows, l.rows), l.rows);
+    const std::uint64_t cols = std::clamp<std::uint64_t>(kPieceSamples / (strip * l.channels), 1, l.cols), c0 = (l.cols - cols) / 2;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> pieces;  // (image, first row)
     if (l.count == 1) {
         const std::uint64_t n = std::min<std::uint64_t>(4, (l.rows + strip - 1) / strip);
@@ -294,10 +298,19 @@ Expected<std::vector<SamplePiece>> read_sample(const archive::Input& in, const I
     }
     std::vector<SamplePiece> out;
     for (auto [i, r0] : pieces) {
-        auto px = archive::read_range(in, l.prefix.size() + i * l.image_bytes() + r0 * row, strip * row);
-        if (!px) return px.error();
-        out.push_back({bytes.size(), static_cast<std::size_t>(strip)});
-        bytes.insert(bytes.end(), px->begin(), px->end());
+        out.push_back({bytes.size(), static_cast<std::size_t>(strip), static_cast<std::size_t>(cols)});
+        const std::uint64_t at = l.prefix.size() + i * l.image_bytes() + r0 * row;
+        if (cols == l.cols) {
+            auto px = archive::read_range(in, at, strip * row);
+            if (!px) return px.error();
+            bytes.insert(bytes.end(), px->begin(), px->end());
+            continue;
+        }
+        for (std::uint64_t r = 0; r < strip; ++r) {
+            auto px = archive::read_range(in, at + r * row + c0 * l.channels, cols * l.channels);
+            if (!px) return px.error();
+            bytes.insert(bytes.end(), px->begin(), px->end());
+        }
     }
     return out;
 }
@@ -351,9 +364,8 @@ Expected<ModelChoice> choose_model(const archive::Input& in, const ImageLayout& 
         }
         std::mt19937_64 draw(1);
         double bits = 0;
-        const std::size_t row = std::size_t{l.cols} * l.channels;
         for (const SamplePiece& p : *pieces)
-            bits += coder->neg_elbo_bits(std::span(sample_bytes).subspan(p.offset, p.rows * row), p.rows, l.cols, draw);
+            bits += coder->neg_elbo_bits(std::span(sample_bytes).subspan(p.offset, p.rows * p.cols * l.channels), p.rows, p.cols, draw);
         return Score{true, bits / static_cast<double>(sample_bytes.size()), {}};
     };
     auto take = [&](std::size_t k, Score&& sc) -> Status {
@@ -458,6 +470,9 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
     if (found) {
         e.layout = found->layout;
         e.images = found->images;
+        // A PNG's attributes (ICC profiles, Exif, text: often kilobytes) packed by zstd or xz
+        // when that is smaller (docs/format.md, PNG attributes version 2).
+        if (auto packed = archive::pack_attributes(e.images->attributes, options.zstd_level)) e.images->packed_attributes = std::move(*packed);
     }
     // What the chunks code: the input's bytes, or the samples of a file rebuilt from them (PNG).
     std::optional<archive::MemoryInput> sample_input;
@@ -503,9 +518,17 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
             if (!bits_back_forced && choice->bpd >= options.skip_fallback_below * choice->sample_zstd_bpd) {
                 // Not clearly better: code the first chunk both ways and keep the smaller rate
                 // (the loser's chunk is dropped, the winner's is the entry's first).
+                // With one bits-back chunk, the byte methods code the whole input (its first
+                // byte chunk) and the comparison is exact. With several, both code the same
+                // samples, the first bits-back chunk's (about 2^20): a fair comparison of rates
+                // whose cost does not grow with the image (zstd -19 and xz -9e of a 64 MiB
+                // chunk take minutes and hundreds of MB); the byte methods then run again on
+                // the input if they win.
                 auto bb = image_chunk(*src, l, e.row_units, per_chunk, 0, *coder, options);
                 if (!bb) return bb.error();
-                auto bytes = first_byte_chunk(*src, options.chunk_bytes, options.zstd_level);
+                const bool one_chunk = per_chunk >= bits_back_units(l, e.row_units);
+                archive::MemoryInput same_samples(bb->original);
+                auto bytes = first_byte_chunk(one_chunk ? *src : same_samples, options.chunk_bytes, options.zstd_level);
                 if (!bytes) return bytes.error();
                 // stored / original, compared without division (sizes are below 2^31).
                 if (bytes->chunk.stored.size() * bb->original.size() <= bb->stored.size() * bytes->chunk.original.size()) {
@@ -515,7 +538,7 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
                     e.model.reset();
                     e.row_units = false;
                     coder.reset();
-                    byte_choice = std::move(*bytes);
+                    if (one_chunk) byte_choice = std::move(*bytes);
                 } else {
                     first_chunk = std::move(*bb);
                 }
@@ -547,8 +570,8 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
                 byte_choice = std::move(*c);
             }
             if (src != &in) {
-                // The samples of a rebuilt file (with its attributes, kept uncompressed in the
-                // directory) against the file's own bytes, the smaller kept (projected from each
+                // The samples of a rebuilt file (with its attributes, as the directory keeps
+                // them) against the file's own bytes, the smaller kept (projected from each
                 // first chunk: exact when each is one chunk).
                 auto opaque = first_byte_chunk(in, byte_chunk_size, options.zstd_level);
                 if (!opaque) return opaque.error();
@@ -556,7 +579,7 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
                     return static_cast<double>(c.chunk.stored.size()) * static_cast<double>(total) / static_cast<double>(c.chunk.original.size());
                 };
                 if (projected(*opaque, in.size()) <=
-                    projected(*byte_choice, src->size()) + static_cast<double>(e.images->attributes.size())) {
+                    projected(*byte_choice, src->size()) + static_cast<double>(e.images->attributes_field().size())) {
                     why = std::string(archive::to_string(e.layout)) + " file: its own bytes (" + archive::to_string(opaque->method) +
                           ") are smaller than its samples (" + archive::to_string(byte_choice->method) + ")";
                     e.layout = Layout::none;

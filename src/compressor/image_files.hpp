@@ -4,7 +4,7 @@
 // coding method (zstd/xz on the samples today, bits-back later) plugs in between.
 //
 // PGM and PPM are byte-exact: the header is the layout's prefix and the samples are the rest of
-// the file, so the file's bytes are what the chunks code. PNG is rebuilt: the samples are
+// the file, so the file's bytes are what the chunks code (read chunk by chunk: any size). PNG is rebuilt: the samples are
 // decoded (io::read_png) and the attributes (header, palette, ancillary chunks) go in the
 // layout's attributes field; rebuild_image_file writes a pixel-exact PNG (io::write_png).
 #include <cstdint>
@@ -20,8 +20,10 @@
 
 namespace bbans {
 
-// The largest single-image file read whole to find its samples, and the most samples a PNG
-// may decode to (more is coded as opaque bytes).
+// PGM and PPM files of any size are read in chunks (only their header is read here: at most
+// kMaxNetpbmHeaderBytes, comments included). A PNG is decoded whole in memory: the largest PNG
+// file read, and the most samples it may decode to (more is coded as opaque bytes).
+inline constexpr std::uint64_t kMaxNetpbmHeaderBytes = std::uint64_t{1} << 20;
 inline constexpr std::uint64_t kMaxImageFileBytes = std::uint64_t{256} << 20;
 inline constexpr std::uint64_t kMaxImageFileSamples = std::uint64_t{1} << 30;
 

@@ -65,6 +65,17 @@ Expected<ImageSet> parse_pgm(std::span<const std::uint8_t> bytes);
 // One binary PPM (P6) image with maxval 255: the same grammar, 3 channels (RGB).
 Expected<ImageSet> parse_ppm(std::span<const std::uint8_t> bytes);
 
+// The header of a PGM (P5) or PPM (P6) file of `file_size` bytes, parsed from the file's first
+// bytes `head` (the whole header, and possibly more; the raster is not read): the image's shape
+// and the header's length, the file's size checked as parse_pgm / parse_ppm check it. So a
+// file of any size is checked without reading its raster (bbans compress reads it in chunks).
+struct NetpbmHeader {
+    std::uint32_t rows = 0, cols = 0, channels = 1;
+    std::size_t header_bytes = 0;  // the raster starts here
+};
+Expected<NetpbmHeader> parse_pgm_header(std::span<const std::uint8_t> head, std::uint64_t file_size);
+Expected<NetpbmHeader> parse_ppm_header(std::span<const std::uint8_t> head, std::uint64_t file_size);
+
 // One PNG image's samples (src/io/png.hpp has the attributes that rebuild the file): grey,
 // grey+alpha, RGB, RGBA, palette (expanded to RGB, or RGBA if it has a tRNS chunk), 1/2/4-bit
 // grey (the stored values 0..2^depth-1, not scaled); interlacing is fine. Samples are verbatim

@@ -100,9 +100,11 @@ Status skip_raster_delimiter(HeaderCursor& cursor, const std::string& kind) {
     return Ok{};
 }
 
-// The header (magic already checked) and raster of a P5 or P6 file with `channels` samples a pixel.
-Expected<ImageSet> parse_netpbm(std::span<const std::uint8_t> bytes, std::uint32_t channels, const char* kind) {
-    HeaderCursor cursor(bytes.subspan(2), kind);
+// The header (magic already checked) of a P5 or P6 file with `channels` samples a pixel, from
+// the file's first bytes, and the raster's size checked against the file's (`file_size` bytes).
+Expected<NetpbmHeader> parse_netpbm_header(std::span<const std::uint8_t> head, std::uint64_t file_size, std::uint32_t channels,
+                                           const char* kind) {
+    HeaderCursor cursor(head.subspan(2), kind);
     auto width = cursor.number("width");
     if (!width) return width.error();
     auto height = cursor.number("height");
@@ -115,21 +117,30 @@ Expected<ImageSet> parse_netpbm(std::span<const std::uint8_t> bytes, std::uint32
     if (auto ok = check_maxval(*maxval, k); !ok) return ok.error();
     if (auto ok = skip_raster_delimiter(cursor, k); !ok) return ok.error();
 
-    const auto raster = bytes.subspan(2 + cursor.position());
+    const std::uint64_t header = 2 + cursor.position();
+    if (header > file_size || head.size() > file_size) return make_error(k + ": the header is longer than the file");
+    const std::uint64_t raster = file_size - header;
     // width * height * channels: checked, since 3 * (2^32-1)^2 does not fit in 64 bits.
     const auto needed = detail::checked_mul(*width, *height, channels);
-    if (!needed || raster.size() < *needed)
-        return make_error(k + ": truncated raster (" + std::to_string(raster.size()) + " of " +
+    if (!needed || raster < *needed)
+        return make_error(k + ": truncated raster (" + std::to_string(raster) + " of " +
                           (needed ? std::to_string(*needed) : std::string("too many")) + " bytes)");
-    if (raster.size() > *needed)
-        return make_error(k + ": " + std::to_string(raster.size() - *needed) +
+    if (raster > *needed)
+        return make_error(k + ": " + std::to_string(raster - *needed) +
                           " trailing bytes after the raster (one image per file is supported)");
+    return NetpbmHeader{*height, *width, channels, static_cast<std::size_t>(header)};
+}
+
+// The header and raster of a whole P5 or P6 file.
+Expected<ImageSet> parse_netpbm(std::span<const std::uint8_t> bytes, std::uint32_t channels, const char* kind) {
+    auto h = parse_netpbm_header(bytes, bytes.size(), channels, kind);
+    if (!h) return h.error();
     ImageSet set;
-    set.rows = *height;
-    set.cols = *width;
+    set.rows = h->rows;
+    set.cols = h->cols;
     set.count = 1;
     set.channels = channels;
-    set.pixels.assign(raster.begin(), raster.end());
+    set.pixels.assign(bytes.begin() + static_cast<std::ptrdiff_t>(h->header_bytes), bytes.end());
     return set;
 }
 
@@ -143,6 +154,16 @@ Expected<ImageSet> parse_pgm(std::span<const std::uint8_t> bytes) {
 Expected<ImageSet> parse_ppm(std::span<const std::uint8_t> bytes) {
     if (auto magic = check_ppm_magic(bytes); !magic) return magic.error();
     return parse_netpbm(bytes, 3, "PPM");
+}
+
+Expected<NetpbmHeader> parse_pgm_header(std::span<const std::uint8_t> head, std::uint64_t file_size) {
+    if (auto magic = check_pgm_magic(head); !magic) return magic.error();
+    return parse_netpbm_header(head, file_size, 1, "PGM");
+}
+
+Expected<NetpbmHeader> parse_ppm_header(std::span<const std::uint8_t> head, std::uint64_t file_size) {
+    if (auto magic = check_ppm_magic(head); !magic) return magic.error();
+    return parse_netpbm_header(head, file_size, 3, "PPM");
 }
 
 }  // namespace bbans::io

@@ -328,7 +328,7 @@ TEST_CASE("archive: the directory rules of docs/format.md are enforced", "[archi
     CHECK_THAT(open_error(archive_with({bb}, 10)), Catch::Contains("bits-back without an image layout"));
     archive::Entry layout = stored_entry("a", 16, 10);
     layout.layout = archive::Layout::raw;
-    layout.images = archive::ImageLayout{2, 2, 1, 3, {}, {}, {}};  // 12 bytes, not 10
+    layout.images = archive::ImageLayout{2, 2, 1, 3, {}, {}, {}, {}};  // 12 bytes, not 10
     CHECK_THAT(open_error(archive_with({layout}, 10)), Catch::Contains("does not add up"));
     archive::Entry dir;
     dir.kind = archive::Kind::directory;
@@ -343,7 +343,7 @@ TEST_CASE("archive: the directory rules of docs/format.md are enforced", "[archi
     archive::Entry set = stored_entry("", 16, 26);
     set.kind = archive::Kind::image_set;
     set.layout = archive::Layout::idx;
-    set.images = archive::ImageLayout{1, 10, 1, 1, Bytes(16, 0), {}, {}};
+    set.images = archive::ImageLayout{1, 10, 1, 1, Bytes(16, 0), {}, {}, {}};
     CHECK_THAT(open_error(archive_with({set}, 26)), Catch::Contains("an image set needs the raw layout"));
     archive::Entry meta = stored_entry("a", 16, 0);
     meta.chunks.clear();

@@ -206,13 +206,37 @@ int main(int argc, char** argv) {
             for (std::size_t i = 0; i < 16; ++i) es[0].model->identity[i] = static_cast<std::uint8_t>(0xf0 + i);
             es[0].model->name = "no-such-model";
         }), "needs model no-such-model (identity f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff)");
-    bad("v2-png-attributes-version", edited(pal_file, [](auto& es) { es[0].images->attributes[0] = 9; }), "PNG attributes version 9");
-    bad("v2-png-attributes-trailing", edited(pal_file, [](auto& es) { es[0].images->attributes.push_back(0); }), "trailing bytes");
-    bad("v2-png-no-attributes", edited(pal_file, [](auto& es) { es[0].images->attributes.clear(); }), "needs its attributes");
+    bad("v2-png-attributes-version", edited(pal_file, [](auto& es) { es[0].images->attributes[0] = 9; es[0].images->packed_attributes.clear(); }), "PNG attributes version 9");
+    bad("v2-png-attributes-trailing", edited(pal_file, [](auto& es) { es[0].images->attributes.push_back(0); es[0].images->packed_attributes.clear(); }), "trailing bytes");
+    bad("v2-png-no-attributes", edited(pal_file, [](auto& es) { es[0].images->attributes.clear(); es[0].images->packed_attributes.clear(); }), "needs its attributes");
     bad("v2-png-shape-mismatch", edited(pal_file, [](auto& es) { es[0].images->channels = 3; }), "do not match the image layout");
     bad("v2-png-two-images", edited(pal_file, [](auto& es) { es[0].images->count = 2; }), "exactly one image");
     bad("v2-png-content-checksum", edited(pal_file, [](auto& es) { es[0].checksum ^= 1; }), "content checksum");
     bad("v2-ppm-grey", edited(ppm_file, [](auto& es) { es[0].images->channels = 1; }), "a PPM layout with 1 channels");
+    // PNG attributes version 2 (packed by zstd or xz, whichever is smaller): an RGB image with
+    // kilobytes of ancillary chunks (a long tEXt, an eXIf-like and an iCCP-like chunk).
+    io::PngAttributes big;
+    big.width = 6, big.height = 5, big.color_type = 2;
+    std::string big_text = std::string("Comment") + '\0';
+    for (int i = 0; i < 60; ++i) {
+        big_text += "golden image with packed attributes, line ";
+        big_text += std::to_string(i);
+        big_text += '\n';
+    }
+    std::string exif = "MM";
+    exif += std::string("\0*\0\0\0\x08", 6);
+    for (int i = 0; i < 400; ++i) exif += static_cast<char>(i % 7 == 0 ? i / 7 : 0);
+    std::string iccp = std::string("golden profile") + '\0' + '\0';
+    for (int i = 0; i < 1500; ++i) iccp += static_cast<char>((i * i) % 13);
+    big.chunks = {chunk("iCCP", io::PngPlace::before_plte, iccp), chunk("tEXt", io::PngPlace::before_plte, big_text),
+                  chunk("eXIf", io::PngPlace::after_idat, exif)};
+    auto big_png = io::write_png(pattern(6 * 5 * 3, 256, 19), big);
+    if (!big_png) die(big_png.error().message);
+    const Bytes big_file = archive_of(*big_png, "attributes.png", zstd);
+    good_png("v2-png-packed-attributes", *big_png, big_file);
+    bad("v2-png-packed-length", edited(big_file, [](auto& es) { es[0].images->packed_attributes[2] ^= 1; }), "packed PNG attributes");
+    bad("v2-png-packed-method", edited(big_file, [](auto& es) { es[0].images->packed_attributes[1] = 7; }),
+        "packed PNG attributes have unknown method 7");
     bad("v2-future-version", [&] {
             Bytes g = text_file;
             g[4] = 3;
