@@ -146,11 +146,8 @@ ModelArg model_arg(const py::object& model) {
     return m;
 }
 
-py::bytes compress(const py::object& array, const py::object& model, unsigned threads, std::size_t chunk, const std::string& method,
-                   const std::vector<std::string>& model_dirs, const std::vector<std::string>& package_dirs) {
-    const Pixels px = pixels_of(array);
-    const ModelArg m = model_arg(model);
-    const ModelSearch search = search_of(model_dirs, package_dirs);
+// The options compress and compress_bytes share: --method, -T, --chunk.
+CompressOptions compress_options(const std::string& method, unsigned threads, std::size_t chunk) {
     CompressOptions o;
     if (!method.empty()) {
         o.method = archive::method_from_string(method);
@@ -158,6 +155,15 @@ py::bytes compress(const py::object& array, const py::object& model, unsigned th
     }
     o.threads = threads_or_all(threads);
     o.chunk_images = chunk;
+    return o;
+}
+
+py::bytes compress(const py::object& array, const py::object& model, unsigned threads, std::size_t chunk, const std::string& method,
+                   const std::vector<std::string>& model_dirs, const std::vector<std::string>& package_dirs) {
+    const Pixels px = pixels_of(array);
+    const ModelArg m = model_arg(model);
+    const ModelSearch search = search_of(model_dirs, package_dirs);
+    CompressOptions o = compress_options(method, threads, chunk);
     std::optional<Expected<Candidates>> models;
     std::optional<Expected<std::vector<std::uint8_t>>> file;
     {
@@ -264,13 +270,7 @@ py::bytes compress_bytes(const py::object& data, const std::string& name, const 
         bytes_of(data, info, "expected bytes-like data to compress (bytes, bytearray, memoryview or a uint8 array)");
     const ModelArg m = model_arg(model);
     const ModelSearch search = search_of(model_dirs, package_dirs);
-    CompressOptions o;
-    if (!method.empty()) {
-        o.method = archive::method_from_string(method);
-        if (!o.method) raise(PyExc_ValueError, "method must be one of stored, zstd, xz, bits-back; got '" + method + "'");
-    }
-    o.threads = threads_or_all(threads);
-    o.chunk_images = chunk;
+    CompressOptions o = compress_options(method, threads, chunk);
     std::optional<Expected<Candidates>> models;
     std::optional<Expected<Compressed>> file;
     {

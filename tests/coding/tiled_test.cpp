@@ -14,9 +14,11 @@ using namespace bbans;
 namespace {
 
 // A tiny tile model of S samples per pixel, calibrated on colour blobs.
-models::QuantizedVae tiny_colour_model(std::size_t S, std::uint64_t seed) {
+models::QuantizedVae tiny_colour_model(std::size_t S, std::uint64_t seed,
+                                       models::ColourTransform transform = models::ColourTransform::none) {
     auto cfg = test::tiny_config();
     cfg.image_channels = static_cast<std::uint32_t>(S);
+    cfg.colour_transform = transform;
     auto vae = models::Vae::make(cfg, seed);
     REQUIRE(vae.has_value());
     const auto px = test::colour_images(64, cfg.rows, cfg.cols, S, seed + 1);
@@ -63,19 +65,8 @@ TEST_CASE("tiled coder: a model with a colour transform codes the transformed pi
             CAPTURE(models::colour_transform_name(t), S);
             // The same weights with and without the transform (the transform does not change
             // initialization or calibration).
-            auto quantized = [S](models::ColourTransform transform) {
-                auto cfg = test::tiny_config();
-                cfg.image_channels = static_cast<std::uint32_t>(S);
-                cfg.colour_transform = transform;
-                auto vae = models::Vae::make(cfg, 21);
-                REQUIRE(vae.has_value());
-                const auto calib_px = test::colour_images(64, cfg.rows, cfg.cols, S, 22);
-                auto q = models::QuantizedVae::from_float(*vae, models::ImageSet{calib_px.data(), 64, cfg.rows, cfg.cols, S});
-                REQUIRE(q.has_value());
-                return std::move(*q);
-            };
-            auto coder = *coding::TiledCoder::make(quantized(t));
-            auto plain = *coding::TiledCoder::make(quantized(models::ColourTransform::none));
+            auto coder = *coding::TiledCoder::make(tiny_colour_model(S, 21, t));
+            auto plain = *coding::TiledCoder::make(tiny_colour_model(S, 21));
             const std::size_t rows = 13, cols = 11;
             const auto px = test::colour_images(1, rows, cols, S, 23);
             auto transformed = px;
