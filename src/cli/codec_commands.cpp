@@ -205,8 +205,12 @@ Status compress_one(const CodecFlags& f, const CompressOptions& base, Models& mo
         auto opened = open_input(in);
         if (!opened) return opened.error();
         const std::unique_ptr<archive::Input> input = std::move(*opened);
+        // Standard input: raw images (--shape) are an unnamed image set, the entry the library's
+        // image API writes (so `bbans compress --shape HxW -c -` and Python's bbans.compress of the
+        // same array are the same bytes); any other content is a file named "stdin".
         EntryMeta meta;
         meta.name = "stdin";
+        if (options.raw_shape && input->size() > 0) meta.kind = archive::Kind::image_set, meta.name.clear();
         if (const auto* file = dynamic_cast<const FileInput*>(input.get())) {
             input_stat = file->stat();
             meta = meta_of(archive::Kind::file, entry_name(in), *input_stat);
