@@ -79,6 +79,15 @@ struct TrainConfig {
     double adam_epsilon = 1e-8;
     double weight_decay = 0.0;  // decoupled (AdamW); weights only, never biases
     double clip_norm = 20.0;    // global gradient-norm clipping (of the bits/dim loss); 0 = off
+    // Keeping the latent in use (training only: the reported loss is always the true -ELBO).
+    // KL warm-up: the KL term's gradient is weighted by min(1, step / kl_warmup_steps) (0 = off).
+    std::uint32_t kl_warmup_steps = 0;
+    // Free bits: a latent dimension of an image whose KL is below free_bits bits passes no KL
+    // gradient, so the encoder may spend up to that much on it for free (0 = off).
+    double free_bits = 0.0;
+    // Augmentation of whole-image (unframed) training sets: each training image is translated
+    // by (dr, dc), each uniform in [-shift, shift], the uncovered border reading 0 (0 = off).
+    std::uint32_t shift = 0;
     // Held-out evaluation: every eval_every epochs (0 = never), eval_samples posterior samples
     // per image drawn from a generator seeded with eval_seed (same noise every evaluation).
     std::uint32_t eval_every = 1;

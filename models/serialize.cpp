@@ -103,17 +103,34 @@ void read_config(IArchive& ar, VaeConfig& c) {
 
 // The hyper-parameters that determine the result. threads and progress_every do not, and are
 // stored only in checkpoints (so a model's hash does not depend on the machine it trained on).
+// Bit 7 of the schedule byte: the latent-use and augmentation settings follow the fixed fields
+// (u32 kl_warmup_steps, f64 free_bits, u32 shift); written only when one is not 0, so a run
+// without them has the bytes (and a model the identity) of a file from before they existed.
+constexpr std::uint8_t kScheduleExtension = 0x80;
 void write_train(OArchive& ar, const TrainConfig& t, bool with_runtime) {
+    const bool ext = t.kl_warmup_steps != 0 || t.free_bits != 0.0 || t.shift != 0;
     ar(t.epochs, t.batch_size, t.seed, t.shards, t.learning_rate, t.final_lr_fraction, t.warmup_steps,
-       static_cast<std::uint8_t>(t.schedule), t.beta1, t.beta2, t.adam_epsilon, t.weight_decay, t.clip_norm,
-       t.eval_every, t.eval_samples, t.eval_seed);
+       static_cast<std::uint8_t>(static_cast<std::uint8_t>(t.schedule) | (ext ? kScheduleExtension : 0)), t.beta1, t.beta2,
+       t.adam_epsilon, t.weight_decay, t.clip_norm, t.eval_every, t.eval_samples, t.eval_seed);
     if (with_runtime) ar(t.threads, t.progress_every);
+    if (ext) ar(t.kl_warmup_steps, t.free_bits, t.shift);
 }
 void read_train(IArchive& ar, TrainConfig& t, bool with_runtime) {
     ar(t.epochs, t.batch_size, t.seed, t.shards, t.learning_rate, t.final_lr_fraction, t.warmup_steps);
-    t.schedule = static_cast<LrSchedule>(get_u8_at_most(ar, 2, "learning-rate schedule"));
+    std::uint8_t schedule = 0;
+    ar(schedule);
+    const bool ext = (schedule & kScheduleExtension) != 0;
+    schedule &= static_cast<std::uint8_t>(~kScheduleExtension);
+    if (schedule > 2) throw FormatError("invalid learning-rate schedule");
+    t.schedule = static_cast<LrSchedule>(schedule);
     ar(t.beta1, t.beta2, t.adam_epsilon, t.weight_decay, t.clip_norm, t.eval_every, t.eval_samples, t.eval_seed);
     if (with_runtime) ar(t.threads, t.progress_every);
+    t.kl_warmup_steps = 0, t.free_bits = 0.0, t.shift = 0;
+    if (ext) {
+        ar(t.kl_warmup_steps, t.free_bits, t.shift);
+        if (t.kl_warmup_steps == 0 && t.free_bits == 0.0 && t.shift == 0) throw FormatError("training extension without a reason");
+        if (!(t.free_bits >= 0.0 && t.free_bits <= 64.0) || t.shift > 16) throw FormatError("invalid training extension");
+    }
 }
 
 void write_info(OArchive& ar, const ModelInfo& i) {

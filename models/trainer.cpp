@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <new>
+#include <numbers>
 #include <numeric>
 #include <stdexcept>
 #include <utility>
@@ -14,6 +15,28 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 }  // namespace
+
+KlControl kl_control(const TrainConfig& tc, std::uint64_t step) {
+    KlControl k;
+    if (tc.kl_warmup_steps > 0)
+        k.weight = std::min(1.0, static_cast<double>(step + 1) / static_cast<double>(tc.kl_warmup_steps));
+    k.free_nats = tc.free_bits * std::numbers::ln2;
+    return k;
+}
+
+void shift_image(const std::uint8_t* src, std::uint8_t* dst, std::size_t rows, std::size_t cols, std::size_t S, int dr, int dc) {
+    const std::size_t row_bytes = cols * S;
+    std::memset(dst, 0, rows * row_bytes);
+    for (std::size_t r = 0; r < rows; ++r) {
+        const long sr = static_cast<long>(r) - dr;
+        if (sr < 0 || sr >= static_cast<long>(rows)) continue;
+        const long c0 = std::max(0L, static_cast<long>(dc)), c1 = std::min(static_cast<long>(cols), static_cast<long>(cols) + dc);
+        if (c1 <= c0) continue;
+        std::memcpy(dst + r * row_bytes + static_cast<std::size_t>(c0) * S,
+                    src + static_cast<std::size_t>(sr) * row_bytes + static_cast<std::size_t>(c0 - dc) * S,
+                    static_cast<std::size_t>(c1 - c0) * S);
+    }
+}
 
 std::uint64_t image_set_hash(const ImageSet& images) {
     return hash64(images.pixels, images.count * images.image_size());
@@ -79,7 +102,7 @@ LossParts Trainer::step(const std::uint8_t* batch, std::size_t n, std::uint64_t 
     for (Index j = 0; j < cols; ++j)
         for (Index i = 0; i < L; ++i) eps_(i, j) = static_cast<float>(rng_.normal());
     const Parallelism par{state_.train.shards, state_.train.threads, exchange_};
-    const LossParts loss = vae_.loss_and_grad(batch, cols, eps_, par, framed_);
+    const LossParts loss = vae_.loss_and_grad(batch, cols, eps_, par, framed_, kl_control(state_.train, adam_.steps()));
     last_lr_ = scheduled_learning_rate(state_.train, adam_.steps(), total_steps);
     auto params = vae_.params();
     last_grad_norm_ = adam_.step(params, last_lr_, state_.train.threads);
@@ -169,7 +192,17 @@ Status Trainer::run_epochs(const ImageSet& train, const ImageSet* heldout, const
             const std::size_t i0 = static_cast<std::size_t>(b) * tc.batch_size;
             const std::size_t n = std::min<std::size_t>(tc.batch_size, train.count - i0);
             batch_buf_.resize(n * D);
-            for (std::size_t i = 0; i < n; ++i) std::memcpy(batch_buf_.data() + i * D, train.image(order[i0 + i]), D);
+            if (tc.shift > 0 && !train.framed) {
+                // Augmentation: each image translated by its own (dr, dc), drawn in minibatch order.
+                const auto span = 2 * static_cast<std::uint64_t>(tc.shift) + 1;
+                for (std::size_t i = 0; i < n; ++i) {
+                    const int dr = static_cast<int>(rng_.uniform_below(span)) - static_cast<int>(tc.shift);
+                    const int dc = static_cast<int>(rng_.uniform_below(span)) - static_cast<int>(tc.shift);
+                    shift_image(train.image(order[i0 + i]), batch_buf_.data() + i * D, train.rows, train.cols, train.channels, dr, dc);
+                }
+            } else {
+                for (std::size_t i = 0; i < n; ++i) std::memcpy(batch_buf_.data() + i * D, train.image(order[i0 + i]), D);
+            }
             const LossParts lp = step(batch_buf_.data(), n, total_steps);
             if (!std::isfinite(lp.loss_bpd) || !std::isfinite(last_grad_norm_))
                 return make_error("training diverged (non-finite loss) in epoch " + std::to_string(epoch) + ", step " +

@@ -131,6 +131,13 @@ private:
     double last_lr_ = 0.0;
 };
 
+// The KL gradient's shaping at optimizer step `step` (0-based): warm-up weight and free bits.
+KlControl kl_control(const TrainConfig& tc, std::uint64_t step);
+
+// dst = src (rows x cols pixels of S samples) translated by dr rows down and dc columns right;
+// pixels shifted in from outside read 0. (TrainConfig::shift.)
+void shift_image(const std::uint8_t* src, std::uint8_t* dst, std::size_t rows, std::size_t cols, std::size_t S, int dr, int dc);
+
 // XXH3-64 of an image set's pixels (identifies the training data in checkpoints).
 std::uint64_t image_set_hash(const ImageSet& images);
 

@@ -76,6 +76,8 @@ Status TrainConfig::validate() const {
     if (!(weight_decay >= 0.0) || !std::isfinite(weight_decay)) return bad("weight decay must be >= 0");
     if (!(clip_norm >= 0.0) || !std::isfinite(clip_norm)) return bad("clip norm must be >= 0");
     if (eval_samples < 1 || eval_samples > 1024) return bad("eval samples must be 1..1024");
+    if (!(free_bits >= 0.0) || free_bits > 64.0) return bad("free bits must be 0..64 per latent dimension");
+    if (shift > 16) return bad("shift must be 0..16 pixels");
     return Ok{};
 }
 
@@ -196,7 +198,7 @@ std::size_t BasicVae<T>::parameter_count() const {
 
 template <class T>
 void BasicVae<T>::run_shard(Workspace& ws, const std::uint8_t* input, Index n, bool framed, const T* eps, bool grads,
-                            T scale, double* recon, double* kl) const {
+                            T scale, KlControl klc, double* recon, double* kl) const {
     const auto D = static_cast<Index>(config_.samples());  // samples per tile, D*S
     const auto L = static_cast<Index>(config_.latent);
     const Frame fr{config_.rows, config_.cols, config_.image_channels};
@@ -286,8 +288,19 @@ void BasicVae<T>::run_shard(Workspace& ws, const std::uint8_t* input, Index n, b
     if (!grads) return;
 
     decoder_.backward(ws.dec_tape, ws.d_dec_out, g_dec, &ws.dz);
-    ws.g_mean *= scale;  // KL terms
-    ws.g_log_scale *= scale;
+    // KL terms: d KL_ji / d mean_ji = mean_ji, d KL_ji / d log_scale_ji = var_ji - 1 (gaussian_kl),
+    // where KL_ji = (mean^2 + var - 1) / 2 - log_scale is dimension j's KL for image i (nats).
+    if (klc.free_nats > 0.0) {
+        const T floor = static_cast<T>(klc.free_nats);
+        for (Index i = 0; i < n; ++i)
+            for (Index j = 0; j < L; ++j) {
+                const T m = ws.mean(j, i), ls = ws.log_scale(j, i);
+                const T kl_ji = T(0.5) * (m * m + std::exp(T(2) * ls) - T(1)) - ls;
+                if (kl_ji < floor) ws.g_mean(j, i) = T(0), ws.g_log_scale(j, i) = T(0);
+            }
+    }
+    ws.g_mean *= scale * static_cast<T>(klc.weight);
+    ws.g_log_scale *= scale * static_cast<T>(klc.weight);
     reparameterize_backward(ws.log_scale, ws.eps, ws.dz, ws.g_mean, ws.g_log_scale);
     const auto raw_ls = ws.enc_out.bottomRows(L).array();
     ws.d_enc_out.resize(2 * L, n);
@@ -299,7 +312,7 @@ void BasicVae<T>::run_shard(Workspace& ws, const std::uint8_t* input, Index n, b
 
 template <class T>
 LossParts BasicVae<T>::run_batch(const std::uint8_t* batch, Index n, const Mat<T>& eps, Parallelism par, bool grads,
-                                 std::vector<std::unique_ptr<Workspace>>& pool, bool framed) const {
+                                 std::vector<std::unique_ptr<Workspace>>& pool, bool framed, KlControl klc) const {
     const auto D = static_cast<Index>(config_.samples());
     const auto stride = static_cast<Index>(framed ? Frame{config_.rows, config_.cols, config_.image_channels}.size()
                                                   : config_.samples());
@@ -317,7 +330,7 @@ LossParts BasicVae<T>::run_batch(const std::uint8_t* batch, Index n, const Mat<T
     for_each_shard(mine.end - mine.begin, par.threads, [&](unsigned k) {
         const unsigned s = mine.begin + k;
         const Index i0 = n * s / shards, i1 = n * (s + 1) / shards;
-        run_shard(*pool[s], batch + i0 * stride, i1 - i0, framed, eps.data() + i0 * L, grads, scale, recon.data() + i0,
+        run_shard(*pool[s], batch + i0 * stride, i1 - i0, framed, eps.data() + i0 * L, grads, scale, klc, recon.data() + i0,
                   kl.data() + i0);
     });
     if (shared) {
@@ -341,8 +354,9 @@ LossParts BasicVae<T>::run_batch(const std::uint8_t* batch, Index n, const Mat<T
 }
 
 template <class T>
-LossParts BasicVae<T>::loss_and_grad(const std::uint8_t* batch, Index n, const Mat<T>& eps, Parallelism par, bool framed) {
-    const LossParts out = run_batch(batch, n, eps, par, true, scratch_, framed);
+LossParts BasicVae<T>::loss_and_grad(const std::uint8_t* batch, Index n, const Mat<T>& eps, Parallelism par, bool framed,
+                                     KlControl kl) {
+    const LossParts out = run_batch(batch, n, eps, par, true, scratch_, framed, kl);
     const auto ps = params();
     const auto shards = static_cast<std::size_t>(std::min<Index>(std::max(1U, par.shards), n));
     std::vector<Index> sizes;

@@ -81,6 +81,13 @@ struct Parallelism {
     ShardExchange* exchange = nullptr;  // not owned; null: every shard here
 };
 
+// How the KL term's gradient is shaped while training (TrainConfig::kl_warmup_steps and
+// free_bits). Only the gradient changes: the loss returned is always the true -ELBO.
+struct KlControl {
+    double weight = 1.0;     // multiplies the KL term's gradient (KL warm-up: 0 -> 1)
+    double free_nats = 0.0;  // a latent dimension of an image whose KL is below this passes no KL gradient
+};
+
 template <class T>
 struct Posterior {
     std::vector<T> mean;       // L
@@ -123,8 +130,9 @@ public:
     // batch: n samples of the model's tile shape, framed or not (ImageSet), eps: L x n
     // standard-normal noise. Sets every Param::grad
     // to the gradient of the returned loss (mean over the batch, bits per dimension).
+    // kl shapes the KL term's gradient (not the loss returned).
     LossParts loss_and_grad(const std::uint8_t* batch, Index n, const Mat<T>& eps, Parallelism par = {},
-                            bool framed = false);
+                            bool framed = false, KlControl kl = {});
     // The same loss without gradients.
     LossParts loss(const std::uint8_t* batch, Index n, const Mat<T>& eps, Parallelism par = {},
                    bool framed = false) const;
@@ -157,9 +165,9 @@ private:
     void build();
     // One shard: forward (and backward if grads). Writes per-image recon and kl (nats).
     void run_shard(Workspace& ws, const std::uint8_t* images, Index n, bool framed, const T* eps, bool grads, T scale,
-                   double* recon, double* kl) const;
+                   KlControl klc, double* recon, double* kl) const;
     LossParts run_batch(const std::uint8_t* batch, Index n, const Mat<T>& eps, Parallelism par, bool grads,
-                        std::vector<std::unique_ptr<Workspace>>& pool, bool framed) const;
+                        std::vector<std::unique_ptr<Workspace>>& pool, bool framed, KlControl klc = {}) const;
 
     VaeConfig config_;
     ModelInfo info_;

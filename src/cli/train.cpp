@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -43,7 +44,14 @@ struct TrainFlags {
     models::VaeConfig model;
     models::TrainConfig train;
     std::uint32_t calibration = 512;
+    double validation = 0.0;         // --validation: fraction of the training corpus held out to choose the epoch
+    std::uint32_t patience = 0;      // --patience: stop after this many epochs without a better validation figure
     const CLI::App* command = nullptr;  // to tell which options were given
+    std::string validation_text() const {
+        std::ostringstream s;
+        s << validation;
+        return s.str();
+    }
 };
 
 // Set by the SIGINT handler; training polls it after every minibatch.
@@ -104,6 +112,8 @@ std::string resume_command(const TrainFlags& f, const std::string& checkpoint) {
     if (f.epochs) c += " --epochs " + std::to_string(*f.epochs);
     if (given("--threads")) c += " --threads " + std::to_string(f.train.threads);
     if (given("--calibration")) c += " --calibration " + std::to_string(f.calibration);
+    if (given("--validation")) c += " --validation " + shell_word(f.validation_text());
+    if (given("--patience")) c += " --patience " + std::to_string(f.patience);
     if (f.force) c += " -f";
     if (f.quiet) c += " -q";
     return c;
@@ -187,8 +197,9 @@ Expected<Crops> load_crops(const std::vector<io::ImageSet>& images, const models
 // The training and held-out samples, whichever way they were read.
 struct TrainingData {
     std::optional<io::ImageSet> train, test;  // whole images of one shape
-    Crops train_crops, test_crops;            // --tile: crops of images of any size
+    Crops train_crops, test_crops, valid_crops;  // --tile: crops of images of any size
     models::ImageSet train_view, test_view;
+    models::ImageSet valid_view;              // --validation: cut from the training corpus (count 0 without)
     std::string describe;                     // for the first line printed
 };
 
@@ -213,6 +224,22 @@ Expected<TrainingData> load_training_data_unchecked(TrainFlags& f) {
         for (auto* list : {&*train_images, &*test_images})
             for (io::ImageSet& set : *list) models::colour_forward(transform, set.pixels, S);
         const models::Frame fr{tile->rows, tile->cols, S};
+        if (f.validation > 0) {
+            // The last files of the training corpus (whole images, so no validation crop overlaps a
+            // training crop) give the validation crops.
+            const std::size_t files = train_images->size();
+            const auto cut = std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(f.validation * static_cast<double>(files))));
+            if (cut >= files)
+                return make_error("--validation " + f.validation_text() + " leaves no training images (the corpus has " + std::to_string(files) +
+                                  " image files; the validation split takes whole files)");
+            std::vector<io::ImageSet> held(std::make_move_iterator(train_images->end() - static_cast<std::ptrdiff_t>(cut)),
+                                           std::make_move_iterator(train_images->end()));
+            train_images->resize(files - cut);
+            auto valid = load_crops(held, fr, f.test_crops, models::mix_seed(f.train.seed, 0xC2), "validation split");
+            if (!valid) return valid.error();
+            d.valid_crops = std::move(*valid);
+            d.valid_view = d.valid_crops.view(fr);
+        }
         auto train = load_crops(*train_images, fr, f.crops, models::mix_seed(f.train.seed, 0xC0), "training corpus");
         if (!train) return train.error();
         auto test = load_crops(*test_images, fr, f.test_crops, models::mix_seed(f.train.seed, 0xC1), "held-out corpus");
@@ -243,7 +270,18 @@ Expected<TrainingData> load_training_data_unchecked(TrainFlags& f) {
     d.test = std::move(*test);
     d.train_view = view(*d.train);
     d.test_view = view(*d.test);
-    d.describe = std::to_string(d.train->count) + " training and " + std::to_string(d.test->count) + " held-out images of " +
+    if (f.validation > 0) {
+        // The last images of the training corpus, never trained on: the epoch is chosen on them.
+        const std::size_t count = d.train_view.count;
+        const auto cut = std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(f.validation * static_cast<double>(count))));
+        if (cut >= count)
+            return make_error("--validation " + f.validation_text() + " leaves no training images (the corpus has " + std::to_string(count) + ")");
+        d.valid_view = d.train_view;
+        d.valid_view.pixels = d.train_view.image(count - cut);
+        d.valid_view.count = cut;
+        d.train_view.count = count - cut;
+    }
+    d.describe = std::to_string(d.train_view.count) + " training and " + std::to_string(d.test->count) + " held-out images of " +
                  std::to_string(d.train->rows) + "x" + std::to_string(d.train->cols);
     return d;
 }
@@ -261,8 +299,13 @@ Status check_codable(const TrainFlags& f, const models::ImageSet& set, const cha
 }
 
 Expected<TrainingData> load_training_data(TrainFlags& f) {
+    if (f.validation != 0 && !(f.validation > 0 && f.validation < 1))
+        return make_error("--validation must be a fraction between 0 and 1 (e.g. 0.1), got " + f.validation_text());
+    if (f.patience > 0 && f.validation == 0) return make_error("--patience needs --validation (the split it watches)");
+    if (f.train.shift > 0 && !f.tile.empty()) return make_error("--shift applies to whole images, not to --tile crops (which are already drawn at random places)");
     auto d = load_training_data_unchecked(f);
     if (!d) return d;
+    if (d->valid_view.count > 0) d->describe += "; " + std::to_string(d->valid_view.count) + " validation " + (f.tile.empty() ? "images" : "crops") + " cut from the training corpus";
     if (auto ok = check_codable(f, d->train_view, "training corpus"); !ok) return ok.error();
     if (auto ok = check_codable(f, d->test_view, "held-out corpus"); !ok) return ok.error();
     return d;
@@ -373,6 +416,26 @@ int run_train(TrainFlags& f) {
     models::Trainer& trainer = prepared->trainer;
     const models::ImageSet& train_view = data.train_view;
     const models::ImageSet& test_view = data.test_view;
+    // --validation: every epoch is measured on the validation split, the best one is kept (in
+    // memory, and beside the checkpoint as CHECKPOINT.best so that --resume keeps it) and becomes
+    // the model; the held-out (test) images are measured once, on the chosen model.
+    const bool validating = data.valid_view.count > 0;
+    const models::ImageSet& watched = validating ? data.valid_view : test_view;
+    const std::string best_path = ckpt + ".best";
+    std::optional<models::Vae> best;
+    double best_bpd = std::numeric_limits<double>::infinity();
+    std::uint32_t best_epoch = 0, epochs_run = trainer.epochs_done();
+    bool early_stop = false;
+    if (validating && !f.resume.empty()) {
+        std::error_code ec;
+        if (fs::exists(best_path, ec)) {
+            auto kept = models::load_model(best_path);
+            if (!kept) return rank == 0 ? fail(best_path + ": " + kept.error().message) : 1;
+            best = std::move(*kept);
+            best_bpd = best->info().heldout_neg_elbo_bpd;
+            best_epoch = best->info().epochs_trained;
+        }
+    }
 
     const auto& cfg = trainer.model().config();
     if (!f.quiet) {
@@ -417,20 +480,36 @@ int run_train(TrainFlags& f) {
     };
     cb.on_epoch = [&](const models::EpochReport& e) {
         last_checkpoint = ckpt;  // written before on_epoch is called
-        const bool stop = stop_requested();
+        epochs_run = e.epoch;
+        bool stop = stop_requested();
+        if (validating && e.heldout) {
+            if (e.heldout->neg_elbo_bpd < best_bpd) {
+                best_bpd = e.heldout->neg_elbo_bpd;
+                best_epoch = e.epoch;
+                best = trainer.model();
+                if (rank == 0)
+                    if (auto ok = models::save_model(*best, best_path); !ok && !f.quiet)
+                        std::cerr << "bbans: warning: " << best_path << ": " << ok.error().message << " (a resumed run will not know this epoch was best)\n";
+            } else if (f.patience > 0 && e.epoch - best_epoch >= f.patience) {
+                early_stop = true;
+            }
+        }
         if (f.quiet) return !stop;
         char line[240];
         std::snprintf(line, sizeof line, "epoch %u/%u  train %.4f bits/dim", e.epoch, e.epochs, e.train.loss_bpd);
         std::cerr << (tty ? "\r" : "") << line;
         if (e.heldout)
-            std::fprintf(stderr, "  held-out -ELBO %.4f bits/dim (recon %.4f + KL %.4f)", e.heldout->neg_elbo_bpd, e.heldout->recon_bpd,
-                         e.heldout->kl_bpd);
+            std::fprintf(stderr, "  %s -ELBO %.4f bits/dim (recon %.4f + KL %.4f)%s", validating ? "validation" : "held-out",
+                         e.heldout->neg_elbo_bpd, e.heldout->recon_bpd, e.heldout->kl_bpd, validating && best_epoch == e.epoch ? " *" : "");
         std::fprintf(stderr, "  %.0f images/s  %s  ETA %s%s\n", e.images_per_second, human_seconds(e.elapsed_seconds).c_str(),
                      human_seconds(e.eta_seconds).c_str(), tty ? "\x1b[K" : "");
-        return !stop;
+        if (early_stop)
+            std::fprintf(stderr, "no better validation -ELBO for %u epochs (best %.4f bits/dim, epoch %u): stopping early\n", f.patience,
+                         best_bpd, best_epoch);
+        return !stop && !early_stop;
     };
     const auto start = std::chrono::steady_clock::now();
-    if (auto ok = trainer.run(train_view, &test_view, cb, rank == 0 ? ckpt : std::string()); !ok) {
+    if (auto ok = trainer.run(train_view, &watched, cb, rank == 0 ? ckpt : std::string()); !ok) {
         job.end_if_alone(ok.error().message);
         return rank == 0 ? fail(ok.error().message) : 1;  // (every rank failed the same way)
     }
@@ -439,21 +518,35 @@ int run_train(TrainFlags& f) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
     // The model as it will code: quantize on the first training images, then measure.
-    if (!f.quiet) std::cerr << "quantizing for coding and measuring the integer model on the held-out images...\n";
+    const models::Vae& chosen = validating && best ? *best : trainer.model();
+    if (!f.quiet) {
+        if (validating && best)
+            std::fprintf(stderr, "the model is epoch %u of %u (validation -ELBO %.4f bits/dim)\n", best_epoch, epochs_run, best_bpd);
+        std::cerr << "quantizing for coding and measuring the float and integer models on the held-out images...\n";
+    }
+    const models::TrainConfig& tc = trainer.train_config();
+    const models::EvalResult heldout = chosen.evaluate(test_view, tc.eval_samples, tc.eval_seed, {tc.shards, tc.threads});
     models::ImageSet calibration = train_view;
     calibration.count = std::min<std::size_t>(f.calibration, train_view.count);
-    auto coding = coding::CodingModel::from_trained(trainer.model(), calibration);
+    auto coding = coding::CodingModel::from_trained(chosen, calibration);
     if (!coding) return fail(coding.error().message);
-    auto report = data.test ? coding::evaluate(*coding, *data.test, trainer.model().info().train.eval_seed)
-                             : coding::evaluate_frames(*coding, test_view, trainer.model().info().train.eval_seed);
+    auto report = data.test ? coding::evaluate(*coding, *data.test, chosen.info().train.eval_seed)
+                             : coding::evaluate_frames(*coding, test_view, chosen.info().train.eval_seed);
     if (!report) return fail(report.error().message);
     if (interrupted.load()) return stop_interrupted();  // the checkpoint holds the whole run: resuming only writes the model
 
-    coding::TrainingRecord record{f.corpus, f.test, train_view.count, test_view.count, seconds, trainer.model().info().heldout_neg_elbo_bpd,
+    coding::TrainingRecord record{f.corpus, f.test, train_view.count, test_view.count, seconds, heldout.neg_elbo_bpd,
                                   report->neg_elbo_bpd, report->images};
+    record.float_kl_bpd = heldout.kl_bpd;
+    if (validating && best) {
+        record.validation_images = data.valid_view.count;
+        record.validation_neg_elbo_bpd = best_bpd;
+        record.epochs_run = epochs_run;
+    }
     if (auto ok = coding::save(*coding, record, f.output, f.force); !ok) return fail(ok.error().message);
     if (!f.quiet) {
-        std::fprintf(stderr, "held-out -ELBO: float %.4f bits/dim, integer (as coded) %.4f bits/dim (%+.2f%%)\n", record.float_neg_elbo_bpd,
+        std::fprintf(stderr, "held-out -ELBO: float %.4f bits/dim (KL %.4f: %.1f%%), integer (as coded) %.4f bits/dim (%+.2f%%)\n",
+                     record.float_neg_elbo_bpd, record.float_kl_bpd, 100.0 * record.float_kl_bpd / record.float_neg_elbo_bpd,
                      record.integer_neg_elbo_bpd, 100.0 * (record.integer_neg_elbo_bpd / record.float_neg_elbo_bpd - 1.0));
         std::cerr << "wrote " << f.output << " (identity " << coding->identity_hex() << ") and " << card_path << '\n';
     }
@@ -516,6 +609,18 @@ void add_train_command(CLI::App& app, RunState& state) {
     t->add_option("--prior-precision", f.model.prior_precision, "latent buckets per dimension, as bits")->capture_default_str();
     t->add_option("--posterior-precision", f.model.posterior_precision, "bits of the posterior's frequencies")->capture_default_str();
     t->add_option("--calibration", f.calibration, "training images used to calibrate the integer model")->capture_default_str();
+    t->add_option("--validation", f.validation,
+                  "hold out this fraction of the training corpus (its last images; with --tile its last files) and keep the epoch "
+                  "with the best -ELBO on it (--test is then measured only on the chosen model)");
+    t->add_option("--patience", f.patience, "with --validation: stop after this many epochs without a better validation -ELBO (0: never)")
+        ->capture_default_str();
+    t->add_option("--kl-warmup", f.train.kl_warmup_steps, "KL warm-up: the KL gradient's weight rises from 0 to 1 over this many steps (0: off)")
+        ->capture_default_str();
+    t->add_option("--free-bits", f.train.free_bits,
+                  "free bits: a latent dimension of an image with less KL than this (bits) passes no KL gradient (0: off)")
+        ->capture_default_str();
+    t->add_option("--shift", f.train.shift, "augmentation: translate each training image by up to this many pixels each way (0: off; not with --tile)")
+        ->capture_default_str();
     f.command = t;
     t->callback([&state] { state.exit_code = run_train(f); });
 }

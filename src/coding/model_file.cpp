@@ -91,6 +91,17 @@ std::string card_markdown(const CodingModel& model, const TrainingRecord& r) {
                   info.epochs_trained, t.batch_size, t.learning_rate, static_cast<int>(t.schedule), t.final_lr_fraction, t.warmup_steps,
                   t.weight_decay, t.clip_norm, static_cast<unsigned long long>(t.seed));
     s << buf;
+    if (t.kl_warmup_steps != 0 || t.free_bits != 0.0 || t.shift != 0) {
+        std::snprintf(buf, sizeof buf, "| latent use and augmentation | KL warm-up %u steps, free bits %g per latent dimension, shifts of up to %u pixels |\n",
+                      t.kl_warmup_steps, t.free_bits, t.shift);
+        s << buf;
+    }
+    if (r.validation_images > 0) {
+        std::snprintf(buf, sizeof buf,
+                      "| epoch chosen on validation | epoch %u of %u run, validation -ELBO %.4f bits/dim on %zu images cut from the training corpus (not trained on) |\n",
+                      info.epochs_trained, r.epochs_run, r.validation_neg_elbo_bpd, r.validation_images);
+        s << buf;
+    }
     if (r.seconds > 0)
         std::snprintf(buf, sizeof buf, "| wall time | %.0f s (%.1f h) on this machine's cores |\n", r.seconds, r.seconds / 3600);
     else  // a run resumed after its last epoch only writes the model: its training time is in its log
@@ -103,6 +114,12 @@ std::string card_markdown(const CodingModel& model, const TrainingRecord& r) {
     std::snprintf(buf, sizeof buf, "| held-out negative ELBO, integer model as it codes | %.4f bits/dim (%+.2f%% vs float; %zu images, one latent sample each) |\n",
                   r.integer_neg_elbo_bpd, 100.0 * (r.integer_neg_elbo_bpd / r.float_neg_elbo_bpd - 1.0), r.evaluated_images);
     s << buf;
+    if (r.float_neg_elbo_bpd > 0) {
+        std::snprintf(buf, sizeof buf, "| held-out split, float model | likelihood %.4f + latent (KL) %.4f bits/dim: the latent carries %.1f%% of the bits (%.1f bits per %ux%u image) |\n",
+                      r.float_neg_elbo_bpd - r.float_kl_bpd, r.float_kl_bpd, 100.0 * r.float_kl_bpd / r.float_neg_elbo_bpd,
+                      r.float_kl_bpd * static_cast<double>(c.samples()), c.rows, c.cols);
+        s << buf;
+    }
     return s.str();
 }
 

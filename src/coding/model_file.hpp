@@ -45,6 +45,11 @@ struct TrainingRecord {
     double float_neg_elbo_bpd = 0;    // held-out, float model, as bbans train measured it
     double integer_neg_elbo_bpd = 0;  // held-out, the quantized model as it codes
     std::size_t evaluated_images = 0;
+    double float_kl_bpd = 0;          // held-out, float model: the KL part of the -ELBO (what the latent carries)
+    // --validation: the epoch was chosen on a validation split cut from the training corpus.
+    std::size_t validation_images = 0;  // 0: no validation split (the model is the last epoch's)
+    double validation_neg_elbo_bpd = 0;  // of the chosen epoch, float
+    std::uint32_t epochs_run = 0;        // epochs trained before the choice (or the early stop)
 };
 
 std::string card_path(const std::string& model_path);  // MODEL.md beside MODEL

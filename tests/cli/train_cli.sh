@@ -94,4 +94,27 @@ grep -q "| training | 2 epochs" m2.bbm.md || bad "resumed run did not reach 2 ep
 # Resuming on other images is refused.
 expect_error "$bbans" train --corpus test.idx --test train.idx -o m3.bbm --resume m.bbm.ckpt --epochs 3 -q
 
+
+# --validation: the last images of the training corpus choose the epoch; the card says which,
+# and what the latent carries. --patience stops a run whose validation figure stops improving.
+# The latent-use settings are recorded in the card and the run still round-trips.
+"$bbans" train --corpus train.idx --test test.idx -o v.bbm --epochs 3 --validation 0.2 --kl-warmup 5 --free-bits 0.5 --shift 1 \
+  "${tiny[@]}" 2> v.err || bad "train --validation failed: $(tail -n 1 v.err)"
+grep -q "160 training and 50 held-out images of 28x28; 40 validation images" v.err || bad "the validation split is not 40 of 200 images"
+grep -q "validation -ELBO" v.err || bad "epochs do not report the validation -ELBO"
+grep -Eq "\| epoch chosen on validation \| epoch [1-3] of 3 run" v.bbm.md || bad "the card does not say which epoch was chosen"
+grep -q "latent (KL)" v.bbm.md || bad "the card does not split likelihood and KL bits"
+grep -q "KL warm-up 5 steps, free bits 0.5 per latent dimension, shifts of up to 1 pixels" v.bbm.md || bad "the card lacks the latent-use settings"
+[ -s v.bbm.ckpt.best ] || bad "the best epoch is not kept beside the checkpoint"
+"$bbans" compress -q --model v.bbm train.idx v.bbx && "$bbans" decompress -q -c --model v.bbm v.bbx | cmp -s - train.idx \
+  || bad "the validated model does not round-trip"
+"$bbans" train --corpus train.idx --test test.idx -o p.bbm --epochs 40 --validation 0.2 --patience 1 --lr 0.5 --warmup 1 \
+  "${tiny[@]}" 2> p.err || bad "train --patience failed: $(tail -n 1 p.err)"
+grep -q "stopping early" p.err || bad "--patience 1 with a learning rate of 0.5 did not stop early"
+[ "$(grep -c '^epoch' p.err)" -lt 40 ] || bad "--patience did not shorten the run"
+expect_error "$bbans" train --corpus train.idx --test test.idx -o w.bbm --validation 1.5 "${tiny[@]}"
+expect_error "$bbans" train --corpus train.idx --test test.idx -o w.bbm --patience 3 "${tiny[@]}"
+expect_error "$bbans" train --corpus train.idx --test test.idx -o w.bbm --free-bits -1 "${tiny[@]}"
+expect_error "$bbans" train --corpus train.idx --test test.idx -o w.bbm --shift 40 "${tiny[@]}"
+[ -e w.bbm ] && bad "a refused run wrote a model"
 if [ $fails -eq 0 ]; then echo "train cli: all checks passed"; else echo "train cli: $fails checks failed"; exit 1; fi

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <numbers>
 #include <numeric>
 
 #include "models/adam.hpp"
@@ -305,4 +306,75 @@ TEST_CASE("Generator is reproducible and unbiased enough", "[trainer]") {
     a.set_state(s);
     a.shuffle(perm2);
     CHECK(perm == perm2);
+}
+
+TEST_CASE("Shift augmentation translates images with a black border, and kl_control ramps", "[trainer]") {
+    // A 3x4 grey image 1..12 and a 2x2 RGB one.
+    std::vector<std::uint8_t> src(12), dst(12);
+    for (std::size_t i = 0; i < 12; ++i) src[i] = static_cast<std::uint8_t>(i + 1);
+    shift_image(src.data(), dst.data(), 3, 4, 1, 0, 0);
+    CHECK(dst == src);
+    shift_image(src.data(), dst.data(), 3, 4, 1, 1, -1);  // down 1, left 1
+    CHECK(dst == std::vector<std::uint8_t>{0, 0, 0, 0, 2, 3, 4, 0, 6, 7, 8, 0});
+    shift_image(src.data(), dst.data(), 3, 4, 1, -2, 3);  // up 2, right 3
+    CHECK(dst == std::vector<std::uint8_t>{0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0});
+    shift_image(src.data(), dst.data(), 3, 4, 1, 0, 4);  // everything out
+    CHECK(dst == std::vector<std::uint8_t>(12, 0));
+    shift_image(src.data(), dst.data(), 2, 2, 3, 0, 1);  // RGB: whole pixels move
+    CHECK(dst == std::vector<std::uint8_t>{0, 0, 0, 1, 2, 3, 0, 0, 0, 7, 8, 9});
+
+    TrainConfig tc;
+    CHECK(kl_control(tc, 0).weight == 1.0);
+    tc.kl_warmup_steps = 4;
+    tc.free_bits = 2.0;
+    CHECK(kl_control(tc, 0).weight == 0.25);
+    CHECK(kl_control(tc, 2).weight == 0.75);
+    CHECK(kl_control(tc, 3).weight == 1.0);
+    CHECK(kl_control(tc, 100).weight == 1.0);
+    CHECK(kl_control(tc, 0).free_nats == Approx(2.0 * std::numbers::ln2));
+}
+
+TEST_CASE("Training with shifts, KL warm-up and free bits is reproducible and resumable", "[trainer]") {
+    Data d(100, 20);
+    TrainConfig tc = small_train(3);
+    tc.shift = 2;
+    tc.kl_warmup_steps = 7;
+    tc.free_bits = 0.25;
+    auto straight = Trainer::create(small_config(), tc);
+    REQUIRE(straight.has_value());
+    REQUIRE(straight->run(d.train, &d.test).has_value());
+    // The settings are part of the model file.
+    auto back = deserialize_model(serialize_model(straight->model()));
+    REQUIRE(back.has_value());
+    CHECK(back->info().train.shift == 2);
+    CHECK(back->info().train.kl_warmup_steps == 7);
+    CHECK(back->info().train.free_bits == 0.25);
+
+    // Resumed after one epoch, on one thread: the same bits.
+    const auto path = std::filesystem::temp_directory_path() / "bbans_models_test_shift_resume.ckpt";
+    auto first = Trainer::create(small_config(), tc);
+    REQUIRE(first.has_value());
+    TrainCallbacks stop_after_one;
+    stop_after_one.on_epoch = [](const EpochReport& r) { return r.epoch < 1; };
+    REQUIRE(first->run(d.train, &d.test, stop_after_one, path).has_value());
+    auto resumed = Trainer::resume(path);
+    REQUIRE(resumed.has_value());
+    CHECK(resumed->train_config().shift == 2);
+    resumed->set_threads(1);
+    REQUIRE(resumed->run(d.train, &d.test, {}, path).has_value());
+    require_same_weights(straight->model(), resumed->model(), true);
+    std::filesystem::remove(path);
+
+    // Each setting changes the run.
+    for (int which = 0; which < 3; ++which) {
+        TrainConfig other = tc;
+        if (which == 0) other.shift = 0;
+        if (which == 1) other.kl_warmup_steps = 0;
+        if (which == 2) other.free_bits = 0;
+        auto t = Trainer::create(small_config(), other);
+        REQUIRE(t.has_value());
+        REQUIRE(t->run(d.train, nullptr).has_value());
+        INFO("setting " << which);
+        CHECK(model_hash(t->model()) != model_hash(straight->model()));
+    }
 }

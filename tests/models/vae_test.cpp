@@ -279,3 +279,43 @@ TEST_CASE("Invalid configurations are rejected", "[vae]") {
     CHECK(bad([](VaeConfig& c) { c.encoder_hidden = 16000; c.decoder_hidden = 16000; }));  // too many parameters
     CHECK(bad([](VaeConfig& c) { c.likelihood = static_cast<Likelihood>(7); }));
 }
+
+TEST_CASE("KL warm-up and free bits shape only the encoder's KL gradient, never the loss", "[vae]") {
+    const VaeConfig c = small_config(Likelihood::logistic_mixture, true);
+    const Index n = 3;
+    const auto images = test_images(c, static_cast<std::size_t>(n), 8);
+    Rng rng(9);
+    const Mat<double> eps = random_matrix(rng, c.latent, n);
+    auto grads = [&](KlControl kl, LossParts* lp) {
+        BasicVae<double> vae = make_model<double>(c, 7);
+        *lp = vae.loss_and_grad(images.data(), n, eps, {2, 2}, false, kl);
+        std::vector<Mat<double>> g;
+        std::vector<std::string> names;
+        for (const Param<double>* p : vae.params()) g.push_back(p->grad), names.push_back(p->name);
+        return std::pair{g, names};
+    };
+    LossParts full{}, none{}, freed{}, half{};
+    const auto [g_full, names] = grads({}, &full);
+    const auto g_none = grads({0.0, 0.0}, &none).first;   // KL weight 0: reconstruction only
+    const auto g_free = grads({1.0, 1e6}, &freed).first;  // every dimension below its free bits
+    const auto g_half = grads({0.5, 0.0}, &half).first;
+    // The loss is the true -ELBO whatever the control.
+    CHECK(none.loss_bpd == full.loss_bpd);
+    CHECK(freed.loss_bpd == full.loss_bpd);
+    bool encoder_differs = false;
+    for (std::size_t t = 0; t < names.size(); ++t) {
+        INFO(names[t]);
+        const bool encoder = names[t].rfind("encoder.", 0) == 0;
+        if (!encoder) {
+            // Decoder and head do not see the KL term: the same gradients.
+            CHECK(g_none[t] == g_full[t]);
+            CHECK(g_half[t] == g_full[t]);
+        } else {
+            encoder_differs = encoder_differs || g_none[t] != g_full[t];
+            // Linear in the KL weight: half-way between none and full.
+            CHECK(((g_none[t] + g_full[t]) / 2 - g_half[t]).cwiseAbs().maxCoeff() < 1e-12);
+        }
+        CHECK(g_free[t] == g_none[t]);  // free bits above every dimension's KL = no KL gradient
+    }
+    CHECK(encoder_differs);
+}
