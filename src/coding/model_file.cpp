@@ -51,9 +51,10 @@ Expected<Evaluation> evaluate(const CodingModel& model, const io::ImageSet& imag
     if (images.channels != coder->channels()) return make_error("the images do not have the model's channels");
     if (images.count == 0) return make_error("no images to evaluate");
     std::mt19937_64 draw(seed);
-    double bits = 0;
-    for (std::size_t i = 0; i < images.count; ++i) bits += coder->neg_elbo_bits(images.image(i), images.rows, images.cols, draw);
-    return Evaluation{bits / static_cast<double>(images.count * images.samples_per_image()), images.count};
+    double bits = 0, latent = 0;
+    for (std::size_t i = 0; i < images.count; ++i) bits += coder->neg_elbo_bits(images.image(i), images.rows, images.cols, draw, 0, &latent);
+    const auto samples = static_cast<double>(images.count * images.samples_per_image());
+    return Evaluation{bits / samples, images.count, latent / samples};
 }
 
 std::string card_path(const std::string& model_path) { return model_path + ".md"; }
@@ -139,10 +140,11 @@ Expected<Evaluation> evaluate_frames(const CodingModel& model, const models::Ima
         return make_error("the tiles do not have the model's shape");
     if (frames.count == 0) return make_error("no tiles to evaluate");
     std::mt19937_64 draw(seed);
-    double bits = 0;
+    double bits = 0, latent = 0;
     for (std::size_t i = 0; i < frames.count; ++i)
-        bits += coder->frame_neg_elbo_bits(std::span(frames.image(i), frames.image_size()), cfg.rows, cfg.cols, draw);
-    return Evaluation{bits / static_cast<double>(frames.count * cfg.samples()), frames.count};
+        bits += coder->frame_neg_elbo_bits(std::span(frames.image(i), frames.image_size()), cfg.rows, cfg.cols, draw, &latent);
+    const auto samples = static_cast<double>(frames.count * cfg.samples());
+    return Evaluation{bits / samples, frames.count, latent / samples};
 }
 
 }  // namespace bbans::coding

@@ -31,6 +31,7 @@ Expected<CodingModel> parse_model(std::span<const std::uint8_t> bytes);
 struct Evaluation {
     double neg_elbo_bpd = 0;  // single-sample estimate per image, latents drawn with a fixed seed
     std::size_t images = 0;
+    double latent_bpd = 0;    // of neg_elbo_bpd, the latents' part (-log2 p(z) + log2 q(z|x), the KL as coded)
 };
 Expected<Evaluation> evaluate(const CodingModel& model, const io::ImageSet& images, std::uint64_t seed);
 // The same on framed tiles (models::ImageSet with framed = true): each tile coded with the

@@ -121,14 +121,17 @@ public:
     // from the discretized posterior by `draw`, uniform in [0, 2^posterior_precision)), with
     // exactly the frequencies coding uses.
     // skip_last: bands at the image's end left out (seed bands, coded without bits back).
+    // latent_bits, if given, is increased by the latents' part, -log2 p(z) + log2 q(z|x) (the
+    // KL as coded); the rest is the likelihood's, -log2 p(x|z).
     template <class Draw>
     double neg_elbo_bits(std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols, Draw&& draw,
-                         std::size_t skip_last = 0) const;
+                         std::size_t skip_last = 0, double* latent_bits = nullptr) const;
     // The same for one band given its frame (models::Frame of rows x width, margins and
     // interior set): e.g. a framed training tile. The frame is in the model's colour space
     // (models/colour.hpp): cut from an image already transformed.
     template <class Draw>
-    double frame_neg_elbo_bits(std::span<const std::uint8_t> frame, std::size_t rows, std::size_t width, Draw&& draw) const;
+    double frame_neg_elbo_bits(std::span<const std::uint8_t> frame, std::size_t rows, std::size_t width, Draw&& draw,
+                               double* latent_bits = nullptr) const;
 
     // Pieces, for tests: the tiles of a band and their posteriors; the likelihood of a band.
     std::size_t tiles(std::size_t width) const { return (width + config().cols - 1) / config().cols; }
@@ -150,7 +153,7 @@ private:
 
 template <class Draw>
 double TiledCoder::frame_neg_elbo_bits(std::span<const std::uint8_t> frame, std::size_t rows, std::size_t width,
-                                       Draw&& draw) const {
+                                       Draw&& draw, double* latent_bits) const {
     const models::Frame f{rows, width, channels()};
     if (frame.size() != f.size()) return std::numeric_limits<double>::infinity();
     std::vector<std::uint8_t> band(rows * width * channels());
@@ -166,12 +169,13 @@ double TiledCoder::frame_neg_elbo_bits(std::span<const std::uint8_t> frame, std:
         bits += std::log2(static_cast<double>(post[i].interval(z[i]).freq) / static_cast<double>(q_total));  // + log2 q(z|x)
         bits += static_cast<double>(grid_.prior_precision());                                                  // - log2 p(z)
     }
+    if (latent_bits) *latent_bits += bits;
     return bits + likelihood(z, std::vector<std::uint8_t>(frame.begin(), frame.end()), rows, width).cost_bits(band);
 }
 
 template <class Draw>
 double TiledCoder::neg_elbo_bits(std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols, Draw&& draw,
-                                 std::size_t skip_last) const {
+                                 std::size_t skip_last, double* latent_bits) const {
     if (image.size() != rows * cols * channels()) return std::numeric_limits<double>::infinity();
     std::vector<std::uint8_t> transformed;  // as push codes it: in the model's colour space
     if (config().colour_transform != models::ColourTransform::none) {
@@ -184,7 +188,7 @@ double TiledCoder::neg_elbo_bits(std::span<const std::uint8_t> image, std::size_
     for (std::size_t b = 0; b + skip_last < n_bands; ++b) {
         const std::size_t r0 = b * T;
         const std::size_t n = std::min(T, rows - r0);
-        bits += frame_neg_elbo_bits(band_frame(image, rows, cols, r0, n), n, cols, draw);
+        bits += frame_neg_elbo_bits(band_frame(image, rows, cols, r0, n), n, cols, draw, latent_bits);
     }
     return bits;
 }

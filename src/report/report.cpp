@@ -185,6 +185,7 @@ Expected<Figures> measure(std::span<const std::uint8_t> input, const CompressOpt
         const BitsBackStats& st = again->summary.stats;
         if (st.samples > st.seed_samples) {
             f.neg_elbo_bpd = st.neg_elbo_bits / static_cast<double>(st.samples - st.seed_samples);
+            f.latent_bpd = st.latent_bits / static_cast<double>(st.samples - st.seed_samples);
             f.has_elbo = true;
         }
     } else if (images && chosen) {
@@ -193,6 +194,7 @@ Expected<Figures> measure(std::span<const std::uint8_t> input, const CompressOpt
         f.elbo_s = since(t);
         if (!e) return e.error();
         f.neg_elbo_bpd = e->neg_elbo_bpd;
+        f.latent_bpd = e->latent_bpd;
         f.has_elbo = true;
     }
     return f;
@@ -222,7 +224,13 @@ std::string table(const Figures& f) {
     } else {
         row("chunks", format("%zu", f.chunks));
     }
-    if (f.has_elbo) row("model -ELBO", rate_text(f.neg_elbo_bpd) + " bits/dim (integer model as coded, same images)");
+    if (f.has_elbo) {
+        row("model -ELBO", rate_text(f.neg_elbo_bpd) + " bits/dim (integer model as coded, same images)");
+        const double per_image = static_cast<double>(f.pixels_per_image * f.channels);
+        row("  of which", format("likelihood %.1f + latent (KL) %.1f bits per image: the latent carries %.1f%%",
+                                 (f.neg_elbo_bpd - f.latent_bpd) * per_image, f.latent_bpd * per_image,
+                                 f.neg_elbo_bpd > 0 ? 100.0 * f.latent_bpd / f.neg_elbo_bpd : 0.0));
+    }
     if (f.bits_back && f.has_elbo) row("gap net/ELBO", format("%+.2f%%", 100.0 * (f.net_bpd / f.neg_elbo_bpd - 1.0)));
     row("zstd -19", format("%s %s (%llu bytes)", rate_text(f.zstd_bpd).c_str(), unit, bytes(f.zstd_bytes)));
     row("xz -9e", format("%s %s (%llu bytes)", rate_text(f.xz_bpd).c_str(), unit, bytes(f.xz_bytes)));
@@ -253,6 +261,8 @@ std::string json(const Figures& f) {
         .text_or_null("model_identity", f.model_identity)
         .boolean("model_used", f.bits_back)
         .number("neg_elbo_bpd", f.neg_elbo_bpd, 6, f.has_elbo)
+        .number("neg_elbo_likelihood_bpd", f.neg_elbo_bpd - f.latent_bpd, 6, f.has_elbo)
+        .number("neg_elbo_latent_bpd", f.latent_bpd, 6, f.has_elbo)
         .number("net_bpd", f.net_bpd, 6, f.bits_back)
         .number("total_bpd", f.total_bpd, 6)
         .integer("bbx_bytes", f.bbx_bytes)

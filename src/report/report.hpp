@@ -35,6 +35,7 @@ struct Figures {
     double seed_bits = 0;          // what all seed images cost
     bool has_elbo = false;    // neg_elbo_bpd was measured (the input is images and a model fits)
     double neg_elbo_bpd = 0;  // the chosen (integer) model, one latent sample per image
+    double latent_bpd = 0;    // of it, the latents' part (-log2 p(z) + log2 q(z|x), the KL as coded); the rest is the likelihood's
     double zstd_bpd = 0, xz_bpd = 0;
     std::uint64_t zstd_bytes = 0, xz_bytes = 0;
     double compress_s = 0, decompress_s = 0, zstd_s = 0, xz_s = 0, elbo_s = 0;

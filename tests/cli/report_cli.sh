@@ -25,7 +25,13 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["total_bpd"] < r["zstd_bpd"] and r["total_bpd"] < r["xz_bpd"], "not below zstd and xz"
 assert abs(r["net_bpd"] / r["neg_elbo_bpd"] - 1) < 0.02, "net rate far from the ELBO"
+# The -ELBO splits into the likelihood's and the latent's (KL) bits; the latent's are what the
+# discretized posterior and prior give a latent of 2^prior_precision buckets: > 0 and small here.
+lik, lat = r["neg_elbo_likelihood_bpd"], r["neg_elbo_latent_bpd"]
+assert abs(lik + lat - r["neg_elbo_bpd"]) < 2e-6, "likelihood + latent != -ELBO"
+assert 0 < lat < 0.2 * r["neg_elbo_bpd"], "latent bits out of range"
 PY
+grep -q "likelihood .* + latent (KL) .* bits per image" table.txt || bad "the table does not split the -ELBO into likelihood and latent bits"
 # The JSON says what was measured: input, bytes, images, model, method, chunks, seeds, version.
 python3 - r.json "$("$bbans" --version)" "$(nproc)" "$(nproc --all)" <<'PY' || bad "JSON does not describe the run: $(cat r.json)"
 import json, re, sys
