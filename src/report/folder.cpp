@@ -109,6 +109,7 @@ std::string figures_json(const ImageFigures& f, const std::vector<CodecInfo>& co
     else o.raw("net_bits", "null").raw("net_samples", "null");
     o.number("net_bpsp", rate(static_cast<double>(f.net_bits), f.net_samples), 6, f.has_net);
     o.number("neg_elbo_bits", f.neg_elbo_bits, 1, f.has_elbo);
+    o.number("neg_elbo_latent_bits", f.latent_bits, 1, f.has_elbo);
     if (f.has_elbo) o.integer("neg_elbo_samples", f.elbo_samples);
     else o.raw("neg_elbo_samples", "null");
     o.number("neg_elbo_bpsp", rate(f.neg_elbo_bits, f.elbo_samples), 6, f.has_elbo)
@@ -229,6 +230,7 @@ Expected<std::optional<ImageFigures>> measure_image(const std::string& name, std
         if (st.samples > st.seed_samples) {
             f.has_elbo = true;
             f.neg_elbo_bits = st.neg_elbo_bits;
+            f.latent_bits = st.latent_bits;
             f.elbo_samples = st.samples - st.seed_samples;
         }
     }
@@ -276,6 +278,7 @@ ImageFigures aggregate(const std::vector<ImageFigures>& images, std::size_t code
         if (f.has_elbo) {
             t.has_elbo = true;
             t.neg_elbo_bits += f.neg_elbo_bits;
+            t.latent_bits += f.latent_bits;
             t.elbo_samples += f.elbo_samples;
         }
         t.exact = t.exact && f.exact;

@@ -60,6 +60,7 @@ struct ImageFigures {
     std::uint64_t net_bits = 0, net_samples = 0;
     bool has_elbo = false;
     double neg_elbo_bits = 0;
+    double latent_bits = 0;  // of neg_elbo_bits, the latents' part (KL as coded); the rest is the likelihood's
     std::uint64_t elbo_samples = 0;
     bool exact = false;        // decoded to the same pixels (PNG) or bytes (the other formats)
     double compress_s = 0, decompress_s = 0, elbo_s = 0;

@@ -87,6 +87,12 @@ for k in ("net", "neg_elbo"):
         s = k + "_samples"
         assert a[s] == sum(i[s] for i in have_it), s
         assert abs(a[k + "_bits"] - sum(i[k + "_bits"] for i in have_it)) < 1, k
+for i in im:  # the latents' part of the -ELBO: at most all of it, and in the aggregate summed
+    if i["neg_elbo_bits"] is not None:
+        assert 0 <= i["neg_elbo_latent_bits"] <= i["neg_elbo_bits"], i["name"]
+have_it = [i for i in im if i["neg_elbo_bits"] is not None]
+if have_it:
+    assert abs(a["neg_elbo_latent_bits"] - sum(i["neg_elbo_latent_bits"] for i in have_it)) < 1, "latent bits"
 models = {m["name"]: m["identity"] for m in r["models"]}
 assert all(models[i["model_name"]] == i["model_identity"] for i in im if i["model_name"]), "models"
 assert r["exact"] is True
