@@ -220,16 +220,6 @@ Expected<QuantizedVae> QuantizedVae::from_float(const Vae& vae, const ImageSet& 
         for (Index p = 0; p < D; ++p) X(p, j) = static_cast<float>(tiles[static_cast<std::size_t>(j * D + p)]) / 255.0f;
     quantize_gaussian_mlp(vae.encoder(), X, 1.0 / 255.0, 255, q.encoder_, enc_out);
 
-    // Hierarchical: encoder2 calibrated on the images' z1 posterior means, prior1 on the z2
-    // means encoder2 gives for them; both take latents as the decoder does (Q11, +-4.5).
-    if (cfg.hierarchical()) {
-        const Mat<float> z1 = enc_out.topRows(L);
-        Mat<float> enc2_out, prior_out;
-        quantize_gaussian_mlp(vae.encoder2(), z1, std::ldexp(1.0, -kQDecoderInputFrac), kQDecoderInputMax, q.encoder2_, enc2_out);
-        const Mat<float> z2 = enc2_out.topRows(static_cast<Index>(cfg.latent2));
-        quantize_gaussian_mlp(vae.prior1(), z2, std::ldexp(1.0, -kQDecoderInputFrac), kQDecoderInputMax, q.prior1_, prior_out);
-    }
-
     // Decoder: calibrate on posterior samples z = mean + scale * eps (fixed-seed noise).
     Mat<float> Z(L, n);
     Rng rng(0xCA11B8A7EULL);
@@ -238,6 +228,21 @@ Expected<QuantizedVae> QuantizedVae::from_float(const Vae& vae, const ImageSet& 
             const float ls = std::clamp(enc_out(L + i, j), static_cast<float>(kMinPosteriorLogScale), static_cast<float>(kMaxPosteriorLogScale));
             Z(i, j) = enc_out(i, j) + std::exp(ls) * static_cast<float>(rng.normal());
         }
+    // Hierarchical: encoder2 calibrated on those z1 samples, prior1 on z2 samples drawn from
+    // the q(z2|z1) they give (the latents the networks see when coding are bucket centres of
+    // such samples; posterior means alone would leave the hidden scales too small for them).
+    // Both take latents as the decoder does (Q11, +-4.5).
+    if (cfg.hierarchical()) {
+        const auto L2 = static_cast<Index>(cfg.latent2);
+        Mat<float> enc2_out, prior_out, Z2(L2, n);
+        quantize_gaussian_mlp(vae.encoder2(), Z, std::ldexp(1.0, -kQDecoderInputFrac), kQDecoderInputMax, q.encoder2_, enc2_out);
+        for (Index j = 0; j < n; ++j)
+            for (Index i = 0; i < L2; ++i) {
+                const float ls = std::clamp(enc2_out(L2 + i, j), static_cast<float>(kMinPosteriorLogScale), static_cast<float>(kMaxPosteriorLogScale));
+                Z2(i, j) = enc2_out(i, j) + std::exp(ls) * static_cast<float>(rng.normal());
+            }
+        quantize_gaussian_mlp(vae.prior1(), Z2, std::ldexp(1.0, -kQDecoderInputFrac), kQDecoderInputMax, q.prior1_, prior_out);
+    }
     Mat<float> channels;
     const auto dec_max = hidden_maxima(vae.decoder(), Z, channels);
     const auto dec_fracs = quantize_hidden(vae.decoder(), dec_max, std::vector<double>(static_cast<std::size_t>(L), std::ldexp(1.0, -kQDecoderInputFrac)),

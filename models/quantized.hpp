@@ -29,7 +29,7 @@
 //   hierarchical    encoder2 (q(z2|z1)) and prior1 (p(z1|z2)): input z1 or z2 bucket centres as
 //                   the decoder's (Q11, +-4.5), outputs as the posterior's (mean Q16 +-16,
 //                   log-scale Q8 in [-8, 8]), hidden layers calibrated on the calibration
-//                   images' z1 posterior means and the z2 means they give
+//                   images' z1 posterior samples (the decoder's) and z2 samples from q(z2|z1)
 #include <algorithm>
 #include <array>
 #include <cstdint>
