@@ -588,24 +588,27 @@ Posterior<T> BasicVae<T>::posterior(std::span<const std::uint8_t> image) const {
     return post;
 }
 
+namespace {
+// A Gaussian over n_out latent dims from an MLP on one latent vector (posterior2, prior1).
+template <class T>
+Posterior<T> latent_gaussian(const Mlp<T>& mlp, std::span<const T> z, Index n_out) {
+    Mat<T> in = Eigen::Map<const Mat<T>>(z.data(), static_cast<Index>(z.size()), 1), out, mean, log_scale;
+    mlp.infer(in, out);
+    split_gaussian(out, n_out, mean, log_scale);
+    return {std::vector<T>(mean.data(), mean.data() + n_out), std::vector<T>(log_scale.data(), log_scale.data() + n_out)};
+}
+}  // namespace
+
 template <class T>
 Posterior<T> BasicVae<T>::posterior2(std::span<const T> z1) const {
-    const auto L = static_cast<Index>(config_.latent), L2 = static_cast<Index>(config_.latent2);
-    if (!config_.hierarchical() || static_cast<Index>(z1.size()) != L) throw std::invalid_argument("posterior2: not hierarchical or wrong size");
-    Mat<T> in = Eigen::Map<const Mat<T>>(z1.data(), L, 1), out, mean, log_scale;
-    encoder2_.infer(in, out);
-    split_gaussian(out, L2, mean, log_scale);
-    return {std::vector<T>(mean.data(), mean.data() + L2), std::vector<T>(log_scale.data(), log_scale.data() + L2)};
+    if (!config_.hierarchical() || z1.size() != config_.latent) throw std::invalid_argument("posterior2: not hierarchical, or not L values");
+    return latent_gaussian(encoder2_, z1, static_cast<Index>(config_.latent2));
 }
 
 template <class T>
 Posterior<T> BasicVae<T>::prior1(std::span<const T> z2) const {
-    const auto L = static_cast<Index>(config_.latent), L2 = static_cast<Index>(config_.latent2);
-    if (!config_.hierarchical() || static_cast<Index>(z2.size()) != L2) throw std::invalid_argument("prior1: not hierarchical or wrong size");
-    Mat<T> in = Eigen::Map<const Mat<T>>(z2.data(), L2, 1), out, mean, log_scale;
-    prior1_.infer(in, out);
-    split_gaussian(out, L, mean, log_scale);
-    return {std::vector<T>(mean.data(), mean.data() + L), std::vector<T>(log_scale.data(), log_scale.data() + L)};
+    if (!config_.hierarchical() || z2.size() != config_.latent2) throw std::invalid_argument("prior1: not hierarchical, or not L2 values");
+    return latent_gaussian(prior1_, z2, static_cast<Index>(config_.latent));
 }
 
 template <class T>

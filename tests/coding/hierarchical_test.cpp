@@ -11,20 +11,10 @@
 #include "src/coding/model_file.hpp"
 #include "src/coding/tiled_coder.hpp"
 #include "src/coding/vae_coder.hpp"
+#include "round_trip.hpp"
 #include "test_models.hpp"
 
 using namespace bbans;
-
-namespace {
-
-codec::Message some_message(std::size_t lanes, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    codec::Message m(lanes);
-    for (int k = 0; k < 40; ++k) m.push(rng() % lanes, static_cast<std::uint32_t>(rng() % 1000), 1, 10);
-    return m;
-}
-
-}  // namespace
 
 TEST_CASE("hierarchical coder: images of any size round-trip and restore the message", "[coding][hierarchical]") {
     for (std::size_t S : {1u, 3u}) {
@@ -33,21 +23,10 @@ TEST_CASE("hierarchical coder: images of any size round-trip and restore the mes
         REQUIRE(coder.has_value());
         // The whole-image tile (8x8), and images of several bands and tiles with partial ones.
         const std::pair<std::size_t, std::size_t> sizes[] = {{8, 8}, {3, 5}, {20, 17}, {9, 31}};
-        for (auto [rows, cols] : sizes)
-            for (std::size_t lanes : {1u, 3u})
-                for (std::size_t seed : {0u, 1u}) {
-                    CAPTURE(S, rows, cols, lanes, seed);
-                    const auto px = test::colour_images(1, rows, cols, S, rows * 100 + cols);
-                    codec::Message m = some_message(lanes, rows + cols);
-                    const codec::Message before = m;
-                    REQUIRE(coder->push(m, px, rows, cols, seed).has_value());
-                    REQUIRE(m.ok());
-                    REQUIRE(m != before);
-                    REQUIRE(coder->pop(m, rows, cols, seed) == px);
-                    REQUIRE(m.ok());
-                    REQUIRE(m == before);
-                    REQUIRE(*m.to_bytes() == *before.to_bytes());
-                }
+        CAPTURE(S);
+        test::check_round_trips(*coder, sizes, [&](std::size_t rows, std::size_t cols) {
+            return test::colour_images(1, rows, cols, S, rows * 100 + cols);
+        });
     }
 }
 
@@ -139,31 +118,31 @@ TEST_CASE("hierarchical coder: posterior2 and prior1 are the same in every kerne
     auto grid = *codec::BucketGrid::make(cfg.prior_precision);
     std::mt19937_64 rng(7);
     double worst_mean = 0;
-    for (int trial = 0; trial < 50; ++trial) {
-        std::vector<std::int32_t> z1(cfg.latent), z2(cfg.latent2);
-        std::vector<float> z1f(cfg.latent), z2f(cfg.latent2);
-        for (std::size_t i = 0; i < z1.size(); ++i) z1f[i] = static_cast<float>((z1[i] = grid.centre_q16(rng() % grid.buckets())) / 65536.0);
-        for (std::size_t i = 0; i < z2.size(); ++i) z2f[i] = static_cast<float>((z2[i] = grid.centre_q16(rng() % grid.buckets())) / 65536.0);
-        std::vector<std::int32_t> m1(cfg.latent2), s1(cfg.latent2), m2(cfg.latent2), s2(cfg.latent2);
-        tm.q.posterior2(z1, m1, s1);
-        packed->posterior2(z1, m2, s2);
+    // A network of the second layer on random bucket centres (in dims, out dims out): the
+    // reference and packed kernels give the same integers, close to the float network's values.
+    const auto check = [&](std::size_t in, std::size_t out, auto quantized, auto packed_net, auto float_net) {
+        std::vector<std::int32_t> z(in);
+        std::vector<float> zf(in);
+        for (std::size_t i = 0; i < in; ++i) zf[i] = static_cast<float>((z[i] = grid.centre_q16(rng() % grid.buckets())) / 65536.0);
+        std::vector<std::int32_t> m1(out), s1(out), m2(out), s2(out);
+        quantized(z, m1, s1);
+        packed_net(z, m2, s2);
         REQUIRE(m1 == m2);
         REQUIRE(s1 == s2);
-        const auto q2 = tm.vae.posterior2(z1f);
-        for (std::size_t i = 0; i < m1.size(); ++i) {
-            worst_mean = std::max(worst_mean, std::abs(m1[i] / 65536.0 - q2.mean[i]));
-            CHECK(s1[i] / 256.0 == Approx(q2.log_scale[i]).margin(0.1));
+        const models::Posterior<float> f = float_net(zf);
+        for (std::size_t i = 0; i < out; ++i) {
+            worst_mean = std::max(worst_mean, std::abs(m1[i] / 65536.0 - f.mean[i]));
+            CHECK(s1[i] / 256.0 == Approx(f.log_scale[i]).margin(0.1));
         }
-        std::vector<std::int32_t> pm1(cfg.latent), ps1(cfg.latent), pm2(cfg.latent), ps2(cfg.latent);
-        tm.q.prior1(z2, pm1, ps1);
-        packed->prior1(z2, pm2, ps2);
-        REQUIRE(pm1 == pm2);
-        REQUIRE(ps1 == ps2);
-        const auto p1 = tm.vae.prior1(z2f);
-        for (std::size_t i = 0; i < pm1.size(); ++i) {
-            worst_mean = std::max(worst_mean, std::abs(pm1[i] / 65536.0 - p1.mean[i]));
-            CHECK(ps1[i] / 256.0 == Approx(p1.log_scale[i]).margin(0.1));
-        }
+    };
+    using Z = std::vector<std::int32_t>;
+    for (int trial = 0; trial < 50; ++trial) {
+        check(
+            cfg.latent, cfg.latent2, [&](const Z& z, Z& m, Z& s) { tm.q.posterior2(z, m, s); },
+            [&](const Z& z, Z& m, Z& s) { packed->posterior2(z, m, s); }, [&](const std::vector<float>& z) { return tm.vae.posterior2(z); });
+        check(
+            cfg.latent2, cfg.latent, [&](const Z& z, Z& m, Z& s) { tm.q.prior1(z, m, s); },
+            [&](const Z& z, Z& m, Z& s) { packed->prior1(z, m, s); }, [&](const std::vector<float>& z) { return tm.vae.prior1(z); });
     }
     CAPTURE(worst_mean);
     CHECK(worst_mean < 0.1);
