@@ -160,6 +160,35 @@ TEST_CASE("hierarchical VAE: the loss is the single-sample -ELBO of both layers"
     CHECK(lp.loss_bpd == Approx(lp.recon_bpd + lp.kl1_bpd + lp.kl2_bpd).epsilon(1e-12));
 }
 
+TEST_CASE("hierarchical VAE: KL warm-up and free bits shape the gradient of both latent terms", "[vae][hierarchical]") {
+    const VaeConfig c = hierarchical_config();
+    BasicVae<double> vae = make_model<double>(c, 41);
+    const Index n = 3;
+    const auto images = test_images(c, static_cast<std::size_t>(n), 42);
+    Rng rng(43);
+    const Mat<double> eps = random_matrix(rng, c.latent + c.latent2, n);
+    // The gradients of encoder2 and prior1 (which only the latent terms reach) under kl.
+    auto second_layer_grads = [&](KlControl kl) {
+        const LossParts lp = vae.loss_and_grad(images.data(), n, eps, {2, 1}, false, kl);
+        CHECK(lp.loss_bpd == vae.loss(images.data(), n, eps).loss_bpd);  // the loss itself never changes
+        std::vector<Mat<double>> g;
+        for (Param<double>* p : vae.params())
+            if (p->name.rfind("encoder2", 0) == 0 || p->name.rfind("prior1", 0) == 0) g.push_back(p->grad);
+        return g;
+    };
+    const auto full = second_layer_grads({});
+    const auto half = second_layer_grads({0.5, 0.0});
+    const auto none = second_layer_grads({0.0, 0.0});
+    const auto freed = second_layer_grads({1.0, 1e3});  // every term below the floor
+    REQUIRE(full.size() == 8);
+    for (std::size_t i = 0; i < full.size(); ++i) {
+        CHECK(full[i].norm() > 0.0);
+        CHECK((half[i] - 0.5 * full[i]).norm() <= 1e-12 * full[i].norm());
+        CHECK(none[i].norm() == 0.0);
+        CHECK(freed[i].norm() == 0.0);
+    }
+}
+
 TEST_CASE("VAE loss gradient matches finite differences for colour and framed tiles", "[vae]") {
     for (std::uint32_t S : {2u, 3u}) {
         VaeConfig c = small_config(Likelihood::logistic_mixture, true);
