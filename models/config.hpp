@@ -41,6 +41,11 @@ struct VaeConfig {
     // 2^prior_precision equal-mass buckets; the posterior is coded at posterior_precision bits.
     std::uint32_t prior_precision = 10;
     std::uint32_t posterior_precision = 22;
+    // Hierarchical latents (issue 11): latent2 = L2 > 0 adds a second latent layer z2 of L2 dims
+    // per tile, q(z2|z1) (encoder2: L -> latent2_hidden -> 2*L2) and p(z1|z2) (prior1:
+    // L2 -> latent2_hidden -> 2*L), with p(z2) = N(0, I) (vae.hpp). 0: one latent layer, p(z1) = N(0, I).
+    std::uint32_t latent2 = 0;
+    std::uint32_t latent2_hidden = 128;
 
     std::size_t pixels() const { return std::size_t{rows} * cols; }
     // Samples of one tile: D*S, the encoder's inputs.
@@ -49,6 +54,7 @@ struct VaeConfig {
     std::size_t decoder_channels() const;
     // Inputs of the per-sample head: C (+ head_context_size(S) if autoregressive).
     std::size_t head_inputs() const;
+    bool hierarchical() const { return latent2 > 0; }
     // Checks every field against sane bounds (so a model file cannot ask for absurd allocations).
     Status validate() const;
 

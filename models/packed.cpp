@@ -315,6 +315,8 @@ Expected<PackedVae> PackedVae::make(const QuantizedVae& q) {
     p.config_ = q.config();
     for (const QLinear& l : q.encoder()) p.encoder_.push_back(PackedLinear::pack(l));
     for (const QLinear& l : q.decoder()) p.decoder_.push_back(PackedLinear::pack(l));
+    for (const QLinear& l : q.encoder2()) p.encoder2_.push_back(PackedLinear::pack(l));
+    for (const QLinear& l : q.prior1()) p.prior1_.push_back(PackedLinear::pack(l));
     for (const QLinear& l : q.head()) {
         p.head_.push_back(PackedLinear::pack(l));
         p.head_width_ = std::max(p.head_width_, static_cast<std::size_t>(p.head_.back().out_pad));
@@ -364,13 +366,36 @@ void PackedVae::posterior(std::span<const std::uint8_t> x, std::span<std::int32_
     }
 }
 
-void PackedVae::decoder_channels(std::span<const std::int32_t> z_q16, std::span<std::int16_t> channels) const {
+namespace {
+// The layers on latents (bucket centres, Q16, fed as the decoder's inputs): their outputs in out.
+const std::vector<std::int32_t>& run_on_latents(const std::vector<PackedLinear>& layers, std::span<const std::int32_t> z_q16) {
     thread_local std::vector<std::int16_t> in;
     thread_local std::vector<std::int32_t> out;
     in.resize(z_q16.size());
     for (std::size_t i = 0; i < z_q16.size(); ++i) in[i] = decoder_input(z_q16[i]);
-    out.resize(static_cast<std::size_t>(decoder_.back().out));
-    run(decoder_, in.data(), out.data());
+    out.resize(static_cast<std::size_t>(layers.back().out));
+    run(layers, in.data(), out.data());
+    return out;
+}
+// Outputs [0, n) as means, [n, 2n) as log-scales.
+void split_latent_gaussian(const std::vector<std::int32_t>& out, std::span<std::int32_t> mean_q16, std::span<std::int32_t> log_scale_q8) {
+    const std::size_t n = mean_q16.size();
+    std::copy_n(out.begin(), n, mean_q16.begin());
+    std::copy_n(out.begin() + static_cast<std::ptrdiff_t>(n), n, log_scale_q8.begin());
+}
+}  // namespace
+
+void PackedVae::posterior2(std::span<const std::int32_t> z1_q16, std::span<std::int32_t> mean_q16,
+                           std::span<std::int32_t> log_scale_q8) const {
+    split_latent_gaussian(run_on_latents(encoder2_, z1_q16), mean_q16, log_scale_q8);
+}
+
+void PackedVae::prior1(std::span<const std::int32_t> z2_q16, std::span<std::int32_t> mean_q16, std::span<std::int32_t> log_scale_q8) const {
+    split_latent_gaussian(run_on_latents(prior1_, z2_q16), mean_q16, log_scale_q8);
+}
+
+void PackedVae::decoder_channels(std::span<const std::int32_t> z_q16, std::span<std::int16_t> channels) const {
+    const std::vector<std::int32_t>& out = run_on_latents(decoder_, z_q16);
     for (std::size_t k = 0; k < out.size(); ++k) channels[k] = static_cast<std::int16_t>(out[k]);  // within +-4095
 }
 

@@ -69,6 +69,8 @@ public:
     const VaeConfig& config() const { return config_; }
     // As QuantizedVae's methods of the same names, same arguments, same results.
     void posterior(std::span<const std::uint8_t> x, std::span<std::int32_t> mean_q16, std::span<std::int32_t> log_scale_q8) const;
+    void posterior2(std::span<const std::int32_t> z1_q16, std::span<std::int32_t> mean_q16, std::span<std::int32_t> log_scale_q8) const;
+    void prior1(std::span<const std::int32_t> z2_q16, std::span<std::int32_t> mean_q16, std::span<std::int32_t> log_scale_q8) const;
     void decoder_channels(std::span<const std::int32_t> z_q16, std::span<std::int16_t> channels) const;
     void pixel_params(const std::int16_t* channels, const std::uint8_t* neighbours, QPixelMixture& out) const;
     // The same from the head's input vector: the C channels, then (if autoregressive) the 12
@@ -77,7 +79,7 @@ public:
 
 private:
     VaeConfig config_;
-    std::vector<PackedLinear> encoder_, decoder_, head_;
+    std::vector<PackedLinear> encoder_, decoder_, head_, encoder2_, prior1_;
     std::size_t head_width_ = 0;  // the widest head layer's out_pad
     // The fused AVX2 kernel for a head with one hidden layer (packed.cpp), or null.
     void (*head2_)(const PackedLinear&, const PackedLinear&, const std::int16_t*, std::int32_t*) = nullptr;

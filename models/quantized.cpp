@@ -163,6 +163,26 @@ QLinear quantize_grouped(const Linear<float>& layer, std::span<const double> in_
     return all;
 }
 
+// An MLP whose outputs are a Gaussian's parameters in the posterior's formats (rows [0, L) means
+// Q16 within +-16, rows [L, 2L) log-scales Q8 within [-8, 8]): its hidden layers calibrated on
+// X, where input c is an integer standing for x_c * in_scale with |x_c| <= in_max. Y: the
+// float outputs on X.
+void quantize_gaussian_mlp(const Mlp<float>& mlp, const Mat<float>& X, double in_scale, std::int32_t in_max,
+                           std::vector<QLinear>& out, Mat<float>& Y) {
+    const auto maxima = hidden_maxima(mlp, X, Y);
+    const auto in = static_cast<std::size_t>(X.rows());
+    const auto fracs = quantize_hidden(mlp, maxima, std::vector<double>(in, in_scale), std::vector<std::int32_t>(in, in_max), out);
+    const auto& last = mlp.layers().back();
+    const auto last_in = static_cast<std::size_t>(last.in_size());
+    const Index L = last.out_size() / 2;
+    const std::vector<double> scale(last_in, fracs.empty() ? in_scale : std::ldexp(1.0, -fracs.back()));
+    const std::vector<std::int32_t> max(last_in, fracs.empty() ? in_max : kQActivationMax);
+    out.push_back(quantize_grouped(
+        last, scale, max,
+        {{0, L, kQLatentMeanFrac, -(16 << kQLatentMeanFrac), 16 << kQLatentMeanFrac, 1.0},
+         {L, 2 * L, kQLogScaleFrac, static_cast<std::int32_t>(kMinPosteriorLogScale * 256), static_cast<std::int32_t>(kMaxPosteriorLogScale * 256), 1.0}}));
+}
+
 }  // namespace
 
 Expected<QuantizedVae> QuantizedVae::from_float(const Vae& vae, const ImageSet& calibration) {
@@ -198,16 +218,7 @@ Expected<QuantizedVae> QuantizedVae::from_float(const Vae& vae, const ImageSet& 
     Mat<float> X(D, n), enc_out;
     for (Index j = 0; j < n; ++j)
         for (Index p = 0; p < D; ++p) X(p, j) = static_cast<float>(tiles[static_cast<std::size_t>(j * D + p)]) / 255.0f;
-    const auto enc_max = hidden_maxima(vae.encoder(), X, enc_out);
-    const auto enc_fracs = quantize_hidden(vae.encoder(), enc_max, std::vector<double>(static_cast<std::size_t>(D), 1.0 / 255.0),
-                                           std::vector<std::int32_t>(static_cast<std::size_t>(D), 255), q.encoder_);
-    const std::size_t last_enc_in = static_cast<std::size_t>(vae.encoder().layers().back().in_size());
-    const std::vector<double> enc_scale(last_enc_in, std::ldexp(1.0, -enc_fracs.back()));
-    const std::vector<std::int32_t> act_max(last_enc_in, kQActivationMax);
-    q.encoder_.push_back(quantize_grouped(
-        vae.encoder().layers().back(), enc_scale, act_max,
-        {{0, L, kQLatentMeanFrac, -(16 << kQLatentMeanFrac), 16 << kQLatentMeanFrac, 1.0},
-         {L, 2 * L, kQLogScaleFrac, static_cast<std::int32_t>(kMinPosteriorLogScale * 256), static_cast<std::int32_t>(kMaxPosteriorLogScale * 256), 1.0}}));
+    quantize_gaussian_mlp(vae.encoder(), X, 1.0 / 255.0, 255, q.encoder_, enc_out);
 
     // Decoder: calibrate on posterior samples z = mean + scale * eps (fixed-seed noise).
     Mat<float> Z(L, n);
@@ -217,6 +228,21 @@ Expected<QuantizedVae> QuantizedVae::from_float(const Vae& vae, const ImageSet& 
             const float ls = std::clamp(enc_out(L + i, j), static_cast<float>(kMinPosteriorLogScale), static_cast<float>(kMaxPosteriorLogScale));
             Z(i, j) = enc_out(i, j) + std::exp(ls) * static_cast<float>(rng.normal());
         }
+    // Hierarchical: encoder2 calibrated on those z1 samples, prior1 on z2 samples drawn from
+    // the q(z2|z1) they give (the latents the networks see when coding are bucket centres of
+    // such samples; posterior means alone would leave the hidden scales too small for them).
+    // Both take latents as the decoder does (Q11, +-4.5).
+    if (cfg.hierarchical()) {
+        const auto L2 = static_cast<Index>(cfg.latent2);
+        Mat<float> enc2_out, prior_out, Z2(L2, n);
+        quantize_gaussian_mlp(vae.encoder2(), Z, std::ldexp(1.0, -kQDecoderInputFrac), kQDecoderInputMax, q.encoder2_, enc2_out);
+        for (Index j = 0; j < n; ++j)
+            for (Index i = 0; i < L2; ++i) {
+                const float ls = std::clamp(enc2_out(L2 + i, j), static_cast<float>(kMinPosteriorLogScale), static_cast<float>(kMaxPosteriorLogScale));
+                Z2(i, j) = enc2_out(i, j) + std::exp(ls) * static_cast<float>(rng.normal());
+            }
+        quantize_gaussian_mlp(vae.prior1(), Z2, std::ldexp(1.0, -kQDecoderInputFrac), kQDecoderInputMax, q.prior1_, prior_out);
+    }
     Mat<float> channels;
     const auto dec_max = hidden_maxima(vae.decoder(), Z, channels);
     const auto dec_fracs = quantize_hidden(vae.decoder(), dec_max, std::vector<double>(static_cast<std::size_t>(L), std::ldexp(1.0, -kQDecoderInputFrac)),
@@ -305,6 +331,33 @@ void QuantizedVae::posterior(std::span<const std::uint8_t> x, std::span<std::int
     }
 }
 
+namespace {
+// A Gaussian over latents from latents (bucket centres, Q16): the layers' outputs split into
+// mean_q16[n] and log_scale_q8[n].
+void latent_gaussian(const std::vector<QLinear>& layers, std::span<const std::int32_t> z_q16, std::span<std::int32_t> mean_q16,
+                     std::span<std::int32_t> log_scale_q8) {
+    std::vector<std::int16_t> in(z_q16.size());
+    for (std::size_t i = 0; i < z_q16.size(); ++i) in[i] = decoder_input(z_q16[i]);
+    std::vector<std::int32_t> out;
+    run_layers(layers, in, out);
+    const std::size_t n = mean_q16.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        mean_q16[i] = out[i];
+        log_scale_q8[i] = out[n + i];
+    }
+}
+}  // namespace
+
+void QuantizedVae::posterior2(std::span<const std::int32_t> z1_q16, std::span<std::int32_t> mean_q16,
+                              std::span<std::int32_t> log_scale_q8) const {
+    latent_gaussian(encoder2_, z1_q16, mean_q16, log_scale_q8);
+}
+
+void QuantizedVae::prior1(std::span<const std::int32_t> z2_q16, std::span<std::int32_t> mean_q16,
+                          std::span<std::int32_t> log_scale_q8) const {
+    latent_gaussian(prior1_, z2_q16, mean_q16, log_scale_q8);
+}
+
 void QuantizedVae::decoder_channels(std::span<const std::int32_t> z_q16, std::span<std::int16_t> channels) const {
     std::vector<std::int16_t> in(z_q16.size());
     for (std::size_t i = 0; i < z_q16.size(); ++i) in[i] = decoder_input(z_q16[i]);
@@ -377,6 +430,13 @@ Status QuantizedVae::validate() const {
     if (kind.reads_context(config_)) head_in.resize(config_.head_inputs(), 255);
     if (auto s = chain(encoder_, pixels, 2 * std::size_t{config_.latent}, "encoder"); !s) return s;
     if (auto s = chain(decoder_, latents, config_.samples() * config_.decoder_channels(), "decoder"); !s) return s;
+    if (config_.hierarchical()) {
+        const std::vector<std::int32_t> latents2(config_.latent2, kQDecoderInputMax);
+        if (auto s = chain(encoder2_, latents, 2 * std::size_t{config_.latent2}, "encoder2"); !s) return s;
+        if (auto s = chain(prior1_, latents2, 2 * std::size_t{config_.latent}, "prior1"); !s) return s;
+    } else if (!encoder2_.empty() || !prior1_.empty()) {
+        return make_error("quantized second latent layer present in a model with one latent layer");
+    }
     for (std::size_t r = 0; r < static_cast<std::size_t>(decoder_.back().out); ++r)
         if (decoder_.back().lo[r] < -kQActivationMax || decoder_.back().hi[r] > kQActivationMax)
             return make_error("quantized decoder outputs exceed the channel range");

@@ -26,6 +26,10 @@
 //                   without a head (Bernoulli) they are the samples' parameters, in the formats
 //                   the likelihood gives (LikelihoodKind::parameter_formats: the logit in Q8)
 //   pixel mixture   logits Q8, means Q8 pixel units, log-scales Q8 clamped to [-7, 7]
+//   hierarchical    encoder2 (q(z2|z1)) and prior1 (p(z1|z2)): input z1 or z2 bucket centres as
+//                   the decoder's (Q11, +-4.5), outputs as the posterior's (mean Q16 +-16,
+//                   log-scale Q8 in [-8, 8]), hidden layers calibrated on the calibration
+//                   images' z1 posterior samples (the decoder's) and z2 samples from q(z2|z1)
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -103,8 +107,9 @@ class QuantizedVae {
 public:
     QuantizedVae() = default;
     QuantizedVae(VaeConfig config, std::vector<QLinear> encoder, std::vector<QLinear> decoder, std::vector<QLinear> head,
-                 std::int32_t channel_frac)
-        : config_(config), encoder_(std::move(encoder)), decoder_(std::move(decoder)), head_(std::move(head)), channel_frac_(channel_frac) {}
+                 std::int32_t channel_frac, std::vector<QLinear> encoder2 = {}, std::vector<QLinear> prior1 = {})
+        : config_(config), encoder_(std::move(encoder)), decoder_(std::move(decoder)), head_(std::move(head)),
+          encoder2_(std::move(encoder2)), prior1_(std::move(prior1)), channel_frac_(channel_frac) {}
     // Calibrates activation scales on `calibration` images (a few hundred are plenty) and
     // quantizes every layer; the likelihood (likelihood_kind.hpp) gives the formats of the
     // parameters and whether there is a head.
@@ -115,6 +120,11 @@ public:
     // x: D bytes -> mean_q16[L], log_scale_q8[L].
     void posterior(std::span<const std::uint8_t> x, std::span<std::int32_t> mean_q16,
                    std::span<std::int32_t> log_scale_q8) const;
+    // Hierarchical models: z1_q16, L bucket centres (Q16) -> q(z2|z1) as mean_q16[L2],
+    // log_scale_q8[L2]; z2_q16, L2 bucket centres -> p(z1|z2) as mean_q16[L], log_scale_q8[L].
+    void posterior2(std::span<const std::int32_t> z1_q16, std::span<std::int32_t> mean_q16,
+                    std::span<std::int32_t> log_scale_q8) const;
+    void prior1(std::span<const std::int32_t> z2_q16, std::span<std::int32_t> mean_q16, std::span<std::int32_t> log_scale_q8) const;
     // z_q16: L latent values (bucket centres, Q16) -> channels: D*C values, pixel-major.
     void decoder_channels(std::span<const std::int32_t> z_q16, std::span<std::int16_t> channels) const;
     // (Logistic mixture.) One pixel: its C channels and its 12 neighbour bytes (models/neighbourhood.hpp order,
@@ -128,16 +138,21 @@ public:
     const std::vector<QLinear>& encoder() const { return encoder_; }
     const std::vector<QLinear>& decoder() const { return decoder_; }
     const std::vector<QLinear>& head() const { return head_; }
+    std::vector<QLinear>& encoder2() { return encoder2_; }  // empty unless hierarchical
+    std::vector<QLinear>& prior1() { return prior1_; }
+    const std::vector<QLinear>& encoder2() const { return encoder2_; }
+    const std::vector<QLinear>& prior1() const { return prior1_; }
 
     std::int32_t channel_frac() const { return channel_frac_; }
     Status validate() const;  // layer shapes agree with the config (for files read from disk)
     bool operator==(const QuantizedVae& o) const {
-        return encoder_ == o.encoder_ && decoder_ == o.decoder_ && head_ == o.head_ && channel_frac_ == o.channel_frac_;
+        return encoder_ == o.encoder_ && decoder_ == o.decoder_ && head_ == o.head_ && encoder2_ == o.encoder2_ &&
+               prior1_ == o.prior1_ && channel_frac_ == o.channel_frac_;
     }
 
 private:
     VaeConfig config_;
-    std::vector<QLinear> encoder_, decoder_, head_;
+    std::vector<QLinear> encoder_, decoder_, head_, encoder2_, prior1_;
     std::int32_t channel_frac_ = 0;  // scale of the decoder's output channels (informational)
 };
 
@@ -146,7 +161,10 @@ private:
 // (serialize.hpp) with magic "BBANSCOD"; payload version 1:
 //   VaeConfig and ModelInfo as in a model file, then u32 layer counts (encoder, decoder, head),
 //   then every QLinear as u32 in, u32 out, int16 weight[out*in], int32 bias[out],
-//   int8 shift[out], int32 lo[out], int32 hi[out], int32 in_max[in], then int32 channel frac.
+//   int8 shift[out], int32 lo[out], int32 hi[out], int32 in_max[in], then int32 channel frac;
+//   a hierarchical model (configuration flag bit 3) then has the encoder2 and prior1 stacks,
+//   each as the others (u32 layer count, layers), their shapes checked against the
+//   configuration before their weights are read.
 // The XXH3-128 of the payload is the model identity written into every .bbx file.
 // Loading validates the configuration and QuantizedVae::validate() (no accumulator can overflow).
 inline constexpr std::string_view kCodingModelMagic = "BBANSCOD";

@@ -69,24 +69,28 @@ std::uint8_t get_u8_at_most(IArchive& ar, std::uint8_t max, const char* what) {
 // per pixel); bit 2 a u8 colour transform follows that (models/colour.hpp). A grey model is
 // written without either, so its bytes (and identity) are those of a model file from before
 // colour models existed; a colour model without a transform, those of one from before transforms.
-constexpr std::uint8_t kFlagAutoregressive = 1, kFlagExtension = 2, kFlagColourTransform = 4;
+// Bit 3: a second latent layer (hierarchical, VaeConfig::latent2 > 0): u32 latent2 and u32
+// latent2_hidden follow (after the colour transform, if any); a one-layer model is written
+// without it, so its bytes are those of a file from before hierarchical models.
+constexpr std::uint8_t kFlagAutoregressive = 1, kFlagExtension = 2, kFlagColourTransform = 4, kFlagLatent2 = 8;
 
 void write_config(OArchive& ar, const VaeConfig& c) {
     const bool ext = c.image_channels != 1, transform = c.colour_transform != ColourTransform::none;
     const auto flags = static_cast<std::uint8_t>((c.autoregressive ? kFlagAutoregressive : 0) | (ext ? kFlagExtension : 0) |
-                                                 (transform ? kFlagColourTransform : 0));
+                                                 (transform ? kFlagColourTransform : 0) | (c.hierarchical() ? kFlagLatent2 : 0));
     ar(c.rows, c.cols, c.latent, c.encoder_hidden, c.encoder_layers, c.decoder_hidden, c.decoder_layers,
        static_cast<std::uint8_t>(c.likelihood), c.channels, flags, c.head_hidden, c.head_layers, c.components,
        c.prior_precision, c.posterior_precision);
     if (ext) ar(c.image_channels);
     if (transform) ar(static_cast<std::uint8_t>(c.colour_transform));
+    if (c.hierarchical()) ar(c.latent2, c.latent2_hidden);
 }
 void read_config(IArchive& ar, VaeConfig& c) {
     ar(c.rows, c.cols, c.latent, c.encoder_hidden, c.encoder_layers, c.decoder_hidden, c.decoder_layers);
     c.likelihood = static_cast<Likelihood>(get_u8_at_most(ar, kMaxLikelihood, "likelihood"));
     ar(c.channels);
     const std::uint8_t flags =
-        get_u8_at_most(ar, kFlagAutoregressive | kFlagExtension | kFlagColourTransform, "configuration flags");
+        get_u8_at_most(ar, kFlagAutoregressive | kFlagExtension | kFlagColourTransform | kFlagLatent2, "configuration flags");
     c.autoregressive = (flags & kFlagAutoregressive) != 0;
     ar(c.head_hidden, c.head_layers, c.components, c.prior_precision, c.posterior_precision);
     c.image_channels = 1;
@@ -98,6 +102,12 @@ void read_config(IArchive& ar, VaeConfig& c) {
     if (flags & kFlagColourTransform) {
         c.colour_transform = static_cast<ColourTransform>(get_u8_at_most(ar, kMaxColourTransform, "colour transform"));
         if (c.colour_transform == ColourTransform::none) throw FormatError("colour transform flag without a transform");
+    }
+    c.latent2 = 0;
+    c.latent2_hidden = VaeConfig{}.latent2_hidden;
+    if (flags & kFlagLatent2) {
+        ar(c.latent2, c.latent2_hidden);
+        if (c.latent2 == 0) throw FormatError("second latent layer flag without a second latent layer");
     }
 }
 
@@ -212,16 +222,22 @@ void write_qlayers(OArchive& ar, const std::vector<QLinear>& layers) {
     }
 }
 // empty_ok: the layers may be none (the head of a likelihood without one, likelihood_kind.hpp).
-std::vector<QLinear> read_qlayers(IArchive& ar, const char* what, bool empty_ok = false) {
+// sizes, if not empty: the stack's only possible shape {in, hidden..., out}, checked before
+// anything is allocated.
+std::vector<QLinear> read_qlayers(IArchive& ar, const char* what, bool empty_ok = false, std::span<const std::uint32_t> sizes = {}) {
     std::uint32_t count = 0;
     ar(count);
-    if ((count == 0 && !empty_ok) || count > 64) throw FormatError(std::string("quantized ") + what + " has " + std::to_string(count) + " layers");
+    if ((count == 0 && !empty_ok) || count > 64 || (!sizes.empty() && count + 1 != sizes.size()))
+        throw FormatError(std::string("quantized ") + what + " has " + std::to_string(count) + " layers");
     std::vector<QLinear> layers(count);
-    for (QLinear& l : layers) {
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+        QLinear& l = layers[i];
         std::uint32_t in = 0, out = 0;
         ar(in, out);
         if (in == 0 || out == 0 || std::uint64_t{in} * out > kMaxQuantizedLayerWeights)
             throw FormatError(std::string("quantized ") + what + " has a layer of absurd size");
+        if (!sizes.empty() && (in != sizes[i] || out != sizes[i + 1]))
+            throw FormatError(std::string("quantized ") + what + " has a layer of the wrong shape");
         l.in = static_cast<std::int32_t>(in);
         l.out = static_cast<std::int32_t>(out);
         read_array(ar, l.weight, std::size_t{in} * out);
@@ -425,6 +441,10 @@ std::string serialize_coding_model(const ModelInfo& info, const QuantizedVae& q)
         write_qlayers(ar, q.decoder());
         write_qlayers(ar, q.head());
         ar(q.channel_frac());
+        if (q.config().hierarchical()) {
+            write_qlayers(ar, q.encoder2());
+            write_qlayers(ar, q.prior1());
+        }
     }
     return wrap_container(kCodingModelMagic, std::move(os).str());
 }
@@ -448,8 +468,15 @@ Expected<CodingModelFile> deserialize_coding_model(std::string_view file_bytes) 
         auto head = read_qlayers(ar, "head", !kind.has_head(config));
         std::int32_t channel_frac = 0;
         ar(channel_frac);
+        std::vector<QLinear> enc2, prior1;
+        if (config.hierarchical()) {
+            const std::uint32_t L = config.latent, L2 = config.latent2, H2 = config.latent2_hidden;
+            const std::uint32_t enc2_sizes[] = {L, H2, 2 * L2}, prior1_sizes[] = {L2, H2, 2 * L};
+            enc2 = read_qlayers(ar, "encoder2", false, enc2_sizes);
+            prior1 = read_qlayers(ar, "prior1", false, prior1_sizes);
+        }
         if (is.peek() != std::char_traits<char>::eof()) throw FormatError("unexpected bytes after the model");
-        f.quantized = QuantizedVae(config, std::move(enc), std::move(dec), std::move(head), channel_frac);
+        f.quantized = QuantizedVae(config, std::move(enc), std::move(dec), std::move(head), channel_frac, std::move(enc2), std::move(prior1));
         if (auto st = f.quantized.validate(); !st) throw FormatError(st.error().message);
         f.hash = hash128(*payload);
         return f;

@@ -11,7 +11,9 @@
 //                   platform and a big-endian reader swaps on load
 //     20+P    16    XXH3-128 of the payload: low 64 bits, then high 64 bits
 // Nothing may follow. Model payload, version 1:
-//     VaeConfig fields in declaration order (uint32s; likelihood and autoregressive as uint8),
+//     VaeConfig fields in declaration order (uint32s; likelihood and autoregressive as uint8;
+//     fields behind bits of the flags byte follow, serialize.cpp: samples per pixel, colour
+//     transform, and bit 3 a second latent layer's latent2 and latent2_hidden),
 //     ModelInfo (description as uint64 length + bytes, TrainConfig fields in order except
 //     threads and progress_every, which do not affect the result; counters),
 //     then every parameter in Vae::params() order as rows uint32, cols uint32 and rows*cols

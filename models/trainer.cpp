@@ -96,7 +96,7 @@ Status Trainer::save_checkpoint(const std::filesystem::path& path) const {
 }
 
 LossParts Trainer::step(const std::uint8_t* batch, std::size_t n, std::uint64_t total_steps) {
-    const auto L = static_cast<Index>(vae_.config().latent);
+    const auto L = static_cast<Index>(vae_.config().latent + vae_.config().latent2);  // noise rows: z1's, then z2's
     const auto cols = static_cast<Index>(n);
     eps_.resize(L, cols);
     for (Index j = 0; j < cols; ++j)

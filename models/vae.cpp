@@ -57,6 +57,11 @@ Status VaeConfig::validate() const {
         head.push_back(kind.head_outputs(*this));
         total += mlp_params(head);
     }
+    if (latent2 > 4096) return bad("second latent size must be 0..4096");
+    if (latent2 > 0) {
+        if (latent2_hidden < 1 || latent2_hidden > 16384) return bad("second latent hidden width must be 1..16384");
+        total += mlp_params({latent, latent2_hidden, 2ULL * latent2}) + mlp_params({latent2, latent2_hidden, 2ULL * latent});
+    }
     if (total > kMaxParams) return bad("too many parameters");
     return Ok{};
 }
@@ -102,12 +107,18 @@ struct BasicVae<T>::Workspace {
     std::vector<T> logp;  // D*n: log p of every sample
     std::vector<T> kl;    // n
     Mat<T> d_head_out, d_head_in, d_dec_out, dz, g_mean, g_log_scale, d_enc_out;
+    // The second latent layer (hierarchical models).
+    Mat<T> enc2_out, mean2, log_scale2, eps2, z2, prior_out, pmean, plog_scale, u, term1;  // term1: z1's L x n terms
+    std::vector<T> kl2;  // n: KL(q(z2|z1) || N(0, I))
+    Mat<T> g_mean2, g_log_scale2, d_enc2_out, d_prior_out, dz2, dz1, dz1_enc2;
+    typename Mlp<T>::Tape enc2_tape, prior_tape;
     std::vector<Mat<T>> grads;  // parallel to params()
 };
 
 template <class T>
 BasicVae<T>::BasicVae(const BasicVae& o)
-    : config_(o.config_), info_(o.info_), encoder_(o.encoder_), decoder_(o.decoder_), head_(o.head_) {}
+    : config_(o.config_), info_(o.info_), encoder_(o.encoder_), decoder_(o.decoder_), head_(o.head_), encoder2_(o.encoder2_),
+      prior1_(o.prior1_) {}
 
 template <class T>
 BasicVae<T>& BasicVae<T>::operator=(const BasicVae& o) {
@@ -117,6 +128,8 @@ BasicVae<T>& BasicVae<T>::operator=(const BasicVae& o) {
         encoder_ = o.encoder_;
         decoder_ = o.decoder_;
         head_ = o.head_;
+        encoder2_ = o.encoder2_;
+        prior1_ = o.prior1_;
         scratch_.clear();
         shard_grads_.clear();
     }
@@ -149,6 +162,15 @@ void BasicVae<T>::build() {
     } else {
         head_ = Mlp<T>();
     }
+    if (config_.hierarchical()) {
+        const auto L = static_cast<Index>(config_.latent), L2 = static_cast<Index>(config_.latent2);
+        const auto H2 = static_cast<Index>(config_.latent2_hidden);
+        encoder2_ = Mlp<T>("encoder2", {L, H2, 2 * L2});
+        prior1_ = Mlp<T>("prior1", {L2, H2, 2 * L});
+    } else {
+        encoder2_ = Mlp<T>();
+        prior1_ = Mlp<T>();
+    }
 }
 
 template <class T>
@@ -164,13 +186,19 @@ Expected<BasicVae<T>> BasicVae<T>::make(const VaeConfig& config, std::uint64_t s
         vae.head_.init(rng, 1.0);
         kind.init_head_bias(config, vae.head_.layers().back().bias.value);
     }
+    if (config.hierarchical()) {
+        // Drawn after every single-layer weight, so those do not depend on latent2. A small last
+        // layer starts q(z2|z1) and p(z1|z2) near N(0, I): the model starts as a one-layer one.
+        vae.encoder2_.init(rng, 0.1);
+        vae.prior1_.init(rng, 0.1);
+    }
     return vae;
 }
 
 template <class T>
 std::vector<Param<T>*> BasicVae<T>::params() {
     std::vector<Param<T>*> out;
-    for (Mlp<T>* m : {&encoder_, &decoder_, &head_})
+    for (Mlp<T>* m : {&encoder_, &decoder_, &head_, &encoder2_, &prior1_})
         for (auto& l : m->layers()) {
             out.push_back(&l.weight);
             out.push_back(&l.bias);
@@ -181,7 +209,7 @@ std::vector<Param<T>*> BasicVae<T>::params() {
 template <class T>
 std::vector<const Param<T>*> BasicVae<T>::params() const {
     std::vector<const Param<T>*> out;
-    for (const Mlp<T>* m : {&encoder_, &decoder_, &head_})
+    for (const Mlp<T>* m : {&encoder_, &decoder_, &head_, &encoder2_, &prior1_})
         for (const auto& l : m->layers()) {
             out.push_back(&l.weight);
             out.push_back(&l.bias);
@@ -196,11 +224,83 @@ std::size_t BasicVae<T>::parameter_count() const {
     return n;
 }
 
+namespace {
+template <class T>
+using Arr = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic>;
+
+// A Gaussian from an MLP's 2L x n outputs: rows [0, L) the means, rows [L, 2L) the log-scales
+// clamped to the integer codec's range.
+template <class T>
+void split_gaussian(const Mat<T>& out, Index L, Mat<T>& mean, Mat<T>& log_scale) {
+    mean = out.topRows(L);
+    log_scale = out.bottomRows(L).cwiseMax(T(kMinPosteriorLogScale)).cwiseMin(T(kMaxPosteriorLogScale));
+}
+// Its backward: d out from d mean and d log-scale; a clamped log-scale passes no gradient.
+template <class T>
+void split_gaussian_backward(const Mat<T>& out, const Mat<T>& g_mean, const Mat<T>& g_log_scale, Mat<T>& d_out) {
+    const Index L = g_mean.rows();
+    const auto raw = out.bottomRows(L).array();
+    d_out.resize(2 * L, out.cols());
+    d_out.topRows(L) = g_mean;
+    d_out.bottomRows(L) =
+        (raw > T(kMinPosteriorLogScale) && raw < T(kMaxPosteriorLogScale)).select(g_log_scale.array(), T(0)).matrix();
+}
+}  // namespace
+
+template <class T>
+void BasicVae<T>::latent2_forward(Workspace& ws, const T* eps, Index n) const {
+    const auto L = static_cast<Index>(config_.latent), L2 = static_cast<Index>(config_.latent2);
+    encoder2_.forward(ws.z, ws.enc2_tape, ws.enc2_out);
+    split_gaussian(ws.enc2_out, L2, ws.mean2, ws.log_scale2);
+    ws.eps2 = Eigen::Map<const Mat<T>>(eps, L + L2, n).bottomRows(L2);
+    reparameterize(ws.mean2, ws.log_scale2, ws.eps2, ws.z2);
+    prior1_.forward(ws.z2, ws.prior_tape, ws.prior_out);
+    split_gaussian(ws.prior_out, L, ws.pmean, ws.plog_scale);
+    // z1's terms, log q(z1|x) - log p(z1|z2) per dimension (the log 2 pi terms cancel; at the
+    // reparameterized z1, (z1 - mean) / scale = eps1).
+    ws.u = ((ws.z - ws.pmean).array() * (-ws.plog_scale.array()).exp()).matrix();
+    ws.term1 = (T(0.5) * (ws.u.array().square() - ws.eps.array().square()) + ws.plog_scale.array() - ws.log_scale.array()).matrix();
+    ws.kl2.resize(static_cast<std::size_t>(n));
+    gaussian_kl(ws.mean2, ws.log_scale2, ws.kl2.data(), nullptr, nullptr);
+    for (Index i = 0; i < n; ++i) ws.kl[static_cast<std::size_t>(i)] = ws.term1.col(i).sum() + ws.kl2[static_cast<std::size_t>(i)];
+}
+
+template <class T>
+void BasicVae<T>::latent2_backward(Workspace& ws, T weight, double free_nats, Mat<T>* g_enc2, Mat<T>* g_prior1) const {
+    const auto L = static_cast<Index>(config_.latent), n = ws.z.cols();
+    // z1's term of dimension j: d/dz1 = u / pscale, d/dpmean = -u / pscale, d/dplog_scale = 1 - u^2,
+    // and d/dlog_scale1 = -1 directly (eps1 is fixed). Free bits: a term below the floor passes none.
+    Arr<T> f = Arr<T>::Constant(L, n, weight);
+    if (free_nats > 0.0) f = (ws.term1.array() < static_cast<T>(free_nats)).select(T(0), f);
+    ws.dz1 = (f * ws.u.array() * (-ws.plog_scale.array()).exp()).matrix();
+    split_gaussian_backward(ws.prior_out, Mat<T>(-ws.dz1), Mat<T>((f * (T(1) - ws.u.array().square())).matrix()), ws.d_prior_out);
+    prior1_.backward(ws.prior_tape, ws.d_prior_out, g_prior1, &ws.dz2);
+    // z2's analytic KL (gaussian_kl), free bits per dimension as for one latent layer, then the
+    // reparameterization of z2 and encoder2 back to z1.
+    gaussian_kl(ws.mean2, ws.log_scale2, nullptr, &ws.g_mean2, &ws.g_log_scale2);
+    if (free_nats > 0.0) {
+        const Arr<T> kl_j = T(0.5) * (ws.mean2.array().square() + (T(2) * ws.log_scale2.array()).exp() - T(1)) - ws.log_scale2.array();
+        ws.g_mean2 = (kl_j < static_cast<T>(free_nats)).select(T(0), ws.g_mean2.array()).matrix();
+        ws.g_log_scale2 = (kl_j < static_cast<T>(free_nats)).select(T(0), ws.g_log_scale2.array()).matrix();
+    }
+    ws.g_mean2 *= weight;
+    ws.g_log_scale2 *= weight;
+    reparameterize_backward(ws.log_scale2, ws.eps2, ws.dz2, ws.g_mean2, ws.g_log_scale2);
+    split_gaussian_backward(ws.enc2_out, ws.g_mean2, ws.g_log_scale2, ws.d_enc2_out);
+    encoder2_.backward(ws.enc2_tape, ws.d_enc2_out, g_enc2, &ws.dz1_enc2);
+    ws.dz += ws.dz1 + ws.dz1_enc2;
+    // z1's posterior: no analytic KL; its term's direct gradient w.r.t. the log-scale.
+    ws.g_mean.setZero(L, n);
+    ws.g_log_scale = (-f).matrix();
+}
+
 template <class T>
 void BasicVae<T>::run_shard(Workspace& ws, const std::uint8_t* input, Index n, bool framed, const T* eps, bool grads,
-                            T scale, KlControl klc, double* recon, double* kl) const {
+                            T scale, KlControl klc, double* recon, double* kl, double* kl2) const {
     const auto D = static_cast<Index>(config_.samples());  // samples per tile, D*S
     const auto L = static_cast<Index>(config_.latent);
+    const auto L2 = static_cast<Index>(config_.latent2);
+    const bool hier = config_.hierarchical();
     const Frame fr{config_.rows, config_.cols, config_.image_channels};
     const std::size_t row_bytes = std::size_t{config_.cols} * config_.image_channels;
     // Both layouts: `images` the tiles (D*S bytes each), `frames` their frames.
@@ -221,21 +321,23 @@ void BasicVae<T>::run_shard(Workspace& ws, const std::uint8_t* input, Index n, b
                             ws.frames.data() + static_cast<std::size_t>(i) * fr.size() + fr.at(r, 0));
         frames = ws.frames.data();
     }
-    if (grads) ws.grads.resize(2 * (encoder_.depth() + decoder_.depth() + head_.depth()));
+    if (grads) ws.grads.resize(2 * (encoder_.depth() + decoder_.depth() + head_.depth() + encoder2_.depth() + prior1_.depth()));
     Mat<T>* g_enc = ws.grads.data();
     Mat<T>* g_dec = g_enc + 2 * encoder_.depth();
     Mat<T>* g_head = g_dec + 2 * decoder_.depth();
+    Mat<T>* g_enc2 = g_head + 2 * head_.depth();
+    Mat<T>* g_prior1 = g_enc2 + 2 * encoder2_.depth();
 
     // Encoder and posterior.
     ws.x = Eigen::Map<const Eigen::Matrix<std::uint8_t, Eigen::Dynamic, Eigen::Dynamic>>(images, D, n).template cast<T>() /
            T(255);
     encoder_.forward(ws.x, ws.enc_tape, ws.enc_out);
-    ws.mean = ws.enc_out.topRows(L);
-    ws.log_scale = ws.enc_out.bottomRows(L).cwiseMax(T(kMinPosteriorLogScale)).cwiseMin(T(kMaxPosteriorLogScale));
-    ws.eps = Eigen::Map<const Mat<T>>(eps, L, n);
+    split_gaussian(ws.enc_out, L, ws.mean, ws.log_scale);
+    ws.eps = Eigen::Map<const Mat<T>>(eps, L + L2, n).topRows(L);
     reparameterize(ws.mean, ws.log_scale, ws.eps, ws.z);
     ws.kl.resize(static_cast<std::size_t>(n));
-    gaussian_kl(ws.mean, ws.log_scale, ws.kl.data(), grads ? &ws.g_mean : nullptr, grads ? &ws.g_log_scale : nullptr);
+    if (hier) latent2_forward(ws, eps, n);
+    else gaussian_kl(ws.mean, ws.log_scale, ws.kl.data(), grads ? &ws.g_mean : nullptr, grads ? &ws.g_log_scale : nullptr);
 
     // Decoder, then every sample's likelihood parameters: the head's outputs from the sample's C
     // decoder channels (and its context), or the C channels themselves for a kind without a head.
@@ -284,10 +386,20 @@ void BasicVae<T>::run_shard(Workspace& ws, const std::uint8_t* input, Index n, b
             Eigen::Map<Mat<T>>(ws.d_dec_out.data(), C, N) = ws.d_head_out;
         }
     }
-    for (Index i = 0; i < n; ++i) kl[i] = static_cast<double>(ws.kl[static_cast<std::size_t>(i)]);
+    for (Index i = 0; i < n; ++i) {
+        kl[i] = static_cast<double>(ws.kl[static_cast<std::size_t>(i)]);
+        kl2[i] = hier ? static_cast<double>(ws.kl2[static_cast<std::size_t>(i)]) : 0.0;
+    }
     if (!grads) return;
 
     decoder_.backward(ws.dec_tape, ws.d_dec_out, g_dec, &ws.dz);
+    if (hier) {
+        latent2_backward(ws, scale * static_cast<T>(klc.weight), klc.free_nats, g_enc2, g_prior1);
+        reparameterize_backward(ws.log_scale, ws.eps, ws.dz, ws.g_mean, ws.g_log_scale);
+        split_gaussian_backward(ws.enc_out, ws.g_mean, ws.g_log_scale, ws.d_enc_out);
+        encoder_.backward(ws.enc_tape, ws.d_enc_out, g_enc, nullptr);
+        return;
+    }
     // KL terms: d KL_ji / d mean_ji = mean_ji, d KL_ji / d log_scale_ji = var_ji - 1 (gaussian_kl),
     // where KL_ji = (mean^2 + var - 1) / 2 - log_scale is dimension j's KL for image i (nats).
     if (klc.free_nats > 0.0) {
@@ -302,11 +414,7 @@ void BasicVae<T>::run_shard(Workspace& ws, const std::uint8_t* input, Index n, b
     ws.g_mean *= scale * static_cast<T>(klc.weight);
     ws.g_log_scale *= scale * static_cast<T>(klc.weight);
     reparameterize_backward(ws.log_scale, ws.eps, ws.dz, ws.g_mean, ws.g_log_scale);
-    const auto raw_ls = ws.enc_out.bottomRows(L).array();
-    ws.d_enc_out.resize(2 * L, n);
-    ws.d_enc_out.topRows(L) = ws.g_mean;
-    ws.d_enc_out.bottomRows(L) =
-        (raw_ls > T(kMinPosteriorLogScale) && raw_ls < T(kMaxPosteriorLogScale)).select(ws.g_log_scale.array(), T(0)).matrix();
+    split_gaussian_backward(ws.enc_out, ws.g_mean, ws.g_log_scale, ws.d_enc_out);
     encoder_.backward(ws.enc_tape, ws.d_enc_out, g_enc, nullptr);
 }
 
@@ -316,22 +424,22 @@ LossParts BasicVae<T>::run_batch(const std::uint8_t* batch, Index n, const Mat<T
     const auto D = static_cast<Index>(config_.samples());
     const auto stride = static_cast<Index>(framed ? Frame{config_.rows, config_.cols, config_.image_channels}.size()
                                                   : config_.samples());
-    const auto L = static_cast<Index>(config_.latent);
+    const auto E = static_cast<Index>(config_.latent + config_.latent2);  // noise rows per image
     if (n < 1) return {};
-    if (eps.rows() != L || eps.cols() != n) throw std::invalid_argument("eps must be latent x batch");
+    if (eps.rows() != E || eps.cols() != n) throw std::invalid_argument("eps must be (latent + latent2) x batch");
     const auto shards = static_cast<unsigned>(std::min<Index>(std::max(1U, par.shards), n));
     if (pool.size() < shards) pool.resize(shards);
     for (auto& w : pool)
         if (!w) w = std::make_unique<Workspace>();
     const T scale = T(1.0 / (static_cast<double>(n) * static_cast<double>(D) * std::numbers::ln2));
-    std::vector<double> recon(static_cast<std::size_t>(n)), kl(static_cast<std::size_t>(n));
+    std::vector<double> recon(static_cast<std::size_t>(n)), kl(static_cast<std::size_t>(n)), kl2(static_cast<std::size_t>(n));
     const bool shared = par.exchange != nullptr && par.exchange->ranks() > 1;
     const ShardRange mine = shared ? shards_of_rank(shards, par.exchange->rank(), par.exchange->ranks()) : ShardRange{0, shards};
     for_each_shard(mine.end - mine.begin, par.threads, [&](unsigned k) {
         const unsigned s = mine.begin + k;
         const Index i0 = n * s / shards, i1 = n * (s + 1) / shards;
-        run_shard(*pool[s], batch + i0 * stride, i1 - i0, framed, eps.data() + i0 * L, grads, scale, klc, recon.data() + i0,
-                  kl.data() + i0);
+        run_shard(*pool[s], batch + i0 * stride, i1 - i0, framed, eps.data() + i0 * E, grads, scale, klc, recon.data() + i0,
+                  kl.data() + i0, kl2.data() + i0);
     });
     if (shared) {
         // Every rank's images (contiguous runs, in rank order) to every rank, then summed below
@@ -343,14 +451,16 @@ LossParts BasicVae<T>::run_batch(const std::uint8_t* batch, Index n, const Mat<T
         }
         par.exchange->all_gather(std::span<double>(recon), counts);
         par.exchange->all_gather(std::span<double>(kl), counts);
+        if (config_.hierarchical()) par.exchange->all_gather(std::span<double>(kl2), counts);
     }
-    double r = 0.0, k = 0.0;
+    double r = 0.0, k = 0.0, k2 = 0.0;
     for (Index i = 0; i < n; ++i) {
         r += recon[static_cast<std::size_t>(i)];
         k += kl[static_cast<std::size_t>(i)];
+        k2 += kl2[static_cast<std::size_t>(i)];
     }
     const double to_bpd = 1.0 / (static_cast<double>(n) * static_cast<double>(D) * std::numbers::ln2);
-    return {(r + k) * to_bpd, r * to_bpd, k * to_bpd};
+    return {(r + k) * to_bpd, r * to_bpd, k * to_bpd, (k - k2) * to_bpd, k2 * to_bpd};
 }
 
 template <class T>
@@ -421,28 +531,37 @@ EvalResult BasicVae<T>::evaluate(const ImageSet& images, std::uint32_t samples, 
     res.images = images.count;
     res.samples = std::max(1U, samples);
     if (images.count == 0) return res;
-    const auto L = static_cast<Index>(config_.latent);
+    const auto E = static_cast<Index>(config_.latent + config_.latent2);  // noise per image
     const double D = static_cast<double>(config_.samples());
     constexpr Index kBatch = 256;
     Rng rng(seed);
     std::vector<std::unique_ptr<Workspace>> pool;
-    double recon_sum = 0.0, kl_sum = 0.0;
+    double recon_sum = 0.0, kl_sum = 0.0, kl2_sum = 0.0;
     Mat<T> eps;
     for (std::size_t b0 = 0; b0 < images.count; b0 += kBatch) {
         const Index n = std::min<Index>(kBatch, static_cast<Index>(images.count - b0));
         for (std::uint32_t s = 0; s < res.samples; ++s) {
-            eps.resize(L, n);
+            eps.resize(E, n);
             for (Index j = 0; j < n; ++j)
-                for (Index i = 0; i < L; ++i) eps(i, j) = static_cast<T>(rng.normal());
+                for (Index i = 0; i < E; ++i) eps(i, j) = static_cast<T>(rng.normal());
             const LossParts lp = run_batch(images.image(b0), n, eps, par, false, pool, images.framed);
             const double to_nats = static_cast<double>(n) * D * std::numbers::ln2;
             recon_sum += lp.recon_bpd * to_nats / res.samples;
-            if (s == 0) kl_sum += lp.kl_bpd * to_nats;
+            // One layer: the KL is analytic, the same for every sample. Two: both latent terms
+            // depend on the sample, and are averaged like the likelihood.
+            if (config_.hierarchical()) {
+                kl_sum += lp.kl_bpd * to_nats / res.samples;
+                kl2_sum += lp.kl2_bpd * to_nats / res.samples;
+            } else if (s == 0) {
+                kl_sum += lp.kl_bpd * to_nats;
+            }
         }
     }
     const double denom = static_cast<double>(images.count) * D * std::numbers::ln2;
     res.recon_bpd = recon_sum / denom;
     res.kl_bpd = kl_sum / denom;
+    res.kl2_bpd = kl2_sum / denom;
+    res.kl1_bpd = (kl_sum - kl2_sum) / denom;
     res.neg_elbo_bpd = res.recon_bpd + res.kl_bpd;
     return res;
 }
@@ -467,6 +586,29 @@ Posterior<T> BasicVae<T>::posterior(std::span<const std::uint8_t> image) const {
             std::clamp(out(L + i, 0), T(kMinPosteriorLogScale), T(kMaxPosteriorLogScale));
     }
     return post;
+}
+
+namespace {
+// A Gaussian over n_out latent dims from an MLP on one latent vector (posterior2, prior1).
+template <class T>
+Posterior<T> latent_gaussian(const Mlp<T>& mlp, std::span<const T> z, Index n_out) {
+    Mat<T> in = Eigen::Map<const Mat<T>>(z.data(), static_cast<Index>(z.size()), 1), out, mean, log_scale;
+    mlp.infer(in, out);
+    split_gaussian(out, n_out, mean, log_scale);
+    return {std::vector<T>(mean.data(), mean.data() + n_out), std::vector<T>(log_scale.data(), log_scale.data() + n_out)};
+}
+}  // namespace
+
+template <class T>
+Posterior<T> BasicVae<T>::posterior2(std::span<const T> z1) const {
+    if (!config_.hierarchical() || z1.size() != config_.latent) throw std::invalid_argument("posterior2: not hierarchical, or not L values");
+    return latent_gaussian(encoder2_, z1, static_cast<Index>(config_.latent2));
+}
+
+template <class T>
+Posterior<T> BasicVae<T>::prior1(std::span<const T> z2) const {
+    if (!config_.hierarchical() || z2.size() != config_.latent2) throw std::invalid_argument("prior1: not hierarchical, or not L2 values");
+    return latent_gaussian(prior1_, z2, static_cast<Index>(config_.latent));
 }
 
 template <class T>

@@ -19,6 +19,18 @@
 // The encoder's log-scale is clamped to [-8, 8] (the integer Gaussian codec's range); a clamped
 // value passes no gradient.
 //
+// HIERARCHICAL LATENTS (VaeConfig::latent2 = L2 > 0; Bit-Swap, issue 11)
+//   z1 = mean + exp(log_scale) * eps1 as above (q(z1|x), L dims)
+//   z1 -> encoder2 MLP (L -> H2 -> 2 L2) -> [mean2; log-scale2 clamped to [-8, 8]]   q(z2|z1)
+//   z2 = mean2 + exp(log_scale2) * eps2
+//   z2 -> prior1 MLP (L2 -> H2 -> 2 L) -> [pmean; plog-scale clamped to [-8, 8]]     p(z1|z2)
+//   p(z2) = N(0, I); the decoder and head see z1 only.
+//   loss = ( -log p(x|z1) + [log q(z1|x) - log p(z1|z2)] + KL(q(z2|z1) || N(0, I)) ) / (D S ln 2)
+// The z1 term is the single-sample estimate at the reparameterized z1 and z2 (per dimension j:
+// -eps1_j^2 / 2 - log_scale_j + u_j^2 / 2 + plog-scale_j, u_j = (z1_j - pmean_j) / pscale_j;
+// the log 2 pi terms cancel); the z2 term is analytic. eps is (L + L2) x n: rows [0, L) for z1,
+// rows [L, L + L2) for z2 (for L2 = 0 exactly the single-layer model's L x n).
+//
 // BasicVae<double> exists for gradient checks; the model that is trained, saved and used for
 // coding is Vae = BasicVae<float>.
 #include <cstdint>
@@ -55,10 +67,13 @@ struct ImageSet {
 };
 
 // Mean over the images of a minibatch, bits per dimension.
+// Hierarchical (latent2 > 0): kl_bpd = kl1_bpd + kl2_bpd, the two latent layers' parts.
 struct LossParts {
     double loss_bpd = 0.0;   // recon + kl = negative ELBO (single-sample estimate)
     double recon_bpd = 0.0;  // -log p(x|z)
-    double kl_bpd = 0.0;     // KL(q(z|x) || p(z)), analytic
+    double kl_bpd = 0.0;     // KL(q(z|x) || p(z)), analytic; hierarchical: kl1_bpd + kl2_bpd
+    double kl1_bpd = 0.0;    // z1's part: the KL above, or log q(z1|x) - log p(z1|z2) (single sample)
+    double kl2_bpd = 0.0;    // z2's part: KL(q(z2|z1) || N(0, I)), analytic at the sampled z1 (0 without z2)
 };
 
 // Held-out negative ELBO: analytic KL plus -log p(x|z) averaged over `samples` draws of
@@ -67,6 +82,8 @@ struct EvalResult {
     double neg_elbo_bpd = 0.0;
     double recon_bpd = 0.0;
     double kl_bpd = 0.0;
+    double kl1_bpd = 0.0;  // as in LossParts (hierarchical: averaged over the samples too)
+    double kl2_bpd = 0.0;
     std::size_t images = 0;
     std::uint32_t samples = 0;
 };
@@ -83,6 +100,9 @@ struct Parallelism {
 
 // How the KL term's gradient is shaped while training (TrainConfig::kl_warmup_steps and
 // free_bits). Only the gradient changes: the loss returned is always the true -ELBO.
+// Hierarchical: both latent terms are weighted; free bits apply per dimension to z2's analytic
+// KL and to z1's single-sample term (dimension j's -eps1_j^2/2 - log_scale_j + u_j^2/2 +
+// plog-scale_j: below the floor it passes no gradient to the encoder, encoder2 or prior1).
 struct KlControl {
     double weight = 1.0;     // multiplies the KL term's gradient (KL warm-up: 0 -> 1)
     double free_nats = 0.0;  // a latent dimension of an image whose KL is below this passes no KL gradient
@@ -121,13 +141,16 @@ public:
     const Mlp<T>& encoder() const { return encoder_; }  // D -> ... -> 2L (mean rows first)
     const Mlp<T>& decoder() const { return decoder_; }  // L -> ... -> D*C (or D logits)
     const Mlp<T>& head() const { return head_; }        // (C [+12]) -> P -> 3K (empty for Bernoulli)
-    // Every parameter in a fixed order (encoder, decoder, head; weight then bias per layer).
+    const Mlp<T>& encoder2() const { return encoder2_; }  // L -> H2 -> 2 L2, q(z2|z1) (empty unless hierarchical)
+    const Mlp<T>& prior1() const { return prior1_; }      // L2 -> H2 -> 2 L, p(z1|z2) (empty unless hierarchical)
+    // Every parameter in a fixed order (encoder, decoder, head, encoder2, prior1; weight then
+    // bias per layer).
     std::vector<Param<T>*> params();
     std::vector<const Param<T>*> params() const;
     std::size_t parameter_count() const;
 
     // ---- Training ---------------------------------------------------------------------------
-    // batch: n samples of the model's tile shape, framed or not (ImageSet), eps: L x n
+    // batch: n samples of the model's tile shape, framed or not (ImageSet), eps: (L + L2) x n
     // standard-normal noise. Sets every Param::grad
     // to the gradient of the returned loss (mean over the batch, bits per dimension).
     // kl shapes the KL term's gradient (not the loss returned).
@@ -149,6 +172,9 @@ public:
     // that breaks one has a bug, and gets std::invalid_argument, like std::vector::at. No user
     // input reaches these unchecked: loaders and the CLI check shapes against the model first.
     Posterior<T> posterior(std::span<const std::uint8_t> image) const;
+    // Hierarchical models: q(z2|z1) from z1 (L values) and p(z1|z2) from z2 (L2 values).
+    Posterior<T> posterior2(std::span<const T> z1) const;
+    Posterior<T> prior1(std::span<const T> z2) const;
     // z: L values -> D*S*C values, sample-major (index q*C + ch); Bernoulli: D logits.
     std::vector<T> decoder_channels(std::span<const T> z) const;
     // (Logistic mixture only.) One sample's mixture from its C decoder channels and its normalized context (see
@@ -163,15 +189,21 @@ private:
     struct Workspace;
     BasicVae() = default;
     void build();
-    // One shard: forward (and backward if grads). Writes per-image recon and kl (nats).
+    // One shard: forward (and backward if grads). Writes per-image recon, kl (both layers) and
+    // kl2 (z2's part) in nats.
     void run_shard(Workspace& ws, const std::uint8_t* images, Index n, bool framed, const T* eps, bool grads, T scale,
-                   KlControl klc, double* recon, double* kl) const;
+                   KlControl klc, double* recon, double* kl, double* kl2) const;
+    // The second latent layer of a shard (hierarchical): forward from ws.z, per-image z1 and z2
+    // terms into ws.kl and ws.kl2; with grads, the latent terms' gradients (times `weight`)
+    // into g_enc2 and g_prior1, ws.g_mean and ws.g_log_scale (z1's posterior) and added to ws.dz.
+    void latent2_forward(Workspace& ws, const T* eps, Index n) const;
+    void latent2_backward(Workspace& ws, T weight, double free_nats, Mat<T>* g_enc2, Mat<T>* g_prior1) const;
     LossParts run_batch(const std::uint8_t* batch, Index n, const Mat<T>& eps, Parallelism par, bool grads,
                         std::vector<std::unique_ptr<Workspace>>& pool, bool framed, KlControl klc = {}) const;
 
     VaeConfig config_;
     ModelInfo info_;
-    Mlp<T> encoder_, decoder_, head_;
+    Mlp<T> encoder_, decoder_, head_, encoder2_, prior1_;
     std::vector<std::unique_ptr<Workspace>> scratch_;  // reused across steps; not copied
     std::vector<T> shard_grads_;  // every shard's gradients, flat, with an exchange; not copied
 };

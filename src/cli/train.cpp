@@ -440,6 +440,7 @@ int run_train(TrainFlags& f) {
     const auto& cfg = trainer.model().config();
     if (!f.quiet) {
         std::cerr << "bbans train: " << data.describe << "; latent " << cfg.latent << ", hidden " << cfg.encoder_hidden << "/" << cfg.decoder_hidden
+                  << (cfg.hierarchical() ? ", latent2 " + std::to_string(cfg.latent2) + " (hidden " + std::to_string(cfg.latent2_hidden) + ")" : std::string())
                   << ", " << (models::likelihood_kind(cfg).has_head(cfg) ? std::to_string(cfg.components) + " logistics" : std::string(models::likelihood_kind(cfg).name()))
                   << (cfg.autoregressive && models::likelihood_kind(cfg).reads_context(cfg) ? ", autoregressive" : "") << "; "
                   << trainer.model().parameter_count() << " parameters; ";
@@ -498,9 +499,14 @@ int run_train(TrainFlags& f) {
         char line[240];
         std::snprintf(line, sizeof line, "epoch %u/%u  train %.4f bits/dim", e.epoch, e.epochs, e.train.loss_bpd);
         std::cerr << (tty ? "\r" : "") << line;
-        if (e.heldout)
-            std::fprintf(stderr, "  %s -ELBO %.4f bits/dim (recon %.4f + KL %.4f)%s", validating ? "validation" : "held-out",
-                         e.heldout->neg_elbo_bpd, e.heldout->recon_bpd, e.heldout->kl_bpd, validating && best_epoch == e.epoch ? " *" : "");
+        if (e.heldout) {
+            char kl2[80] = "";
+            if (trainer.model().config().hierarchical())
+                std::snprintf(kl2, sizeof kl2, " = z1 %.4f + z2 %.4f", e.heldout->kl1_bpd, e.heldout->kl2_bpd);
+            std::fprintf(stderr, "  %s -ELBO %.4f bits/dim (recon %.4f + KL %.4f%s)%s", validating ? "validation" : "held-out",
+                         e.heldout->neg_elbo_bpd, e.heldout->recon_bpd, e.heldout->kl_bpd, kl2,
+                         validating && best_epoch == e.epoch ? " *" : "");
+        }
         std::fprintf(stderr, "  %.0f images/s  %s  ETA %s%s\n", e.images_per_second, human_seconds(e.elapsed_seconds).c_str(),
                      human_seconds(e.eta_seconds).c_str(), tty ? "\x1b[K" : "");
         if (early_stop)
@@ -538,6 +544,7 @@ int run_train(TrainFlags& f) {
     coding::TrainingRecord record{f.corpus, f.test, train_view.count, test_view.count, seconds, heldout.neg_elbo_bpd,
                                   report->neg_elbo_bpd, report->images};
     record.float_kl_bpd = heldout.kl_bpd;
+    record.float_kl2_bpd = heldout.kl2_bpd;
     if (validating && best) {
         record.validation_images = data.valid_view.count;
         record.validation_neg_elbo_bpd = best_bpd;
@@ -548,6 +555,9 @@ int run_train(TrainFlags& f) {
         std::fprintf(stderr, "held-out -ELBO: float %.4f bits/dim (KL %.4f: %.1f%%), integer (as coded) %.4f bits/dim (%+.2f%%)\n",
                      record.float_neg_elbo_bpd, record.float_kl_bpd, 100.0 * record.float_kl_bpd / record.float_neg_elbo_bpd,
                      record.integer_neg_elbo_bpd, 100.0 * (record.integer_neg_elbo_bpd / record.float_neg_elbo_bpd - 1.0));
+        if (chosen.config().hierarchical())
+            std::fprintf(stderr, "latent bits per dim: float z1 %.4f + z2 %.4f; integer (as coded) z1 %.4f + z2 %.4f\n", heldout.kl1_bpd,
+                         heldout.kl2_bpd, report->latent_bpd - report->latent2_bpd, report->latent2_bpd);
         std::cerr << "wrote " << f.output << " (identity " << coding->identity_hex() << ") and " << card_path << '\n';
     }
     return 0;
@@ -589,6 +599,10 @@ void add_train_command(CLI::App& app, RunState& state) {
                   "--threads or MPI ranks; with mpirun -np R at least R; with --resume the checkpoint's)")
         ->capture_default_str();
     t->add_option("--latent", f.model.latent, "latent dimensions")->capture_default_str();
+    t->add_option("--latent2", f.model.latent2,
+                  "dimensions of a second latent layer z2 per tile, coded with bits back in the Bit-Swap order (0: one latent layer)")
+        ->capture_default_str();
+    t->add_option("--latent2-hidden", f.model.latent2_hidden, "hidden width of q(z2|z1) and p(z1|z2) (with --latent2)")->capture_default_str();
     t->add_option("--encoder-hidden", f.model.encoder_hidden, "encoder hidden width")->capture_default_str();
     t->add_option("--decoder-hidden", f.model.decoder_hidden, "decoder hidden width")->capture_default_str();
     t->add_option("--encoder-layers", f.model.encoder_layers, "encoder hidden layers")->capture_default_str();

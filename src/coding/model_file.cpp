@@ -51,10 +51,11 @@ Expected<Evaluation> evaluate(const CodingModel& model, const io::ImageSet& imag
     if (images.channels != coder->channels()) return make_error("the images do not have the model's channels");
     if (images.count == 0) return make_error("no images to evaluate");
     std::mt19937_64 draw(seed);
-    double bits = 0, latent = 0;
-    for (std::size_t i = 0; i < images.count; ++i) bits += coder->neg_elbo_bits(images.image(i), images.rows, images.cols, draw, 0, &latent);
+    double bits = 0, latent = 0, latent2 = 0;
+    for (std::size_t i = 0; i < images.count; ++i)
+        bits += coder->neg_elbo_bits(images.image(i), images.rows, images.cols, draw, 0, &latent, &latent2);
     const auto samples = static_cast<double>(images.count * images.samples_per_image());
-    return Evaluation{bits / samples, images.count, latent / samples};
+    return Evaluation{bits / samples, images.count, latent / samples, latent2 / samples};
 }
 
 std::string card_path(const std::string& model_path) { return model_path + ".md"; }
@@ -80,6 +81,9 @@ std::string card_markdown(const CodingModel& model, const TrainingRecord& r) {
     s << "| architecture | encoder " << c.samples() << " -> " << c.encoder_layers << "x" << c.encoder_hidden << " -> 2x" << c.latent
       << "; decoder " << c.latent << " -> " << c.decoder_layers << "x" << c.decoder_hidden << " -> " << c.samples() << "x" << c.decoder_channels()
       << " channels; ";
+    if (c.hierarchical())
+        s << "second latent layer z2 of " << c.latent2 << " (Bit-Swap): q(z2|z1) " << c.latent << " -> " << c.latent2_hidden << " -> 2x"
+          << c.latent2 << ", p(z1|z2) " << c.latent2 << " -> " << c.latent2_hidden << " -> 2x" << c.latent << ", p(z2) = N(0, I); ";
     if (const models::LikelihoodKind& kind = models::likelihood_kind(c); !kind.has_head(c))
         s << "likelihood " << kind.name() << " (one decoder output per sample, " << kind.codable() << ") |\n";
     else
@@ -120,6 +124,12 @@ std::string card_markdown(const CodingModel& model, const TrainingRecord& r) {
                       r.float_neg_elbo_bpd - r.float_kl_bpd, r.float_kl_bpd, 100.0 * r.float_kl_bpd / r.float_neg_elbo_bpd,
                       r.float_kl_bpd * static_cast<double>(c.samples()), c.rows, c.cols);
         s << buf;
+        if (c.hierarchical()) {
+            std::snprintf(buf, sizeof buf, "| held-out latent split, float model | z1 %.4f + z2 %.4f bits/dim (%.1f + %.1f bits per %ux%u image) |\n",
+                          r.float_kl_bpd - r.float_kl2_bpd, r.float_kl2_bpd, (r.float_kl_bpd - r.float_kl2_bpd) * static_cast<double>(c.samples()),
+                          r.float_kl2_bpd * static_cast<double>(c.samples()), c.rows, c.cols);
+            s << buf;
+        }
     }
     return s.str();
 }
@@ -140,11 +150,11 @@ Expected<Evaluation> evaluate_frames(const CodingModel& model, const models::Ima
         return make_error("the tiles do not have the model's shape");
     if (frames.count == 0) return make_error("no tiles to evaluate");
     std::mt19937_64 draw(seed);
-    double bits = 0, latent = 0;
+    double bits = 0, latent = 0, latent2 = 0;
     for (std::size_t i = 0; i < frames.count; ++i)
-        bits += coder->frame_neg_elbo_bits(std::span(frames.image(i), frames.image_size()), cfg.rows, cfg.cols, draw, &latent);
+        bits += coder->frame_neg_elbo_bits(std::span(frames.image(i), frames.image_size()), cfg.rows, cfg.cols, draw, &latent, &latent2);
     const auto samples = static_cast<double>(frames.count * cfg.samples());
-    return Evaluation{bits / samples, frames.count, latent / samples};
+    return Evaluation{bits / samples, frames.count, latent / samples, latent2 / samples};
 }
 
 }  // namespace bbans::coding

@@ -32,6 +32,7 @@ struct Evaluation {
     double neg_elbo_bpd = 0;  // single-sample estimate per image, latents drawn with a fixed seed
     std::size_t images = 0;
     double latent_bpd = 0;    // of neg_elbo_bpd, the latents' part (-log2 p(z) + log2 q(z|x), the KL as coded)
+    double latent2_bpd = 0;   // of latent_bpd, a hierarchical model's z2 part (-log2 p(z2) + log2 q(z2|z1))
 };
 Expected<Evaluation> evaluate(const CodingModel& model, const io::ImageSet& images, std::uint64_t seed);
 // The same on framed tiles (models::ImageSet with framed = true): each tile coded with the
@@ -47,6 +48,7 @@ struct TrainingRecord {
     double integer_neg_elbo_bpd = 0;  // held-out, the quantized model as it codes
     std::size_t evaluated_images = 0;
     double float_kl_bpd = 0;          // held-out, float model: the KL part of the -ELBO (what the latent carries)
+    double float_kl2_bpd = 0;         // of it, a hierarchical model's z2 part
     // --validation: the epoch was chosen on a validation split cut from the training corpus.
     std::size_t validation_images = 0;  // 0: no validation split (the model is the last epoch's)
     double validation_neg_elbo_bpd = 0;  // of the chosen epoch, float

@@ -192,6 +192,38 @@ BandCodec TiledCoder::likelihood(const Latent& z, std::vector<std::uint8_t> fram
     return BandCodec(vae_, std::move(channels), settings_.likelihood_precision, std::move(frame), rows, width);
 }
 
+template <class Net>
+std::vector<codec::GaussianBuckets> TiledCoder::latent_models(const Latent& z, std::size_t n, std::size_t out, Net net) const {
+    const std::size_t tiles = z.size() / n;
+    std::vector<std::int32_t> zq(n), mean(out), log_scale(out);
+    std::vector<codec::GaussianBuckets> models;
+    models.reserve(tiles * out);
+    for (std::size_t t = 0; t < tiles; ++t) {
+        for (std::size_t i = 0; i < n; ++i) zq[i] = grid_.centre_q16(z[t * n + i]);
+        net(zq, mean, log_scale);
+        for (std::size_t i = 0; i < out; ++i)
+            models.push_back(*codec::GaussianBuckets::make(grid_, {mean[i], log_scale[i]}, config().posterior_precision));
+    }
+    return models;
+}
+
+std::vector<codec::GaussianBuckets> TiledCoder::posterior2_models(const Latent& z1) const {
+    return latent_models(z1, config().latent, config().latent2,
+                         [&](const auto& zq, auto& mean, auto& log_scale) { vae_->posterior2(zq, mean, log_scale); });
+}
+
+std::vector<codec::GaussianBuckets> TiledCoder::prior1_models(const Latent& z2) const {
+    return latent_models(z2, config().latent2, config().latent,
+                         [&](const auto& zq, auto& mean, auto& log_scale) { vae_->prior1(zq, mean, log_scale); });
+}
+
+double TiledCoder::cost_bits(const std::vector<codec::GaussianBuckets>& models, const Latent& z) {
+    double bits = 0;
+    for (std::size_t i = 0; i < models.size(); ++i)
+        bits -= std::log2(static_cast<double>(models[i].interval(z[i]).freq) / std::ldexp(1.0, static_cast<int>(models[i].precision())));
+    return bits;
+}
+
 std::vector<std::uint8_t> TiledCoder::band_frame(std::span<const std::uint8_t> image, std::size_t rows_total, std::size_t cols,
                                                  std::size_t r0, std::size_t rows) const {
     const models::Frame f{rows, cols, channels()};
@@ -201,16 +233,42 @@ std::vector<std::uint8_t> TiledCoder::band_frame(std::span<const std::uint8_t> i
 }
 
 namespace {
-// The codecs of one band's bits-back step.
-auto band_bits_back(const TiledCoder& coder, std::vector<std::uint8_t> frame, std::size_t rows, std::size_t width) {
-    const std::size_t dims = coder.tiles(width) * coder.config().latent;
+// Latent dims on the uniform prior over buckets, p(z) = N(0, I) discretized.
+auto uniform_latents(const TiledCoder& coder, std::size_t dims) {
     const codec::Uniform bucket(coder.grid().prior_precision());
-    auto prior = codec::interleave(dims, [bucket](std::size_t) { return bucket; });
+    return codec::interleave(dims, [bucket](std::size_t) { return bucket; });
+}
+
+// A latent's dims, dim i with models[i].
+auto gaussian_latents(std::vector<codec::GaussianBuckets> models) {
+    const std::size_t dims = models.size();
+    return codec::interleave(dims, [models = std::move(models)](std::size_t i) { return models[i]; });
+}
+
+// The prior of a band's z1 in a hierarchical model: bits-back coding of z1 with the latent z2,
+// p(z2) uniform buckets, p(z1|z2) and q(z2|z1) from the prior1 and encoder2 networks.
+auto hierarchical_prior(const TiledCoder& coder, std::size_t tiles) {
+    return codec::bb_ans(uniform_latents(coder, tiles * coder.config().latent2),
+                         [&coder](const Latent& z2) { return gaussian_latents(coder.prior1_models(z2)); },
+                         [&coder](const Latent& z1) { return gaussian_latents(coder.posterior2_models(z1)); });
+}
+
+// The codecs of one band's bits-back step, with z1's prior `prior`.
+template <class Prior>
+auto band_bits_back(const TiledCoder& coder, Prior prior, std::vector<std::uint8_t> frame, std::size_t rows, std::size_t width) {
     auto likelihood = [&coder, frame = std::move(frame), rows, width](const Latent& z) { return coder.likelihood(z, frame, rows, width); };
-    auto posterior = [&coder, dims, rows, width](const std::vector<std::uint8_t>& band) {
-        return codec::interleave(dims, [models = coder.posterior_models(band, rows, width)](std::size_t i) { return models[i]; });
+    auto posterior = [&coder, rows, width](const std::vector<std::uint8_t>& band) {
+        return gaussian_latents(coder.posterior_models(band, rows, width));
     };
-    return codec::bb_ans(prior, likelihood, posterior);
+    return codec::bb_ans(std::move(prior), likelihood, posterior);
+}
+
+// f(the band's bits-back codec): one latent layer, or two nested (Bit-Swap, tiled_coder.hpp).
+template <class F>
+decltype(auto) with_band_bits_back(const TiledCoder& coder, std::vector<std::uint8_t> frame, std::size_t rows, std::size_t width, F&& f) {
+    const std::size_t tiles = coder.tiles(width);
+    if (coder.config().hierarchical()) return f(band_bits_back(coder, hierarchical_prior(coder, tiles), std::move(frame), rows, width));
+    return f(band_bits_back(coder, uniform_latents(coder, tiles * coder.config().latent), std::move(frame), rows, width));
 }
 }  // namespace
 
@@ -234,7 +292,7 @@ Status TiledCoder::push(codec::Message& m, std::span<const std::uint8_t> image, 
                                        image.begin() + static_cast<std::ptrdiff_t>((r0 + n) * row_bytes));
         std::vector<std::uint8_t> frame = band_frame(image, rows, cols, r0, n);
         if (k < seed) likelihood(central, std::move(frame), n, cols).push(m, band);
-        else band_bits_back(*this, std::move(frame), n, cols).push(m, band);
+        else with_band_bits_back(*this, std::move(frame), n, cols, [&](const auto& codec) { codec.push(m, band); });
         if (!m.ok()) return make_error(std::string("coding band ") + std::to_string(b) + " failed: " + codec::to_string(m.status()));
         if (band_bits) band_bits->push_back(m.size_bits());
     }
@@ -248,8 +306,9 @@ std::vector<std::uint8_t> TiledCoder::pop(codec::Message& m, std::size_t rows, s
     for (std::size_t b = 0; b < bands && m.ok(); ++b) {
         const std::size_t k = bands - 1 - b, r0 = b * T, n = std::min(T, rows - r0);
         std::vector<std::uint8_t> frame = band_frame(image, rows, cols, r0, n);
-        const std::vector<std::uint8_t> band = k < seed ? likelihood(central, std::move(frame), n, cols).pop(m)
-                                                        : band_bits_back(*this, std::move(frame), n, cols).pop(m);
+        const std::vector<std::uint8_t> band =
+            k < seed ? likelihood(central, std::move(frame), n, cols).pop(m)
+                     : with_band_bits_back(*this, std::move(frame), n, cols, [&](const auto& codec) { return codec.pop(m); });
         std::copy(band.begin(), band.end(), image.begin() + static_cast<std::ptrdiff_t>(r0 * row_bytes));
     }
     models::colour_inverse(config().colour_transform, image, channels());

@@ -20,6 +20,18 @@
 //   Symbol q of a band (sample q in raster order) goes to lane q mod lanes; latent dim i to
 //   lane i mod lanes.
 //
+// HIERARCHICAL MODELS (VaeConfig::latent2 = L2 > 0; Bit-Swap)
+//   The band's latent above is z1; each tile also has z2 (L2 dims, tile t's dim l at t * L2 + l),
+//   and z1's prior is itself a bits-back codec, so one band is two bb_ans nested:
+//     inner  bb_ans(prior      uniform buckets for z2,
+//                   likelihood z2 -> p(z1|z2): GaussianBuckets per z1 dim (prior1 on z2's centres),
+//                   posterior  z1 -> q(z2|z1): GaussianBuckets per z2 dim (encoder2 on z1's centres))
+//     outer  bb_ans(prior inner, likelihood BandCodec p(x|z1), posterior q(z1|x))
+//   Pushing a band: pop z1 with q(z1|x); push x with p(x|z1); pop z2 with q(z2|z1); push z1
+//   with p(z1|z2); push z2 with p(z2). The z2 pop reads bits the x push just put on the message,
+//   so only the first layer needs initial bits. All latents share the grid (bucket centres are
+//   the networks' inputs) and the posterior precision.
+//
 // TRAPS
 //   - rANS is a stack: the decoder must pop band 0 first (its context is the top of the image),
 //     so the encoder pushes the bands last to first. Within a band the likelihood pushes the
@@ -123,15 +135,18 @@ public:
     // skip_last: bands at the image's end left out (seed bands, coded without bits back).
     // latent_bits, if given, is increased by the latents' part, -log2 p(z) + log2 q(z|x) (the
     // KL as coded); the rest is the likelihood's, -log2 p(x|z).
+    // Hierarchical: -log2 p(x|z1) - log2 P(z1|z2) + log2 Q(z1|x) - log2 P(z2) + log2 Q(z2|z1), z1
+    // drawn from Q(z1|x), then z2 from Q(z2|z1); latent_bits gets both layers' parts and
+    // latent2_bits, if given, z2's alone (-log2 P(z2) + log2 Q(z2|z1)).
     template <class Draw>
     double neg_elbo_bits(std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols, Draw&& draw,
-                         std::size_t skip_last = 0, double* latent_bits = nullptr) const;
+                         std::size_t skip_last = 0, double* latent_bits = nullptr, double* latent2_bits = nullptr) const;
     // The same for one band given its frame (models::Frame of rows x width, margins and
     // interior set): e.g. a framed training tile. The frame is in the model's colour space
     // (models/colour.hpp): cut from an image already transformed.
     template <class Draw>
     double frame_neg_elbo_bits(std::span<const std::uint8_t> frame, std::size_t rows, std::size_t width, Draw&& draw,
-                               double* latent_bits = nullptr) const;
+                               double* latent_bits = nullptr, double* latent2_bits = nullptr) const;
 
     // Pieces, for tests: the tiles of a band and their posteriors; the likelihood of a band.
     std::size_t tiles(std::size_t width) const { return (width + config().cols - 1) / config().cols; }
@@ -139,6 +154,10 @@ public:
     std::vector<codec::GaussianBuckets> posterior_models(std::span<const std::uint8_t> band, std::size_t rows,
                                                          std::size_t width) const;
     BandCodec likelihood(const Latent& z, std::vector<std::uint8_t> frame, std::size_t rows, std::size_t width) const;
+    // Hierarchical models: q(z2|z1) for z1 (tiles x L buckets), tiles x L2 models; p(z1|z2) for
+    // z2 (tiles x L2 buckets), tiles x L models.
+    std::vector<codec::GaussianBuckets> posterior2_models(const Latent& z1) const;
+    std::vector<codec::GaussianBuckets> prior1_models(const Latent& z2) const;
 
 private:
     TiledCoder(std::shared_ptr<const models::PackedVae> vae, codec::BucketGrid grid, CoderSettings s)
@@ -146,6 +165,16 @@ private:
     // The frame of the band of `rows` rows from row r0 of the image.
     std::vector<std::uint8_t> band_frame(std::span<const std::uint8_t> image, std::size_t rows_total, std::size_t cols,
                                          std::size_t r0, std::size_t rows) const;
+    // A latent drawn from the models by `draw` (as coding pops it: cf uniform at their
+    // precision); bits is increased by its log2 Q, and by prior_bits per dim.
+    template <class Draw>
+    static Latent draw_latent(const std::vector<codec::GaussianBuckets>& models, Draw&& draw, double prior_bits, double& bits);
+    // -log2 of z's probability under the models.
+    static double cost_bits(const std::vector<codec::GaussianBuckets>& models, const Latent& z);
+    // Tiles' latents (tiles x n buckets) -> the networks' inputs (bucket centres, Q16) -> a
+    // Gaussian per output dim (tiles x out models), by `net` (PackedVae::posterior2 or prior1).
+    template <class Net>
+    std::vector<codec::GaussianBuckets> latent_models(const Latent& z, std::size_t n, std::size_t out, Net net) const;
     std::shared_ptr<const models::PackedVae> vae_;
     codec::BucketGrid grid_;
     CoderSettings settings_;
@@ -153,29 +182,42 @@ private:
 
 template <class Draw>
 double TiledCoder::frame_neg_elbo_bits(std::span<const std::uint8_t> frame, std::size_t rows, std::size_t width,
-                                       Draw&& draw, double* latent_bits) const {
+                                       Draw&& draw, double* latent_bits, double* latent2_bits) const {
     const models::Frame f{rows, width, channels()};
     if (frame.size() != f.size()) return std::numeric_limits<double>::infinity();
     std::vector<std::uint8_t> band(rows * width * channels());
     const std::size_t row_bytes = width * channels();
     for (std::size_t r = 0; r < rows; ++r)
         std::copy_n(frame.begin() + static_cast<std::ptrdiff_t>(f.at(r, 0)), row_bytes, band.begin() + static_cast<std::ptrdiff_t>(r * row_bytes));
-    const auto post = posterior_models(band, rows, width);
-    Latent z(post.size());
-    double bits = 0;
-    const std::uint64_t q_total = std::uint64_t{1} << post.front().precision();
-    for (std::size_t i = 0; i < post.size(); ++i) {
-        z[i] = post[i].symbol(static_cast<std::uint32_t>(draw() & (q_total - 1)));
-        bits += std::log2(static_cast<double>(post[i].interval(z[i]).freq) / static_cast<double>(q_total));  // + log2 q(z|x)
-        bits += static_cast<double>(grid_.prior_precision());                                                  // - log2 p(z)
+    // + log2 q(z1|x), and - log2 p(z) per dim with one latent layer (uniform buckets)
+    const bool hier = config().hierarchical();
+    const double uniform = static_cast<double>(grid_.prior_precision());
+    double bits = 0, bits2 = 0;
+    const Latent z = draw_latent(posterior_models(band, rows, width), draw, hier ? 0.0 : uniform, bits);
+    if (hier) {
+        const Latent z2 = draw_latent(posterior2_models(z), draw, uniform, bits2);  // + log2 q(z2|z1) - log2 p(z2)
+        bits += cost_bits(prior1_models(z2), z);                                    // - log2 p(z1|z2)
     }
-    if (latent_bits) *latent_bits += bits;
-    return bits + likelihood(z, std::vector<std::uint8_t>(frame.begin(), frame.end()), rows, width).cost_bits(band);
+    if (latent_bits) *latent_bits += bits + bits2;
+    if (latent2_bits) *latent2_bits += bits2;
+    return bits + bits2 + likelihood(z, std::vector<std::uint8_t>(frame.begin(), frame.end()), rows, width).cost_bits(band);
+}
+
+template <class Draw>
+Latent TiledCoder::draw_latent(const std::vector<codec::GaussianBuckets>& models, Draw&& draw, double prior_bits, double& bits) {
+    Latent z(models.size());
+    for (std::size_t i = 0; i < models.size(); ++i) {
+        const std::uint64_t total = std::uint64_t{1} << models[i].precision();
+        z[i] = models[i].symbol(static_cast<std::uint32_t>(draw() & (total - 1)));
+        bits += std::log2(static_cast<double>(models[i].interval(z[i]).freq) / static_cast<double>(total));
+        bits += prior_bits;
+    }
+    return z;
 }
 
 template <class Draw>
 double TiledCoder::neg_elbo_bits(std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols, Draw&& draw,
-                                 std::size_t skip_last, double* latent_bits) const {
+                                 std::size_t skip_last, double* latent_bits, double* latent2_bits) const {
     if (image.size() != rows * cols * channels()) return std::numeric_limits<double>::infinity();
     std::vector<std::uint8_t> transformed;  // as push codes it: in the model's colour space
     if (config().colour_transform != models::ColourTransform::none) {
@@ -188,7 +230,7 @@ double TiledCoder::neg_elbo_bits(std::span<const std::uint8_t> image, std::size_
     for (std::size_t b = 0; b + skip_last < n_bands; ++b) {
         const std::size_t r0 = b * T;
         const std::size_t n = std::min(T, rows - r0);
-        bits += frame_neg_elbo_bits(band_frame(image, rows, cols, r0, n), n, cols, draw, latent_bits);
+        bits += frame_neg_elbo_bits(band_frame(image, rows, cols, r0, n), n, cols, draw, latent_bits, latent2_bits);
     }
     return bits;
 }

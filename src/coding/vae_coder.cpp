@@ -143,6 +143,8 @@ Expected<CoderParts> coder_parts(const models::QuantizedVae& vae, CoderSettings 
 Expected<VaeCoder> VaeCoder::make(const models::QuantizedVae& vae, CoderSettings settings) {
     if (vae.config().likelihood != models::Likelihood::logistic_mixture)
         return make_error("VaeCoder codes logistic-mixture models only (TiledCoder codes every likelihood)");
+    if (vae.config().hierarchical())
+        return make_error("VaeCoder codes models with one latent layer only (TiledCoder codes hierarchical ones)");
     auto parts = coder_parts(vae, settings);
     if (!parts) return parts.error();
     return VaeCoder(std::move(parts->vae), std::move(parts->grid), settings);

@@ -29,6 +29,7 @@ struct BitsBackStats {
     std::uint64_t seed_samples = 0;      // of them, in seed units
     double neg_elbo_bits = 0;            // CompressOptions::measure_elbo: the integer -ELBO of the non-seed units
     double latent_bits = 0;              // of which the latents' part, -log2 p(z) + log2 q(z|x) (the KL as coded)
+    double latent2_bits = 0;             // of that, a hierarchical model's z2 part (TiledCoder::neg_elbo_bits)
 };
 
 using Progress = std::function<void(std::size_t done, std::size_t total)>;

@@ -246,10 +246,13 @@ Expected<ChunkOut> image_chunk(const archive::Input& in, const ImageLayout& l, b
         std::mt19937_64 draw(0x5EED + k);
         const std::span<const std::uint8_t> px = out.original;  // (set's samples, moved there)
         const std::size_t per = std::size_t{set.rows} * set.cols * set.channels;
-        if (row_units) out.stats.neg_elbo_bits = coder.neg_elbo_bits(px, set.rows, set.cols, draw, seed, &out.stats.latent_bits);
+        if (row_units)
+            out.stats.neg_elbo_bits =
+                coder.neg_elbo_bits(px, set.rows, set.cols, draw, seed, &out.stats.latent_bits, &out.stats.latent2_bits);
         else
             for (std::size_t i = seed; i < set.count; ++i)
-                out.stats.neg_elbo_bits += coder.neg_elbo_bits(px.subspan(i * per, per), set.rows, set.cols, draw, 0, &out.stats.latent_bits);
+                out.stats.neg_elbo_bits += coder.neg_elbo_bits(px.subspan(i * per, per), set.rows, set.cols, draw, 0,
+                                                               &out.stats.latent_bits, &out.stats.latent2_bits);
     }
     const std::uint64_t empty = codec::Message(options.lanes).size_bits();
     const auto& b = row_units ? band_bits : out.stats.bits_after;
@@ -630,6 +633,7 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
             t.seed_samples += c.stats.seed_samples;
             t.neg_elbo_bits += c.stats.neg_elbo_bits;
             t.latent_bits += c.stats.latent_bits;
+            t.latent2_bits += c.stats.latent2_bits;
             images_done += static_cast<std::size_t>(c.record.count);
             if (options.progress) options.progress(images_done, static_cast<std::size_t>(units));
         }

@@ -132,6 +132,7 @@ Expected<Figures> measure(std::span<const std::uint8_t> input, const CompressOpt
     const coding::CodingModel* chosen = nullptr;
     for (const NamedModel& m : models)
         if (!s.model_name.empty() && m.name == s.model_name) chosen = m.model;
+    f.hierarchical = chosen && chosen->file.config().hierarchical();
     t = Clock::now();
     auto d = decompress(
         c->file,
@@ -186,6 +187,7 @@ Expected<Figures> measure(std::span<const std::uint8_t> input, const CompressOpt
         if (st.samples > st.seed_samples) {
             f.neg_elbo_bpd = st.neg_elbo_bits / static_cast<double>(st.samples - st.seed_samples);
             f.latent_bpd = st.latent_bits / static_cast<double>(st.samples - st.seed_samples);
+            f.latent2_bpd = st.latent2_bits / static_cast<double>(st.samples - st.seed_samples);
             f.has_elbo = true;
         }
     } else if (images && chosen) {
@@ -195,6 +197,7 @@ Expected<Figures> measure(std::span<const std::uint8_t> input, const CompressOpt
         if (!e) return e.error();
         f.neg_elbo_bpd = e->neg_elbo_bpd;
         f.latent_bpd = e->latent_bpd;
+        f.latent2_bpd = e->latent2_bpd;
         f.has_elbo = true;
     }
     return f;
@@ -227,8 +230,11 @@ std::string table(const Figures& f) {
     if (f.has_elbo) {
         row("model -ELBO", rate_text(f.neg_elbo_bpd) + " bits/dim (integer model as coded, same images)");
         const double per_image = static_cast<double>(f.pixels_per_image * f.channels);
-        row("  of which", format("likelihood %.1f + latent (KL) %.1f bits per image: the latent carries %.1f%%",
-                                 (f.neg_elbo_bpd - f.latent_bpd) * per_image, f.latent_bpd * per_image,
+        const std::string layers = f.hierarchical ? format(" (z1 %.1f, z2 %.1f)", (f.latent_bpd - f.latent2_bpd) * per_image,
+                                                           f.latent2_bpd * per_image)
+                                                  : std::string();
+        row("  of which", format("likelihood %.1f + latent (KL) %.1f%s bits per image: the latent carries %.1f%%",
+                                 (f.neg_elbo_bpd - f.latent_bpd) * per_image, f.latent_bpd * per_image, layers.c_str(),
                                  f.neg_elbo_bpd > 0 ? 100.0 * f.latent_bpd / f.neg_elbo_bpd : 0.0));
     }
     if (f.bits_back && f.has_elbo) row("gap net/ELBO", format("%+.2f%%", 100.0 * (f.net_bpd / f.neg_elbo_bpd - 1.0)));
@@ -263,6 +269,8 @@ std::string json(const Figures& f) {
         .number("neg_elbo_bpd", f.neg_elbo_bpd, 6, f.has_elbo)
         .number("neg_elbo_likelihood_bpd", f.neg_elbo_bpd - f.latent_bpd, 6, f.has_elbo)
         .number("neg_elbo_latent_bpd", f.latent_bpd, 6, f.has_elbo)
+        .number("neg_elbo_latent1_bpd", f.latent_bpd - f.latent2_bpd, 6, f.has_elbo && f.hierarchical)
+        .number("neg_elbo_latent2_bpd", f.latent2_bpd, 6, f.has_elbo && f.hierarchical)
         .number("net_bpd", f.net_bpd, 6, f.bits_back)
         .number("total_bpd", f.total_bpd, 6)
         .integer("bbx_bytes", f.bbx_bytes)

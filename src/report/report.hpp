@@ -36,6 +36,8 @@ struct Figures {
     bool has_elbo = false;    // neg_elbo_bpd was measured (the input is images and a model fits)
     double neg_elbo_bpd = 0;  // the chosen (integer) model, one latent sample per image
     double latent_bpd = 0;    // of it, the latents' part (-log2 p(z) + log2 q(z|x), the KL as coded); the rest is the likelihood's
+    bool hierarchical = false;  // the model has two latent layers: latent_bpd = z1's part + latent2_bpd
+    double latent2_bpd = 0;     // of latent_bpd, z2's part (-log2 p(z2) + log2 q(z2|z1))
     double zstd_bpd = 0, xz_bpd = 0;
     std::uint64_t zstd_bytes = 0, xz_bytes = 0;
     double compress_s = 0, decompress_s = 0, zstd_s = 0, xz_s = 0, elbo_s = 0;

@@ -20,6 +20,13 @@ tiny=(--latent 4 --encoder-hidden 16 --decoder-hidden 16 --channels 2 --head-hid
 grep -q "held-out negative ELBO, integer model as it codes" m.bbm.md || bad "card lacks the integer -ELBO"
 "$bbans" compress -q --model m.bbm train.idx c.bbx && "$bbans" decompress -q --model m.bbm c.bbx c.out && cmp -s c.out train.idx \
   || bad "the trained model does not round-trip"
+# A hierarchical model (--latent2): its card names the second layer and splits the latent bits,
+# it round-trips, and the report shows the z1 and z2 parts.
+"$bbans" train --corpus train.idx --test test.idx -o h.bbm --epochs 1 -q --latent2 3 --latent2-hidden 8 "${tiny[@]}" || bad "hierarchical train failed"
+grep -q "second latent layer z2 of 3" h.bbm.md && grep -q "held-out latent split" h.bbm.md || bad "the card does not show the second latent layer"
+"$bbans" compress -q --model h.bbm train.idx h.bbx && "$bbans" decompress -q --model h.bbm h.bbx h.out && cmp -s h.out train.idx \
+  || bad "the hierarchical model does not round-trip"
+"$bbans" report --model h.bbm test.idx 2>/dev/null | grep -q "  of which .*(z1 .*, z2 .*)" || bad "the report does not split z1 and z2"
 
 # An existing output is not overwritten without -f, and nothing else is written.
 before=$(sha256sum m.bbm)

@@ -10,6 +10,7 @@
 #include "models/serialize.hpp"
 #include "src/coding/tiled_coder.hpp"
 #include "src/coding/vae_coder.hpp"
+#include "round_trip.hpp"
 #include "test_models.hpp"
 
 using namespace bbans;
@@ -41,12 +42,6 @@ models::QuantizedVae bernoulli_model(std::uint64_t seed) {
     return std::move(*q);
 }
 
-codec::Message some_message(std::size_t lanes, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    codec::Message m(lanes);
-    for (int k = 0; k < 40; ++k) m.push(rng() % lanes, static_cast<std::uint32_t>(rng() % 1000), 1, 10);
-    return m;
-}
 
 }  // namespace
 
@@ -89,19 +84,7 @@ TEST_CASE("Bernoulli: binary images of any size round-trip and restore the messa
     auto coder = coding::TiledCoder::make(bernoulli_model(5));
     REQUIRE(coder.has_value());
     const std::pair<std::size_t, std::size_t> sizes[] = {{1, 1}, {3, 5}, {8, 8}, {17, 9}, {20, 16}};
-    for (auto [rows, cols] : sizes)
-        for (std::size_t lanes : {1u, 3u})
-            for (std::size_t seed : {0u, 1u}) {
-                CAPTURE(rows, cols, lanes, seed);
-                const auto px = binary_images(1, rows, cols, rows * 100 + cols);
-                codec::Message m = some_message(lanes, rows + cols);
-                const codec::Message before = m;
-                REQUIRE(coder->push(m, px, rows, cols, seed).has_value());
-                REQUIRE(m.ok());
-                REQUIRE(coder->pop(m, rows, cols, seed) == px);
-                REQUIRE(m.ok());
-                REQUIRE(m == before);
-            }
+    test::check_round_trips(*coder, sizes, [](std::size_t rows, std::size_t cols) { return binary_images(1, rows, cols, rows * 100 + cols); });
 }
 
 TEST_CASE("Bernoulli: the rate is the integer model's negative ELBO", "[coding][bernoulli]") {
@@ -126,7 +109,7 @@ TEST_CASE("Bernoulli: the rate is the integer model's negative ELBO", "[coding][
     const auto px = binary_images(1, 8, 8, 99);
     const coding::Latent z(coder.config().latent, coder.grid().buckets() / 2);
     auto band = coder.likelihood(z, std::vector<std::uint8_t>(models::Frame{8, 8, 1}.size(), 0), 8, 8);
-    codec::Message big = some_message(1, 1);
+    codec::Message big = test::some_message(1, 1);
     const double before = static_cast<double>(big.size_bits());
     band.push(big, px);
     REQUIRE(big.ok());
@@ -138,7 +121,7 @@ TEST_CASE("Bernoulli: a grey image is refused with a clear error, the message un
     auto coder = *coding::TiledCoder::make(bernoulli_model(11));
     auto px = binary_images(1, 9, 9, 4);
     px[40] = 128;
-    codec::Message m = some_message(2, 3);
+    codec::Message m = test::some_message(2, 3);
     const codec::Message before = m;
     const auto st = coder.push(m, px, 9, 9);
     REQUIRE_FALSE(st.has_value());

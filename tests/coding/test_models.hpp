@@ -72,4 +72,21 @@ inline TinyModel tiny_model(std::uint64_t seed, bool autoregressive = true) {
     return {std::move(*vae), std::move(*q)};
 }
 
+// A tiny hierarchical model (latent2 = 3). Its second-layer networks' last layers are scaled up
+// to ordinary weights (initialization makes them small, so that q(z2|z1) and p(z1|z2) start near
+// N(0, I)), so the tests see priors p(z1|z2) that depend on z2.
+inline TinyModel tiny_hierarchical_model(std::uint64_t seed, std::size_t S = 1) {
+    auto cfg = tiny_config();
+    cfg.image_channels = static_cast<std::uint32_t>(S);
+    cfg.latent2 = 3;
+    cfg.latent2_hidden = 8;
+    auto vae = models::Vae::make(cfg, seed);
+    for (auto* p : vae->params())
+        if (p->name == "encoder2.1.weight" || p->name == "prior1.1.weight") p->value *= 10.0f;
+    const auto px = colour_images(64, cfg.rows, cfg.cols, S, seed + 1);
+    const models::ImageSet calib{px.data(), 64, cfg.rows, cfg.cols, S};
+    auto q = models::QuantizedVae::from_float(*vae, calib);
+    return {std::move(*vae), std::move(*q)};
+}
+
 }  // namespace bbans::test

@@ -7,6 +7,7 @@
 
 #include "src/coding/tiled_coder.hpp"
 #include "src/coding/vae_coder.hpp"
+#include "round_trip.hpp"
 #include "test_models.hpp"
 
 using namespace bbans;
@@ -28,12 +29,6 @@ models::QuantizedVae tiny_colour_model(std::size_t S, std::uint64_t seed,
     return std::move(*q);
 }
 
-codec::Message some_message(std::size_t lanes, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    codec::Message m(lanes);
-    for (int k = 0; k < 40; ++k) m.push(rng() % lanes, static_cast<std::uint32_t>(rng() % 1000), 1, 10);
-    return m;
-}
 
 }  // namespace
 
@@ -43,19 +38,10 @@ TEST_CASE("tiled coder: images of any size and colour round-trip and restore the
         auto coder = coding::TiledCoder::make(q);
         REQUIRE(coder.has_value());
         const std::pair<std::size_t, std::size_t> sizes[] = {{1, 1}, {3, 5}, {8, 8}, {17, 9}, {9, 31}, {20, 16}};
-        for (auto [rows, cols] : sizes)
-            for (std::size_t lanes : {1u, 3u})
-                for (std::size_t seed : {0u, 1u}) {
-                    CAPTURE(S, rows, cols, lanes, seed);
-                    const auto px = test::colour_images(1, rows, cols, S, rows * 100 + cols);
-                    codec::Message m = some_message(lanes, rows + cols);
-                    const codec::Message before = m;
-                    REQUIRE(coder->push(m, px, rows, cols, seed).has_value());
-                    REQUIRE(m.ok());
-                    REQUIRE(coder->pop(m, rows, cols, seed) == px);
-                    REQUIRE(m.ok());
-                    REQUIRE(m == before);
-                }
+        CAPTURE(S);
+        test::check_round_trips(*coder, sizes, [&](std::size_t rows, std::size_t cols) {
+            return test::colour_images(1, rows, cols, S, rows * 100 + cols);
+        });
     }
 }
 
@@ -73,7 +59,7 @@ TEST_CASE("tiled coder: a model with a colour transform codes the transformed pi
             models::colour_forward(t, transformed, S);
             REQUIRE(transformed != px);
 
-            codec::Message m = some_message(2, 5), expected = m;
+            codec::Message m = test::some_message(2, 5), expected = m;
             const codec::Message before = m;
             REQUIRE(coder.push(m, px, rows, cols, 1).has_value());
             REQUIRE(plain.push(expected, transformed, rows, cols, 1).has_value());

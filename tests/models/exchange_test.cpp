@@ -70,8 +70,10 @@ private:
     unsigned rank_;
 };
 
-VaeConfig tiny_config() {
+VaeConfig tiny_config(std::uint32_t latent2 = 0) {
     VaeConfig c;
+    c.latent2 = latent2;
+    c.latent2_hidden = 8;
     c.rows = 8;
     c.cols = 8;
     c.latent = 4;
@@ -106,7 +108,7 @@ struct RankResult {
 
 // Trains on `ranks` threads; rank 0 writes the checkpoint (others get none, as in bbans train).
 std::vector<RankResult> train_ranks(unsigned ranks, const TrainConfig& tc, const std::vector<ImageSet>& train, const ImageSet& test,
-                                    const std::filesystem::path& checkpoint) {
+                                    const std::filesystem::path& checkpoint, const VaeConfig& config = tiny_config()) {
     Hub hub(ranks);
     std::vector<RankResult> out(ranks);
     std::vector<std::thread> threads;
@@ -115,7 +117,7 @@ std::vector<RankResult> train_ranks(unsigned ranks, const TrainConfig& tc, const
             ThreadExchange ex(hub, r);
             TrainConfig mine = tc;
             if (r == 1) mine.threads = 1;  // ranks may have other core counts: it changes nothing
-            auto t = Trainer::create(tiny_config(), mine);
+            auto t = Trainer::create(config, mine);
             if (!t) {
                 out[r].status = t.error();
                 return;
@@ -140,13 +142,15 @@ TEST_CASE("Ranks sharing shards train the bits of one process, last minibatch sm
     const ImageSet train{px.data(), 193, 8, 8}, test{test_px.data(), 40, 8, 8};
     const auto dir = std::filesystem::temp_directory_path();
     const auto one_path = dir / "bbans_exchange_one.ckpt", ranks_path = dir / "bbans_exchange_ranks.ckpt";
-    for (unsigned shards : {2U, 3U}) {  // 3 shards over 2 ranks: an uneven split (rank 0 shard 0, rank 1 shards 1 and 2)
-        INFO("shards " << shards);
-        auto one = Trainer::create(tiny_config(), tiny_train(shards));
+    // 3 shards over 2 ranks: an uneven split (rank 0 shard 0, rank 1 shards 1 and 2); and a
+    // hierarchical model (latent2 = 3).
+    for (const auto& [shards, latent2] : {std::pair{2U, 0U}, std::pair{3U, 0U}, std::pair{3U, 3U}}) {
+        INFO("shards " << shards << ", latent2 " << latent2);
+        auto one = Trainer::create(tiny_config(latent2), tiny_train(shards));
         REQUIRE(one.has_value());
         REQUIRE(one->run(train, &test, {}, one_path).has_value());
 
-        auto ranks = train_ranks(2, tiny_train(shards), {train, train}, test, ranks_path);
+        auto ranks = train_ranks(2, tiny_train(shards), {train, train}, test, ranks_path, tiny_config(latent2));
         for (unsigned r = 0; r < 2; ++r) {
             INFO("rank " << r);
             REQUIRE(ranks[r].status.has_value());

@@ -71,11 +71,13 @@ void check_loss_gradient(const VaeConfig& c, std::size_t per_tensor, const std::
     const Index n = 3;
     const auto images = framed ? test_frames(c, static_cast<std::size_t>(n), 8) : test_images(c, static_cast<std::size_t>(n), 8);
     Rng rng(9);
-    const Mat<double> eps = random_matrix(rng, c.latent, n);
+    const Mat<double> eps = random_matrix(rng, c.latent + c.latent2, n);
     const Parallelism par{2, 2};
     const LossParts lp = vae.loss_and_grad(images.data(), n, eps, par, framed);
     REQUIRE(std::isfinite(lp.loss_bpd));
     CHECK(lp.loss_bpd == Approx(lp.recon_bpd + lp.kl_bpd));
+    CHECK(lp.kl_bpd == Approx(lp.kl1_bpd + lp.kl2_bpd));
+    if (!c.hierarchical()) CHECK(lp.kl2_bpd == 0.0);
     auto J = [&] { return vae.loss(images.data(), n, eps, par, framed).loss_bpd; };
     CHECK(J() == lp.loss_bpd);
     std::size_t checked = 0;
@@ -101,6 +103,90 @@ void check_loss_gradient(const VaeConfig& c, std::size_t per_tensor, const std::
 
 TEST_CASE("VAE loss gradient matches finite differences with the AR logistic mixture", "[vae]") {
     check_loss_gradient(small_config(Likelihood::logistic_mixture, true), 6);
+}
+
+VaeConfig hierarchical_config() {
+    VaeConfig c = small_config(Likelihood::logistic_mixture, true);
+    c.latent2 = 2;
+    c.latent2_hidden = 4;
+    return c;
+}
+
+TEST_CASE("hierarchical VAE loss gradient matches finite differences", "[vae][hierarchical]") {
+    const VaeConfig c = hierarchical_config();
+    // Every entry of the second layer's networks and of the encoder; a few of the rest.
+    check_loss_gradient(c, 0, "encoder2");
+    check_loss_gradient(c, 0, "prior1");
+    check_loss_gradient(c, 0, "encoder.");
+    check_loss_gradient(c, 4);
+    check_loss_gradient(c, 3, "", true);
+}
+
+TEST_CASE("hierarchical VAE: the loss is the single-sample -ELBO of both layers", "[vae][hierarchical]") {
+    const VaeConfig c = hierarchical_config();
+    const BasicVae<double> vae = make_model<double>(c, 31);
+    const Index n = 2;
+    const auto images = test_images(c, static_cast<std::size_t>(n), 32);
+    Rng rng(33);
+    const Mat<double> eps = random_matrix(rng, c.latent + c.latent2, n);
+    const LossParts lp = vae.loss(images.data(), n, eps);
+    // The same terms from the inference API, image by image.
+    const auto L = static_cast<std::size_t>(c.latent), L2 = static_cast<std::size_t>(c.latent2);
+    double recon = 0, kl1 = 0, kl2 = 0;
+    for (Index i = 0; i < n; ++i) {
+        const std::span<const std::uint8_t> x(images.data() + static_cast<std::size_t>(i) * c.samples(), c.samples());
+        const Posterior<double> q1 = vae.posterior(x);
+        std::vector<double> z1(L), z2(L2);
+        for (std::size_t j = 0; j < L; ++j) {
+            z1[j] = q1.mean[j] + std::exp(q1.log_scale[j]) * eps(static_cast<Index>(j), i);
+            kl1 += -0.5 * eps(static_cast<Index>(j), i) * eps(static_cast<Index>(j), i) - q1.log_scale[j];  // log q(z1|x) + log sqrt(2 pi)
+        }
+        const Posterior<double> q2 = vae.posterior2(z1);
+        for (std::size_t j = 0; j < L2; ++j) {
+            z2[j] = q2.mean[j] + std::exp(q2.log_scale[j]) * eps(static_cast<Index>(L + j), i);
+            kl2 += 0.5 * (q2.mean[j] * q2.mean[j] + std::exp(2 * q2.log_scale[j]) - 1) - q2.log_scale[j];
+        }
+        const Posterior<double> p1 = vae.prior1(z2);
+        for (std::size_t j = 0; j < L; ++j) {
+            const double u = (z1[j] - p1.mean[j]) * std::exp(-p1.log_scale[j]);
+            kl1 += 0.5 * u * u + p1.log_scale[j];  // - log p(z1|z2) - log sqrt(2 pi)
+        }
+        recon -= vae.log_likelihood(x, z1);
+    }
+    const double to_bpd = 1.0 / (static_cast<double>(n) * static_cast<double>(c.samples()) * std::numbers::ln2);
+    CHECK(recon * to_bpd == Approx(lp.recon_bpd).epsilon(1e-9));
+    CHECK(kl1 * to_bpd == Approx(lp.kl1_bpd).epsilon(1e-9));
+    CHECK(kl2 * to_bpd == Approx(lp.kl2_bpd).epsilon(1e-9));
+    CHECK(lp.loss_bpd == Approx(lp.recon_bpd + lp.kl1_bpd + lp.kl2_bpd).epsilon(1e-12));
+}
+
+TEST_CASE("hierarchical VAE: KL warm-up and free bits shape the gradient of both latent terms", "[vae][hierarchical]") {
+    const VaeConfig c = hierarchical_config();
+    BasicVae<double> vae = make_model<double>(c, 41);
+    const Index n = 3;
+    const auto images = test_images(c, static_cast<std::size_t>(n), 42);
+    Rng rng(43);
+    const Mat<double> eps = random_matrix(rng, c.latent + c.latent2, n);
+    // The gradients of encoder2 and prior1 (which only the latent terms reach) under kl.
+    auto second_layer_grads = [&](KlControl kl) {
+        const LossParts lp = vae.loss_and_grad(images.data(), n, eps, {2, 1}, false, kl);
+        CHECK(lp.loss_bpd == vae.loss(images.data(), n, eps).loss_bpd);  // the loss itself never changes
+        std::vector<Mat<double>> g;
+        for (Param<double>* p : vae.params())
+            if (p->name.rfind("encoder2", 0) == 0 || p->name.rfind("prior1", 0) == 0) g.push_back(p->grad);
+        return g;
+    };
+    const auto full = second_layer_grads({});
+    const auto half = second_layer_grads({0.5, 0.0});
+    const auto none = second_layer_grads({0.0, 0.0});
+    const auto freed = second_layer_grads({1.0, 1e3});  // every term below the floor
+    REQUIRE(full.size() == 8);
+    for (std::size_t i = 0; i < full.size(); ++i) {
+        CHECK(full[i].norm() > 0.0);
+        CHECK((half[i] - 0.5 * full[i]).norm() <= 1e-12 * full[i].norm());
+        CHECK(none[i].norm() == 0.0);
+        CHECK(freed[i].norm() == 0.0);
+    }
 }
 
 TEST_CASE("VAE loss gradient matches finite differences for colour and framed tiles", "[vae]") {
