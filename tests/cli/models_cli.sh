@@ -23,20 +23,25 @@ for name in mnist fashion-mnist; do
   [[ "$line" == *" 28x28x1 "* ]] || bad "$name: no shape 28x28x1: $line"
   [[ "$line" == *" $shipped/$name.bbm" ]] || bad "$name: not listed from $shipped: $line"
 done
-[[ "$(row "$out" mnist)" =~ \ 32\ +1\.1936\ +1\.1\ MiB\  ]] || bad "mnist row lacks latent 32, -ELBO 1.1936 (its card), 1.1 MiB: $(row "$out" mnist)"
+# The card's integer -ELBO (what `models` shows for a model with its card).
+card_elbo() { grep -o "integer model as it codes | [0-9.]*" "$1" | grep -o "[0-9.]*$"; }
+mnist_elbo=$(card_elbo "$shipped/mnist.bbm.md")
+[ -n "$mnist_elbo" ] || bad "no integer -ELBO in mnist's card"
+[[ "$(row "$out" mnist)" =~ \ 32\ +${mnist_elbo//./\\.}\ +1\.1\ MiB\  ]] || bad "mnist row lacks latent 32, -ELBO $mnist_elbo (its card), 1.1 MiB: $(row "$out" mnist)"
 [[ "$(row "$out" fashion-mnist)" == *" 2.9574 "* ]] || bad "fashion-mnist row lacks its card's -ELBO: $(row "$out" fashion-mnist)"
 
 # --model-dir: a copy under a new name is listed from there; without its card the -ELBO is the
-# one the model file records (the float model's); with the card, the card's.
+# one the model file records (the float model's); with the card, the card's. (mnist-v2: its
+# file records 1.1925, its card 1.1936.)
 mkdir mine other
-cp "$shipped/mnist.bbm" mine/digits.bbm
+cp "$shipped/mnist-v2.bbm" mine/digits.bbm
 out=$("$bbans" models --model-dir mine 2> err.txt) || bad "models --model-dir failed"
 [ -s err.txt ] && bad "models --model-dir warned: $(cat err.txt)"
 [[ "$(row "$out" digits)" == *" $work/mine/digits.bbm" || "$(row "$out" digits)" == *" mine/digits.bbm" ]] \
   || bad "digits not listed from mine/: $out"
 [[ "$(row "$out" digits)" == *" 1.1925 "* ]] || bad "digits without a card: -ELBO not the file's 1.1925: $(row "$out" digits)"
 [ -n "$(row "$out" mnist)" ] && [ -n "$(row "$out" fashion-mnist)" ] || bad "shipped models missing with --model-dir: $out"
-cp "$shipped/mnist.bbm.md" mine/digits.bbm.md
+cp "$shipped/mnist-v2.bbm.md" mine/digits.bbm.md
 [[ "$(row "$("$bbans" models --model-dir mine)" digits)" == *" 1.1936 "* ]] || bad "digits with its card: -ELBO not 1.1936"
 # A card of another model is not believed, and says so.
 cp "$shipped/fashion-mnist.bbm.md" mine/digits.bbm.md
@@ -86,12 +91,12 @@ grep -q "model digits" report.txt || bad "report does not name the model digits:
 
 # JSON.
 "$bbans" models --json --model-dir mine 2>/dev/null > list.json || bad "models --json failed"
-python3 - list.json <<'PY' || bad "models --json: $(cat list.json)"
+python3 - list.json "$mnist_elbo" <<'PY' || bad "models --json: $(cat list.json)"
 import json, sys
 rows = {r["name"]: r for r in json.load(open(sys.argv[1]))}
 assert {"mnist", "fashion-mnist", "digits"} <= set(rows), rows.keys()
 m = rows["mnist"]
-assert (m["rows"], m["cols"], m["channels"], m["latent"], m["neg_elbo_bpd"]) == (28, 28, 1, 32, 1.1936), m
+assert (m["rows"], m["cols"], m["channels"], m["latent"], m["neg_elbo_bpd"]) == (28, 28, 1, 32, float(sys.argv[2])), m
 assert m["bytes"] > 1000000 and m["path"].endswith("/mnist.bbm"), m
 PY
 
