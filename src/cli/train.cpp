@@ -203,6 +203,15 @@ struct TrainingData {
     std::string describe;                     // for the first line printed
 };
 
+// How many of the corpus's n items (images, or files with --tile) --validation holds out: at
+// least one, and never all.
+Expected<std::size_t> validation_count(const TrainFlags& f, std::size_t n, const char* items) {
+    const auto cut = std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(f.validation * static_cast<double>(n))));
+    if (cut >= n)
+        return make_error("--validation " + f.validation_text() + " leaves no training images (the corpus has " + std::to_string(n) + items + ")");
+    return cut;
+}
+
 Expected<TrainingData> load_training_data_unchecked(TrainFlags& f) {
     TrainingData d;
     if (!f.tile.empty()) {
@@ -228,10 +237,9 @@ Expected<TrainingData> load_training_data_unchecked(TrainFlags& f) {
             // The last files of the training corpus (whole images, so no validation crop overlaps a
             // training crop) give the validation crops.
             const std::size_t files = train_images->size();
-            const auto cut = std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(f.validation * static_cast<double>(files))));
-            if (cut >= files)
-                return make_error("--validation " + f.validation_text() + " leaves no training images (the corpus has " + std::to_string(files) +
-                                  " image files; the validation split takes whole files)");
+            auto split = validation_count(f, files, " image files; the validation split takes whole files");
+            if (!split) return split.error();
+            const std::size_t cut = *split;
             std::vector<io::ImageSet> held(std::make_move_iterator(train_images->end() - static_cast<std::ptrdiff_t>(cut)),
                                            std::make_move_iterator(train_images->end()));
             train_images->resize(files - cut);
@@ -273,9 +281,9 @@ Expected<TrainingData> load_training_data_unchecked(TrainFlags& f) {
     if (f.validation > 0) {
         // The last images of the training corpus, never trained on: the epoch is chosen on them.
         const std::size_t count = d.train_view.count;
-        const auto cut = std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(f.validation * static_cast<double>(count))));
-        if (cut >= count)
-            return make_error("--validation " + f.validation_text() + " leaves no training images (the corpus has " + std::to_string(count) + ")");
+        auto split = validation_count(f, count, " images");
+        if (!split) return split.error();
+        const std::size_t cut = *split;
         d.valid_view = d.train_view;
         d.valid_view.pixels = d.train_view.image(count - cut);
         d.valid_view.count = cut;
