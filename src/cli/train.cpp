@@ -10,6 +10,7 @@
 #include <chrono>
 #include <csignal>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -618,6 +619,9 @@ void add_train_command(CLI::App& app, RunState& state) {
     t->add_option("--channels", f.model.channels, "decoder channels per pixel")->capture_default_str();
     t->add_option("--head-hidden", f.model.head_hidden, "hidden width of the per-pixel head")->capture_default_str();
     t->add_option("--head-layers", f.model.head_layers, "hidden layers of the per-pixel head")->capture_default_str();
+    t->add_flag("--no-context", [](std::int64_t) { f.model.autoregressive = false; },
+                "the per-pixel head sees only the decoder's channels, not the causal neighbours, so the latent must carry "
+                "the image's structure (for latent-use experiments)");
     t->add_option("--components", f.model.components, "logistics in each pixel's mixture")->capture_default_str();
     t->add_option("--likelihood", f.model.likelihood,
                   "logistic-mixture (8-bit samples), or bernoulli (binary images: every sample 0 or 255; no head)")

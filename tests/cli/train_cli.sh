@@ -119,6 +119,13 @@ grep -q "KL warm-up 5 steps, free bits 0.5 per latent dimension, shifts of up to
   "${tiny[@]}" 2> p.err || bad "train --patience failed: $(tail -n 1 p.err)"
 grep -q "stopping early" p.err || bad "--patience 1 with a learning rate of 0.5 did not stop early"
 [ "$(grep -c '^epoch' p.err)" -lt 40 ] || bad "--patience did not shorten the run"
+# --no-context: the head sees only the decoder's channels (the card says so) and the model still codes.
+"$bbans" train --corpus train.idx --test test.idx -o nc.bbm --epochs 1 --no-context "${tiny[@]}" 2> nc.err \
+  || bad "train --no-context failed: $(tail -n 1 nc.err)"
+grep -q "autoregressive" nc.err && bad "a --no-context run says it is autoregressive"
+grep -q "causal neighbours" nc.bbm.md && bad "the --no-context card lists causal neighbours"
+"$bbans" compress -q --method bits-back --model nc.bbm train.idx nc.bbx && "$bbans" decompress -q -c --model nc.bbm nc.bbx | cmp -s - train.idx \
+  || bad "the --no-context model does not round-trip"
 expect_error "$bbans" train --corpus train.idx --test test.idx -o w.bbm --validation 1.5 "${tiny[@]}"
 expect_error "$bbans" train --corpus train.idx --test test.idx -o w.bbm --patience 3 "${tiny[@]}"
 expect_error "$bbans" train --corpus train.idx --test test.idx -o w.bbm --free-bits -1 "${tiny[@]}"
