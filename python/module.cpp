@@ -401,6 +401,10 @@ struct TrainArgs {
     std::uint64_t seed = 1, crops = 0, test_crops = 0;
     std::optional<std::pair<std::uint32_t, std::uint32_t>> tile;
     std::string description, name;
+    // None: bbans train's default.
+    std::optional<std::uint32_t> head_hidden, head_layers, latent2, latent2_hidden, kl_warmup, shift;
+    std::optional<double> weight_decay, free_bits;
+    bool context = true;
 };
 
 Model train(const py::object& train_array, const py::object& test_array, const TrainArgs& args, const py::object& progress) {
@@ -419,6 +423,15 @@ Model train(const py::object& train_array, const py::object& test_array, const T
     if (args.crops) o.crops = args.crops;
     if (args.test_crops) o.test_crops = args.test_crops;
     if (args.tile) o.tile = io::Shape{args.tile->first, args.tile->second, train_px.view.channels};
+    if (args.head_hidden) o.model.head_hidden = *args.head_hidden;
+    if (args.head_layers) o.model.head_layers = *args.head_layers;
+    if (args.latent2) o.model.latent2 = *args.latent2;
+    if (args.latent2_hidden) o.model.latent2_hidden = *args.latent2_hidden;
+    o.model.autoregressive = args.context;
+    if (args.kl_warmup) o.train.kl_warmup_steps = *args.kl_warmup;
+    if (args.shift) o.train.shift = *args.shift;
+    if (args.weight_decay) o.train.weight_decay = *args.weight_decay;
+    if (args.free_bits) o.train.free_bits = *args.free_bits;
     o.description = args.description;
     o.train.progress_every = progress.is_none() ? 0 : o.train.progress_every;
 
@@ -568,6 +581,15 @@ PYBIND11_MODULE(_bbans, mod) {
         .def_readwrite("test_crops", &TrainArgs::test_crops)
         .def_readwrite("tile", &TrainArgs::tile)
         .def_readwrite("description", &TrainArgs::description)
-        .def_readwrite("name", &TrainArgs::name);
+        .def_readwrite("name", &TrainArgs::name)
+        .def_readwrite("head_hidden", &TrainArgs::head_hidden)
+        .def_readwrite("head_layers", &TrainArgs::head_layers)
+        .def_readwrite("latent2", &TrainArgs::latent2)
+        .def_readwrite("latent2_hidden", &TrainArgs::latent2_hidden)
+        .def_readwrite("kl_warmup", &TrainArgs::kl_warmup)
+        .def_readwrite("shift", &TrainArgs::shift)
+        .def_readwrite("weight_decay", &TrainArgs::weight_decay)
+        .def_readwrite("free_bits", &TrainArgs::free_bits)
+        .def_readwrite("context", &TrainArgs::context);
     mod.def("train", &train, py::arg("array"), py::arg("test"), py::arg("args"), py::arg("progress"));
 }

@@ -121,7 +121,8 @@ def _pair(value, what):
 
 def train(array, test=None, *, epochs=50, latent=None, widths=None, tile=None, crops=None, test_crops=None,
           batch_size=None, learning_rate=None, seed=1, threads=0, calibration=512, description="", name="model",
-          progress=None):
+          progress=None, head_hidden=None, head_layers=None, context=True, latent2=None, latent2_hidden=None,
+          weight_decay=None, kl_warmup=None, free_bits=None, shift=None):
     """Trains a model on the images, as `bbans train` does, and returns it (Model.save writes it).
 
     test: held-out images (never trained on); None holds out the last tenth of `array`.
@@ -130,6 +131,10 @@ def train(array, test=None, *, epochs=50, latent=None, widths=None, tile=None, c
     tile: train a tile model (e.g. 32 or (32, 32) or "32x32") on `crops` random crops of the
     images (`test_crops` of the held-out ones), which then codes images of any size and is the
     way to train on colour; without it the model codes grey images of the array's own shape.
+    head_hidden, head_layers: the per-pixel head's width and hidden layers; context=False: the head
+    does not see the causal neighbours (bbans train --no-context). latent2, latent2_hidden: a second
+    latent layer (hierarchical bits-back). weight_decay, kl_warmup (steps), free_bits (per latent
+    dimension), shift (pixels of translation augmentation; not with tile): as bbans train's options.
     progress: called with a dict after every 50 minibatches ({"event": "batch", ...}) and every
     epoch ({"event": "epoch", ..., "heldout_neg_elbo_bpd"}); returning False stops training
     (RuntimeError "training was stopped"); an exception it raises, or Ctrl-C, stops training
@@ -162,6 +167,15 @@ def train(array, test=None, *, epochs=50, latent=None, widths=None, tile=None, c
         args.crops = int(crops)
     if test_crops is not None:
         args.test_crops = int(test_crops)
+    for key, value, kind in (("head_hidden", head_hidden, int), ("head_layers", head_layers, int),
+                             ("latent2", latent2, int), ("latent2_hidden", latent2_hidden, int),
+                             ("kl_warmup", kl_warmup, int), ("shift", shift, int),
+                             ("weight_decay", weight_decay, float), ("free_bits", free_bits, float)):
+        if value is not None:
+            if kind(value) < 0:
+                raise ValueError(f"{key} must not be negative, got {value}")
+            setattr(args, key, kind(value))
+    args.context = bool(context)
     args.description = description
     args.name = name
     return _bbans.train(array, test, args, progress)

@@ -274,6 +274,27 @@ def test_train_code_save_load(tmp_path):
         bbans.load_model(path).save(str(tmp_path / "again.bbm"))
 
 
+def test_train_latent_options(tmp_path):
+    images = idx_images(MNIST, 120)
+    model = bbans.train(images[:100], images[100:], epochs=1, latent=4, widths=16, batch_size=20, threads=2,
+                        head_hidden=8, head_layers=2, latent2=3, latent2_hidden=8, free_bits=0.5, kl_warmup=5, shift=1,
+                        weight_decay=0.01, name="options")
+    path = tmp_path / "options.bbm"
+    model.save(str(path))
+    card = (tmp_path / "options.bbm.md").read_text()
+    assert "second latent layer z2 of 3" in card and "-> 2x8 ->" in card
+    assert "KL warm-up 5 steps, free bits 0.5 per latent dimension, shifts of up to 1 pixels" in card
+    data = bbans.compress(images[100:], model=model, method="bits-back")
+    assert np.array_equal(bbans.decompress(data, model=model), images[100:])
+    flat = bbans.train(images[:100], images[100:], epochs=1, latent=4, widths=16, batch_size=20, context=False)
+    flat.save(str(tmp_path / "flat.bbm"))
+    assert "causal neighbours" not in (tmp_path / "flat.bbm.md").read_text()
+    assert np.array_equal(bbans.decompress(bbans.compress(images[100:], model=flat, method="bits-back"), model=flat),
+                          images[100:])
+    with pytest.raises(ValueError, match="free_bits"):
+        bbans.train(images, epochs=1, free_bits=-1)
+
+
 def test_train_stops_and_raises():
     images = idx_images(MNIST, 100)
     with pytest.raises(RuntimeError, match="stopped"):
