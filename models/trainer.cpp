@@ -159,7 +159,8 @@ Status Trainer::run_epochs(const ImageSet& train, const ImageSet* heldout, const
         data_hash = image_set_hash(train);
         if (state_.epochs_done > 0 || adam_.steps() > 0) {
             if (state_.data_hash != data_hash || state_.data_count != train.count)
-                return make_error("the training images are not the ones this run started with");
+                return make_error("the training images are not the ones this run started with (" + std::to_string(train.count) +
+                                  " images now, " + std::to_string(state_.data_count) + " then)");
         } else {
             state_.data_hash = data_hash;
             state_.data_count = train.count;
