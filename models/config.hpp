@@ -36,6 +36,10 @@ struct VaeConfig {
     bool autoregressive = true;       // the head also sees the causal context (neighbourhood.hpp)
     std::uint32_t head_hidden = 32;   // P: per-sample head (C + context) -> P -> ... -> 3K
     std::uint32_t head_layers = 1;    // hidden layers of the head (1..4)
+    // A linear skip in the head: its last layer reads [its last hidden layer ; the head's own
+    // inputs], so the mixture parameters (the means above all) get a linear path from the
+    // channels and the causal context (models/layers.hpp, Mlp). Needs a head.
+    bool head_skip = false;
     std::uint32_t components = 5;     // K: logistics per pixel
     // Latent discretization for the codec glue (classic BB-ANS): the prior puts each latent on
     // 2^prior_precision equal-mass buckets; the posterior is coded at posterior_precision bits.

@@ -16,10 +16,12 @@ Linear<T>::Linear(std::string name, Index in, Index out) {
 }
 
 template <class T>
-void Linear<T>::init(Rng& rng, double gain) {
-    const double std = gain / std::sqrt(static_cast<double>(in_size()));
+void Linear<T>::init(Rng& rng, double gain, Index drawn) {
+    if (drawn < 0 || drawn > in_size()) drawn = in_size();
+    const double std = gain / std::sqrt(static_cast<double>(drawn));
     // Column-major fill order: a fixed, documented order so a seed means the same weights.
-    for (Index j = 0; j < weight.value.cols(); ++j)
+    weight.value.setZero();
+    for (Index j = 0; j < drawn; ++j)
         for (Index i = 0; i < weight.value.rows(); ++i) weight.value(i, j) = static_cast<T>(std * rng.normal());
     bias.value.setZero();
 }
@@ -54,16 +56,22 @@ void ReLU<T>::backward(const Mat<T>& A, const Mat<T>& dA, Mat<T>& dZ) {
 }
 
 template <class T>
-Mlp<T>::Mlp(const std::string& name, const std::vector<Index>& sizes) {
-    if (sizes.size() < 2) throw std::invalid_argument("Mlp needs at least one layer");
-    for (std::size_t i = 0; i + 1 < sizes.size(); ++i)
-        layers_.emplace_back(name + "." + std::to_string(i), sizes[i], sizes[i + 1]);
+Mlp<T>::Mlp(const std::string& name, const std::vector<Index>& sizes, bool skip) : skip_(skip) {
+    if (sizes.size() < (skip ? 3U : 2U)) throw std::invalid_argument(skip ? "an Mlp with a skip needs a hidden layer" : "Mlp needs at least one layer");
+    for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
+        const bool last = i + 2 == sizes.size();
+        layers_.emplace_back(name + "." + std::to_string(i), sizes[i] + (last && skip ? sizes[0] : 0), sizes[i + 1]);
+    }
 }
 
 template <class T>
 void Mlp<T>::init(Rng& rng, double last_gain) {
-    for (std::size_t i = 0; i < layers_.size(); ++i)
-        layers_[i].init(rng, i + 1 < layers_.size() ? std::sqrt(2.0) : last_gain);
+    // The skip's columns start at 0 and draw nothing: with a skip, an MLP starts as the one
+    // without it from the same generator (the same weights, the same draws after it).
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+        const bool last = i + 1 == layers_.size();
+        layers_[i].init(rng, last ? last_gain : std::sqrt(2.0), last && skip_ ? layers_[i].in_size() - in_size() : -1);
+    }
 }
 
 template <class T>
@@ -75,7 +83,7 @@ void Mlp<T>::forward(const Mat<T>& X, Tape& tape, Mat<T>& Y) const {
         layers_[i].forward(tape.a[i], tape.a[i + 1]);
         ReLU<T>::forward(tape.a[i + 1], tape.a[i + 1]);
     }
-    layers_.back().forward(tape.a[depth - 1], Y);
+    last_forward(tape.a[depth - 1], tape.a[0], Y);
 }
 
 template <class T>
@@ -86,7 +94,19 @@ void Mlp<T>::infer(const Mat<T>& X, Mat<T>& Y) const {
         ReLU<T>::forward(next, next);
         std::swap(cur, next);
     }
-    layers_.back().forward(cur, Y);
+    last_forward(cur, X, Y);
+}
+
+template <class T>
+void Mlp<T>::last_forward(const Mat<T>& a, const Mat<T>& x, Mat<T>& Y) const {
+    const Linear<T>& l = layers_.back();
+    if (!skip_) {
+        l.forward(a, Y);
+        return;
+    }
+    Y.noalias() = l.weight.value.leftCols(a.rows()) * a;
+    Y.noalias() += l.weight.value.rightCols(x.rows()) * x;
+    Y.colwise() += l.bias.value.col(0);
 }
 
 template <class T>
@@ -98,12 +118,29 @@ void Mlp<T>::backward(Tape& tape, const Mat<T>& dY, Mat<T>* grads, Mat<T>* dX, I
         Mat<T>& gb = grads[2 * i + 1];
         if (i == 0) {
             layers_[0].backward(tape.a[0], *d, gW, gb, dX, dx_rows);
+        } else if (skip_ && i + 1 == depth) {
+            // The last layer reads [a ; x]: W_h's gradient from a, W_x's from x (a[0]); a's
+            // gradient goes on down, x's is added to dX at the end.
+            const Mat<T>& W = layers_[i].weight.value;
+            const Index h = tape.a[i].rows(), in = tape.a[0].rows();
+            gW.resize(W.rows(), W.cols());
+            gW.leftCols(h).noalias() = dY * tape.a[i].transpose();
+            gW.rightCols(in).noalias() = dY * tape.a[0].transpose();
+            gb = dY.rowwise().sum();
+            Mat<T>& out = tape.d0;
+            out.noalias() = W.leftCols(h).transpose() * dY;
+            ReLU<T>::backward(tape.a[i], out, out);
+            d = &out;
         } else {
             Mat<T>& out = (d == &tape.d0) ? tape.d1 : tape.d0;
             layers_[i].backward(tape.a[i], *d, gW, gb, &out);
             ReLU<T>::backward(tape.a[i], out, out);  // through the ReLU that produced a[i]
             d = &out;
         }
+    }
+    if (skip_ && dX != nullptr) {
+        const Mat<T>& W = layers_.back().weight.value;
+        dX->noalias() += W.rightCols(in_size()).leftCols(dX->rows()).transpose() * dY;
     }
 }
 

@@ -25,8 +25,10 @@ public:
     Index in_size() const { return weight.value.cols(); }
     Index out_size() const { return weight.value.rows(); }
 
-    // Weights ~ N(0, gain^2 / in) (He initialization for gain = sqrt(2)), biases zero.
-    void init(Rng& rng, double gain);
+    // Weights ~ N(0, gain^2 / in) (He initialization for gain = sqrt(2)), biases zero. With
+    // drawn in [0, in), only the first `drawn` columns are drawn, as N(0, gain^2 / drawn), and
+    // the others are 0.
+    void init(Rng& rng, double gain, Index drawn = -1);
 
     // X: in x n  ->  Y: out x n.
     void forward(const Mat<T>& X, Mat<T>& Y) const;
@@ -49,6 +51,10 @@ struct ReLU {
 };
 
 // Linear -> ReLU -> Linear -> ReLU -> ... -> Linear (no activation after the last layer).
+// With a skip (at least one hidden layer), the last Linear reads [h ; x]: the last hidden
+// activations h, then the MLP's own input x, so Y = W_h h + W_x x + b, where W_h and W_x are the
+// left and right columns of that layer's one weight (out x (hidden + in)): a linear path from the
+// inputs to the outputs beside the ReLU layers.
 template <class T>
 class Mlp {
 public:
@@ -60,13 +66,15 @@ public:
     };
 
     Mlp() = default;
-    // sizes = {in, hidden..., out}; at least one layer.
-    Mlp(const std::string& name, const std::vector<Index>& sizes);
+    // sizes = {in, hidden..., out}; at least one layer (two with skip).
+    Mlp(const std::string& name, const std::vector<Index>& sizes, bool skip = false);
 
     Index in_size() const { return layers_.front().in_size(); }
+    bool skip() const { return skip_; }
     Index out_size() const { return layers_.back().out_size(); }
     std::size_t depth() const { return layers_.size(); }
-    // He initialization (gain sqrt 2) for layers followed by a ReLU, gain `last_gain` for the last.
+    // He initialization (gain sqrt 2) for layers followed by a ReLU, gain `last_gain` for the
+    // last; a skip's weights start at 0 (the MLP starts as the one without the skip).
     void init(Rng& rng, double last_gain = 1.0);
 
     // X: in x n  ->  Y: out x n; tape keeps what backward needs.
@@ -74,14 +82,19 @@ public:
     // Inference only (no tape). Y: out x n.
     void infer(const Mat<T>& X, Mat<T>& Y) const;
     // dY: out x n. grads points at 2 * depth() matrices: (gW, gb) per layer, in layer order.
-    // dX (in x n; the first dx_rows rows only if dx_rows >= 0) is computed only if given.
+    // dX (in x n; the first dx_rows rows only if dx_rows >= 0) is computed only if given; with
+    // a skip it includes the skip's part, W_x^T dY.
     void backward(Tape& tape, const Mat<T>& dY, Mat<T>* grads, Mat<T>* dX, Index dx_rows = -1) const;
 
     std::vector<Linear<T>>& layers() { return layers_; }
     const std::vector<Linear<T>>& layers() const { return layers_; }
 
 private:
+    // The last layer: Y = W a + b, or with the skip W_h a + W_x x + b.
+    void last_forward(const Mat<T>& a, const Mat<T>& x, Mat<T>& Y) const;
+
     std::vector<Linear<T>> layers_;
+    bool skip_ = false;
 };
 
 extern template class Linear<float>;

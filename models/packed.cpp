@@ -20,6 +20,10 @@ namespace bbans::models {
 
 namespace {
 
+// The most inputs a head has (channels, then the context of 4 samples per pixel): what its
+// skip adds to its last layer's inputs.
+constexpr std::size_t kMaxHeadSkip = 64 + head_context_size(kMaxImageChannels);
+
 // A pair of inputs (2p, 2p+1) of which at least one is non-zero.
 struct NonZeroPair {
     std::uint32_t pair;
@@ -91,7 +95,9 @@ BBANS_AVX2 inline __m256i requantize8(__m256i a, const std::int32_t* shift, cons
 // (exact: validate() bounds them to int16) without leaving registers, and the output layer
 // runs two sets of accumulators over alternate input pairs (independent additions; the sums
 // are exact int32 sums, so the grouping changes nothing). Same results as two
-// accumulate_avx2 calls with the int16 copy between them.
+// accumulate_avx2 calls with the int16 copy between them. With the head's skip (l2 reads
+// l1.out + l1.in values), the head's inputs x follow the hidden values in the output layer's
+// input vector.
 template <int R1, int R2>
 BBANS_AVX2 void head2(const PackedLinear& l1, const PackedLinear& l2, const std::int16_t* x, std::int32_t* out) {
     __m256i a[R1];
@@ -106,8 +112,9 @@ BBANS_AVX2 void head2(const PackedLinear& l1, const PackedLinear& l2, const std:
         for (int j = 0; j < R1; ++j)
             a[j] = _mm256_add_epi32(a[j], _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + 16 * j)), xv));
     }
-    // Hidden rows as int16, in order (padding rows are 0), two rows of blocks at a time.
-    alignas(32) std::int16_t h[8 * R1 + 16];
+    // Hidden rows as int16, in order (padding rows are 0), two rows of blocks at a time; then
+    // the skip's inputs, if any, and a 0 (a lone last input pairs with it).
+    alignas(32) std::int16_t h[8 * R1 + 16 + kMaxHeadSkip + 2];
     for (int j = 0; j < R1; j += 2) {
         const __m256i v0 = requantize8(a[j], l1.shift32.data() + 8 * j, l1.lo.data() + 8 * j, l1.hi.data() + 8 * j);
         const __m256i v1 = j + 1 < R1 ? requantize8(a[j + 1], l1.shift32.data() + 8 * j + 8, l1.lo.data() + 8 * j + 8, l1.hi.data() + 8 * j + 8)
@@ -115,6 +122,10 @@ BBANS_AVX2 void head2(const PackedLinear& l1, const PackedLinear& l2, const std:
         // packs works within 128-bit lanes: [v0 0-3, v1 0-3, v0 4-7, v1 4-7]; permute to order.
         const __m256i packed16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(v0, v1), 0xD8);
         _mm256_store_si256(reinterpret_cast<__m256i*>(h + 8 * j), packed16);
+    }
+    if (const auto skip = static_cast<std::size_t>(l2.in - l1.out); skip > 0) {
+        std::memcpy(h + l1.out, x, skip * sizeof(std::int16_t));
+        h[static_cast<std::size_t>(l2.in)] = 0;
     }
     __m256i b[R2], c[R2];
     for (int j = 0; j < R2; ++j) {
@@ -134,7 +145,7 @@ BBANS_AVX2 void head2(const PackedLinear& l1, const PackedLinear& l2, const std:
             c[j] = _mm256_add_epi32(c[j], _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + stride2 + 16 * j)), xv1));
         }
     }
-    if (p < pairs2) {  // (h is zero beyond the hidden rows, so a lone last input pairs with 0)
+    if (p < pairs2) {  // (h is zero beyond its l2.in values, so a lone last input pairs with 0)
         std::int32_t x0;
         std::memcpy(&x0, h + 2 * p, sizeof x0);
         const __m256i xv0 = _mm256_set1_epi32(x0);
@@ -324,8 +335,10 @@ Expected<PackedVae> PackedVae::make(const QuantizedVae& q) {
 #if defined(BBANS_HAVE_AVX2_KERNEL)
     // The fused kernel for the usual head (one hidden layer of at most 64 rows, at most 16
     // outputs, shifts in 1..31), when the CPU has AVX2.
+    // With the skip, the output layer also reads the head's inputs (at most kMaxHeadSkip).
+    const std::int32_t skip = p.config_.head_skip ? p.head_[0].in : 0;
     if (PackedLinear::has_avx2() && p.head_.size() == 2 && p.head_[0].plain_shifts && p.head_[1].plain_shifts &&
-        p.head_[1].in == p.head_[0].out && p.head_[1].out_pad <= 16) {
+        p.head_[1].in == p.head_[0].out + skip && static_cast<std::size_t>(skip) <= kMaxHeadSkip && p.head_[1].out_pad <= 16) {
         const int r1 = p.head_[0].out_pad / 8, r2 = p.head_[1].out_pad / 8;
         using Fn = void (*)(const PackedLinear&, const PackedLinear&, const std::int16_t*, std::int32_t*);
         static constexpr Fn k1[8] = {head2<1, 1>, head2<2, 1>, head2<3, 1>, head2<4, 1>, head2<5, 1>, head2<6, 1>, head2<7, 1>, head2<8, 1>};
@@ -338,14 +351,17 @@ Expected<PackedVae> PackedVae::make(const QuantizedVae& q) {
 
 namespace {
 // Runs the layers on `in` (int16 inputs); the last layer's outputs go to out. Hidden outputs
-// are within [0, 4095] or +-4095 (validate() checked that they fit int16).
-void run(const std::vector<PackedLinear>& layers, const std::int16_t* in, std::int32_t* out) {
+// are within [0, 4095] or +-4095 (validate() checked that they fit int16). skip (the head's
+// skip): the last layer reads [last hidden outputs ; in[0, skip)].
+void run(const std::vector<PackedLinear>& layers, const std::int16_t* in, std::int32_t* out, std::size_t skip = 0) {
     Scratch& s = scratch();
     const std::int16_t* x = in;
     for (std::size_t i = 0; i + 1 < layers.size(); ++i) {
         std::vector<std::int16_t>& next = (i % 2 == 0) ? s.a : s.b;
-        next.resize(static_cast<std::size_t>(layers[i].out));
+        const auto n = static_cast<std::size_t>(layers[i].out);
+        next.resize(n + (i + 2 == layers.size() ? skip : 0));
         layers[i].forward(x, next.data());
+        if (i + 2 == layers.size()) std::copy_n(in, skip, next.data() + n);
         x = next.data();
     }
     layers.back().forward(x, out);
@@ -411,22 +427,25 @@ void PackedVae::head(const std::int16_t* input, QPixelMixture& px) const {
     constexpr std::size_t kWide = 256;
     std::array<std::int32_t, kWide> acc;
     const std::int32_t* out = acc.data();
+    const std::size_t skip = config_.head_skip ? static_cast<std::size_t>(head_.front().in) : 0;  // inputs the last layer reads again
 #if defined(BBANS_HAVE_AVX2_KERNEL)
     if (head2_) {
         head2_(head_[0], head_[1], input, acc.data());
     } else
 #endif
     if (head_width_ <= kWide) {
-        std::array<std::int16_t, kWide> h;
+        std::array<std::int16_t, kWide + kMaxHeadSkip> h;
         const std::int16_t* x = input;
         for (std::size_t i = 0; i + 1 < head_.size(); ++i) {
             head_[i].forward_padded(x, acc.data());
             for (std::size_t k = 0; k < static_cast<std::size_t>(head_[i].out); ++k) h[k] = static_cast<std::int16_t>(acc[k]);
             x = h.data();
         }
+        // The skip: the head's inputs after the last hidden layer's outputs.
+        if (skip > 0) std::copy_n(input, skip, h.begin() + head_[head_.size() - 2].out);
         head_.back().forward_padded(x, acc.data());
     } else {
-        run(head_, input, acc.data());
+        run(head_, input, acc.data(), skip);
     }
     const std::size_t K = config_.components;
     px.k = K;

@@ -74,7 +74,8 @@ public:
     void decoder_channels(std::span<const std::int32_t> z_q16, std::span<std::int16_t> channels) const;
     void pixel_params(const std::int16_t* channels, const std::uint8_t* neighbours, QPixelMixture& out) const;
     // The same from the head's input vector: the C channels, then (if autoregressive) the 12
-    // neighbour bytes, as int16.
+    // neighbour bytes, as int16. (With head_skip its last layer reads them again after the
+    // last hidden layer, as QuantizedVae does.)
     void head(const std::int16_t* input, QPixelMixture& out) const;
 
 private:

@@ -294,10 +294,16 @@ Expected<QuantizedVae> QuantizedVae::from_float(const Vae& vae, const ImageSet& 
     }
     const auto head_fracs = quantize_hidden(vae.head(), head_max, head_scale, head_in_max, q.head_);
     {
+        // The last layer's inputs: the last hidden layer's activations, then (head_skip) the
+        // head's own inputs at their own scales and ranges.
         const auto& last = vae.head().layers().back();
-        const std::size_t in = static_cast<std::size_t>(last.in_size());
-        const std::vector<double> s = head_fracs.empty() ? head_scale : std::vector<double>(in, std::ldexp(1.0, -head_fracs.back()));
-        const std::vector<std::int32_t> m = head_fracs.empty() ? head_in_max : std::vector<std::int32_t>(in, kQActivationMax);
+        const std::size_t hidden = static_cast<std::size_t>(last.in_size()) - (cfg.head_skip ? head_scale.size() : 0);
+        std::vector<double> s = head_fracs.empty() ? head_scale : std::vector<double>(hidden, std::ldexp(1.0, -head_fracs.back()));
+        std::vector<std::int32_t> m = head_fracs.empty() ? head_in_max : std::vector<std::int32_t>(hidden, kQActivationMax);
+        if (cfg.head_skip) {  // (a head with a skip has a hidden layer: Mlp)
+            s.insert(s.end(), head_scale.begin(), head_scale.end());
+            m.insert(m.end(), head_in_max.begin(), head_in_max.end());
+        }
         q.head_.push_back(quantize_grouped(last, s, m, kind.parameter_formats(cfg)));
     }
     return q;
@@ -307,13 +313,16 @@ Expected<QuantizedVae> QuantizedVae::from_float(const Vae& vae, const ImageSet& 
 
 namespace {
 // Runs layers in turn; hidden outputs (already clamped to int16 ranges) feed the next layer.
-void run_layers(const std::vector<QLinear>& layers, std::vector<std::int16_t>& in, std::vector<std::int32_t>& out) {
+// skip (head_skip): values the last layer reads after the last hidden outputs, [hidden ; skip].
+void run_layers(const std::vector<QLinear>& layers, std::vector<std::int16_t>& in, std::vector<std::int32_t>& out,
+                std::span<const std::int16_t> skip = {}) {
     for (std::size_t i = 0; i < layers.size(); ++i) {
         out.resize(static_cast<std::size_t>(layers[i].out));
         layers[i].forward(in.data(), out.data());
         if (i + 1 < layers.size()) {
             in.resize(out.size());
             for (std::size_t k = 0; k < out.size(); ++k) in[k] = static_cast<std::int16_t>(out[k]);  // within [0, 4095]
+            if (i + 2 == layers.size()) in.insert(in.end(), skip.begin(), skip.end());
         }
     }
 }
@@ -369,12 +378,13 @@ void QuantizedVae::decoder_channels(std::span<const std::int32_t> z_q16, std::sp
 void QuantizedVae::pixel_params(const std::int16_t* channels, const std::uint8_t* neighbours, QPixelMixture& px) const {
     // Called for every pixel: scratch buffers live per thread, so nothing is allocated here
     // after the first call.
-    thread_local std::vector<std::int16_t> in;
+    thread_local std::vector<std::int16_t> f, in;
     thread_local std::vector<std::int32_t> out;
     const std::size_t C = config_.channels, K = config_.components;
-    in.assign(channels, channels + C);
-    if (config_.autoregressive) in.insert(in.end(), neighbours, neighbours + head_context_size(config_.image_channels));
-    run_layers(head_, in, out);
+    f.assign(channels, channels + C);
+    if (config_.autoregressive) f.insert(f.end(), neighbours, neighbours + head_context_size(config_.image_channels));
+    in = f;
+    run_layers(head_, in, out, config_.head_skip ? std::span<const std::int16_t>(f) : std::span<const std::int16_t>());
     px.k = K;
     for (std::size_t j = 0; j < K; ++j) {
         px.logits[j] = out[j];
@@ -397,12 +407,15 @@ bool QLinear::within_budget() const {
 Status QuantizedVae::validate() const {
     // Every layer's shapes and row formats, its accumulator bound, and that each layer's input
     // ranges cover what feeds it: then no file, however made, can overflow an accumulator.
+    // skip (the head with head_skip): the last layer is also fed input_max after the hidden values.
     auto chain = [](const std::vector<QLinear>& layers, std::span<const std::int32_t> input_max, std::size_t out,
-                    const char* what) -> Status {
+                    const char* what, bool skip = false) -> Status {
         const auto bad = [what](const char* problem) { return make_error(std::string("quantized ") + what + " " + problem); };
         if (layers.empty()) return bad("has no layers");
+        if (skip && layers.size() < 2) return bad("has a skip but no hidden layer");
         std::vector<std::int32_t> feeds(input_max.begin(), input_max.end());
         for (const QLinear& l : layers) {
+            if (skip && &l == &layers.back()) feeds.insert(feeds.end(), input_max.begin(), input_max.end());
             const auto in = static_cast<std::size_t>(l.in), rows = static_cast<std::size_t>(l.out);
             if (l.in < 1 || l.out < 1 || in != feeds.size() || l.weight.size() != in * rows || l.bias.size() != rows ||
                 l.shift.size() != rows || l.lo.size() != rows || l.hi.size() != rows || l.in_max.size() != in)
@@ -444,7 +457,7 @@ Status QuantizedVae::validate() const {
         if (!head_.empty()) return make_error("quantized head present in a model whose likelihood has none");
         return Ok{};
     }
-    return chain(head_, head_in, kind.head_outputs(config_), "head");
+    return chain(head_, head_in, kind.head_outputs(config_), "head", config_.head_skip);
 }
 
 }  // namespace bbans::models

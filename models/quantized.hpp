@@ -26,6 +26,10 @@
 //                   without a head (Bernoulli) they are the samples' parameters, in the formats
 //                   the likelihood gives (LikelihoodKind::parameter_formats: the logit in Q8)
 //   pixel mixture   logits Q8, means Q8 pixel units, log-scales Q8 clamped to [-7, 7]
+//   head skip       (head_skip) the head's last layer reads [last hidden ; head input]: the
+//                   hidden values at their calibrated scale (in_max 4095), then the head's
+//                   int16 inputs as the first layer reads them (channels at channel_frac, in_max
+//                   4095; context bytes 0..255, the float model's / 255 folded into W)
 //   hierarchical    encoder2 (q(z2|z1)) and prior1 (p(z1|z2)): input z1 or z2 bucket centres as
 //                   the decoder's (Q11, +-4.5), outputs as the posterior's (mean Q16 +-16,
 //                   log-scale Q8 in [-8, 8]), hidden layers calibrated on the calibration

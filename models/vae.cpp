@@ -55,7 +55,9 @@ Status VaeConfig::validate() const {
         std::vector<std::uint64_t> head{head_inputs()};
         for (std::uint32_t i = 0; i < head_layers; ++i) head.push_back(head_hidden);
         head.push_back(kind.head_outputs(*this));
-        total += mlp_params(head);
+        total += mlp_params(head) + (head_skip ? head_inputs() * kind.head_outputs(*this) : 0);
+    } else if (head_skip) {
+        return bad("a head skip needs a head (the " + std::string(kind.name()) + " likelihood has none)");
     }
     if (latent2 > 4096) return bad("second latent size must be 0..4096");
     if (latent2 > 0) {
@@ -158,7 +160,7 @@ void BasicVae<T>::build() {
         std::vector<Index> head{static_cast<Index>(config_.head_inputs())};
         for (std::uint32_t i = 0; i < config_.head_layers; ++i) head.push_back(config_.head_hidden);
         head.push_back(static_cast<Index>(kind.head_outputs(config_)));
-        head_ = Mlp<T>("head", head);
+        head_ = Mlp<T>("head", head, config_.head_skip);
     } else {
         head_ = Mlp<T>();
     }

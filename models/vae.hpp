@@ -7,6 +7,9 @@
 //   z -> decoder MLP -> D*S*C values, sample-major: channel ch of sample q = p*S + s at q*C + ch
 //   sample q: f = [its C channels ; its context / 255 (neighbourhood.hpp)] -> head MLP (ReLU)
 //            -> 3K raw -> K logits, means = 255 * raw, log-scales = clamp(raw, -7, 7)
+//            With head_skip the head's last layer reads [h ; f] (h: its last hidden layer):
+//            raw = W_h h + W_f f + b, a linear path from the neighbours to the means (W_f
+//            starts at 0: a new model with the skip is the one without it, same seed).
 //   log p(x|z) = sum_q log P_mixture(x_q)  (likelihood.hpp)
 // That is the logistic-mixture likelihood; the likelihood is a LikelihoodKind
 // (likelihood_kind.hpp), which says how many channels the decoder gives each sample, whether a
@@ -140,11 +143,12 @@ public:
     // ---- Weights: read access (quantization, serialization) -------------------------------
     const Mlp<T>& encoder() const { return encoder_; }  // D -> ... -> 2L (mean rows first)
     const Mlp<T>& decoder() const { return decoder_; }  // L -> ... -> D*C (or D logits)
-    const Mlp<T>& head() const { return head_; }        // (C [+12]) -> P -> 3K (empty for Bernoulli)
+    const Mlp<T>& head() const { return head_; }        // (C [+12]) -> P -> 3K (empty for Bernoulli; skip() if head_skip)
     const Mlp<T>& encoder2() const { return encoder2_; }  // L -> H2 -> 2 L2, q(z2|z1) (empty unless hierarchical)
     const Mlp<T>& prior1() const { return prior1_; }      // L2 -> H2 -> 2 L, p(z1|z2) (empty unless hierarchical)
     // Every parameter in a fixed order (encoder, decoder, head, encoder2, prior1; weight then
-    // bias per layer).
+    // bias per layer). With head_skip the head's last weight is 3K x (P + F): columns [0, P)
+    // read the last hidden layer, [P, P + F) the head's inputs f (the same tensors, one wider).
     std::vector<Param<T>*> params();
     std::vector<const Param<T>*> params() const;
     std::size_t parameter_count() const;

@@ -122,7 +122,7 @@ def _pair(value, what):
 def train(array, test=None, *, epochs=50, latent=None, widths=None, tile=None, crops=None, test_crops=None,
           batch_size=None, learning_rate=None, seed=1, threads=0, calibration=512, description="", name="model",
           progress=None, head_hidden=None, head_layers=None, context=True, latent2=None, latent2_hidden=None,
-          weight_decay=None, kl_warmup=None, free_bits=None, shift=None):
+          weight_decay=None, kl_warmup=None, free_bits=None, shift=None, head_skip=False):
     """Trains a model on the images, as `bbans train` does, and returns it (Model.save writes it).
 
     test: held-out images (never trained on); None holds out the last tenth of `array`.
@@ -132,7 +132,9 @@ def train(array, test=None, *, epochs=50, latent=None, widths=None, tile=None, c
     images (`test_crops` of the held-out ones), which then codes images of any size and is the
     way to train on colour; without it the model codes grey images of the array's own shape.
     head_hidden, head_layers: the per-pixel head's width and hidden layers; context=False: the head
-    does not see the causal neighbours (bbans train --no-context). latent2, latent2_hidden: a second
+    does not see the causal neighbours (bbans train --no-context); head_skip=True: the head's last
+    layer also reads its inputs, a linear path from the neighbours to the means (bbans train
+    --head-skip). latent2, latent2_hidden: a second
     latent layer (hierarchical bits-back). weight_decay, kl_warmup (steps), free_bits (per latent
     dimension), shift (pixels of translation augmentation; not with tile): as bbans train's options.
     progress: called with a dict after every 50 minibatches ({"event": "batch", ...}) and every
@@ -176,6 +178,7 @@ def train(array, test=None, *, epochs=50, latent=None, widths=None, tile=None, c
                 raise ValueError(f"{key} must not be negative, got {value}")
             setattr(args, key, kind(value))
     args.context = bool(context)
+    args.head_skip = bool(head_skip)
     args.description = description
     args.name = name
     return _bbans.train(array, test, args, progress)

@@ -291,6 +291,14 @@ def test_train_latent_options(tmp_path):
     assert "causal neighbours" not in (tmp_path / "flat.bbm.md").read_text()
     assert np.array_equal(bbans.decompress(bbans.compress(images[100:], model=flat, method="bits-back"), model=flat),
                           images[100:])
+    skip = bbans.train(images[:100], images[100:], epochs=1, latent=4, widths=16, batch_size=20, head_hidden=8,
+                       head_skip=True)
+    skip.save(str(tmp_path / "skip.bbm"))
+    assert "per-sample head 16 -> 8 -> 15 (" in (tmp_path / "skip.bbm.md").read_text()
+    assert "linear skip from the 16 inputs" in (tmp_path / "skip.bbm.md").read_text()
+    assert "linear skip" not in card
+    assert np.array_equal(bbans.decompress(bbans.compress(images[100:], model=skip, method="bits-back"), model=skip),
+                          images[100:])
     with pytest.raises(ValueError, match="free_bits"):
         bbans.train(images, epochs=1, free_bits=-1)
 

@@ -386,6 +386,10 @@ Expected<Prepared> prepare(TrainFlags& f, const std::string& card_path, const st
             }
         if (!known) return make_error("--colour-transform must be none, subtract-green or ycocg-r, got '" + f.colour_transform + "'");
     }
+    // --head-skip needs a head: said before the corpora are read (the rest of the architecture is
+    // checked once their shape is known).
+    if (const models::LikelihoodKind& kind = models::likelihood_kind(f.model.likelihood); f.resume.empty() && f.model.head_skip && !kind.has_head(f.model))
+        return make_error("--head-skip needs a per-pixel head, and the " + std::string(kind.name()) + " likelihood has none");
     // A resumed run's architecture (its colour transform included) is the checkpoint's.
     std::optional<Expected<models::Trainer>> resumed;
     if (!f.resume.empty()) {
@@ -451,7 +455,8 @@ int run_train(TrainFlags& f) {
         std::cerr << "bbans train: " << data.describe << "; latent " << cfg.latent << ", hidden " << cfg.encoder_hidden << "/" << cfg.decoder_hidden
                   << (cfg.hierarchical() ? ", latent2 " + std::to_string(cfg.latent2) + " (hidden " + std::to_string(cfg.latent2_hidden) + ")" : std::string())
                   << ", " << (models::likelihood_kind(cfg).has_head(cfg) ? std::to_string(cfg.components) + " logistics" : std::string(models::likelihood_kind(cfg).name()))
-                  << (cfg.autoregressive && models::likelihood_kind(cfg).reads_context(cfg) ? ", autoregressive" : "") << "; "
+                  << (cfg.autoregressive && models::likelihood_kind(cfg).reads_context(cfg) ? ", autoregressive" : "")
+                  << (cfg.head_skip ? ", head skip" : "") << "; "
                   << trainer.model().parameter_count() << " parameters; ";
         if (ranks > 1) std::cerr << ranks << " MPI ranks, " << trainer.train_config().shards << " shards; ";
         std::cerr << "checkpoints in " << ckpt << '\n';
@@ -622,6 +627,10 @@ void add_train_command(CLI::App& app, RunState& state) {
     t->add_flag("--no-context", [](std::int64_t) { f.model.autoregressive = false; },
                 "the per-pixel head sees only the decoder's channels, not the causal neighbours, so the latent must carry "
                 "the image's structure (for latent-use experiments)");
+    t->add_flag("--head-skip", f.model.head_skip,
+                "a linear skip in the per-pixel head: its last layer also reads the head's inputs (the decoder's channels and "
+                "the causal neighbours), so the mixture's means get a linear prediction from the neighbours (with --resume "
+                "the checkpoint's architecture)");
     t->add_option("--components", f.model.components, "logistics in each pixel's mixture")->capture_default_str();
     t->add_option("--likelihood", f.model.likelihood,
                   "logistic-mixture (8-bit samples), or bernoulli (binary images: every sample 0 or 255; no head)")

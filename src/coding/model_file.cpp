@@ -89,7 +89,8 @@ std::string card_markdown(const CodingModel& model, const TrainingRecord& r) {
     else
         s << "per-sample head " << c.head_inputs() << " -> " << (c.head_layers > 1 ? std::to_string(c.head_layers) + "x" : std::string()) << c.head_hidden << " -> " << kind.head_outputs(c) << " (" << c.components
           << " logistics" << (c.autoregressive ? ", 12 causal neighbours" : "")
-          << (c.autoregressive && c.image_channels != 1 ? " and the pixel's earlier channels" : "") << ") |\n";
+          << (c.autoregressive && c.image_channels != 1 ? " and the pixel's earlier channels" : "")
+          << (c.head_skip ? "; + a linear skip from the " + std::to_string(c.head_inputs()) + " inputs to the outputs" : std::string()) << ") |\n";
     s << "| latent discretization | 2^" << c.prior_precision << " equal-mass buckets per dimension, posterior at "
       << c.posterior_precision << " bits |\n";
     std::snprintf(buf, sizeof buf, "| training | %u epochs, batch %u, Adam lr %g (schedule %d, final fraction %g, warm-up %u), weight decay %g, clip %g, seed %llu |\n",

@@ -126,6 +126,20 @@ grep -q "autoregressive" nc.err && bad "a --no-context run says it is autoregres
 grep -q "causal neighbours" nc.bbm.md && bad "the --no-context card lists causal neighbours"
 "$bbans" compress -q --method bits-back --model nc.bbm train.idx nc.bbx && "$bbans" decompress -q -c --model nc.bbm nc.bbx | cmp -s - train.idx \
   || bad "the --no-context model does not round-trip"
+# --head-skip: the head's last layer also reads its 14 inputs (2 channels, 12 neighbours); the
+# run and the card say so, the model round-trips, and a run resumed without the flag keeps the
+# checkpoint's skip. A likelihood without a head cannot have one.
+"$bbans" train --corpus train.idx --test test.idx -o hs.bbm --epochs 1 --head-skip "${tiny[@]}" 2> hs.err \
+  || bad "train --head-skip failed: $(tail -n 1 hs.err)"
+grep -q "head skip" hs.err || bad "the --head-skip run does not say so"
+grep -q "per-sample head 14 -> 8 -> 6 (.*linear skip from the 14 inputs" hs.bbm.md || bad "the --head-skip card lacks the skip: $(grep architecture hs.bbm.md)"
+grep -q "linear skip" m.bbm.md && bad "a card without --head-skip names a skip"
+"$bbans" compress -q --method bits-back --model hs.bbm train.idx hs.bbx && "$bbans" decompress -q -c --model hs.bbm hs.bbx | cmp -s - train.idx \
+  || bad "the --head-skip model does not round-trip"
+"$bbans" train --corpus train.idx --test test.idx -o hs2.bbm --resume hs.bbm.ckpt --epochs 2 -q || bad "resuming a --head-skip run failed"
+grep -q "linear skip from the 14 inputs" hs2.bbm.md && grep -q "| training | 2 epochs" hs2.bbm.md || bad "the resumed run lost the head skip"
+expect_error "$bbans" train --corpus train.idx --test test.idx -o w.bbm --head-skip --likelihood bernoulli "${tiny[@]}"
+[[ "$last_error" == *"--head-skip needs a per-pixel head"* ]] || bad "--head-skip with a Bernoulli likelihood: $last_error"
 expect_error "$bbans" train --corpus train.idx --test test.idx -o w.bbm --validation 1.5 "${tiny[@]}"
 expect_error "$bbans" train --corpus train.idx --test test.idx -o w.bbm --patience 3 "${tiny[@]}"
 expect_error "$bbans" train --corpus train.idx --test test.idx -o w.bbm --free-bits -1 "${tiny[@]}"

@@ -89,20 +89,10 @@ TEST_CASE("Bernoulli: binary images of any size round-trip and restore the messa
 
 TEST_CASE("Bernoulli: the rate is the integer model's negative ELBO", "[coding][bernoulli]") {
     auto coder = *coding::TiledCoder::make(bernoulli_model(7));
-    const std::size_t rows = 16, cols = 16, n = 40;
-    codec::Message m(2);
-    std::mt19937_64 rng(9);
-    double elbo = 0, first = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        const auto px = binary_images(1, rows, cols, 700 + i);
-        const double before = static_cast<double>(m.size_bits());
-        REQUIRE(coder.push(m, px, rows, cols, i == 0 ? 2 : 0).has_value());
-        if (i == 0) first = static_cast<double>(m.size_bits()) - before;
-        else elbo += coder.neg_elbo_bits(px, rows, cols, [&] { return rng(); });
-    }
-    const double net = static_cast<double>(m.size_bits()) - first;
-    REQUIRE(std::isfinite(elbo));
-    REQUIRE(net == Approx(elbo).epsilon(0.05));
+    const std::size_t rows = 16, cols = 16;
+    const auto r = test::rate_and_neg_elbo(coder, rows, cols, 40, 2, 9, [&](std::size_t i) { return binary_images(1, rows, cols, 700 + i); });
+    REQUIRE(std::isfinite(r.neg_elbo_bits));
+    REQUIRE(r.net_bits == Approx(r.neg_elbo_bits).epsilon(0.05));
 
     // Without bits back (the likelihood alone at a fixed latent) the cost is exactly what the
     // codec's frequencies say, up to the rANS overhead of a few bits.

@@ -150,25 +150,9 @@ TEST_CASE("hierarchical coder: posterior2 and prior1 are the same in every kerne
 
 TEST_CASE("hierarchical model files round-trip byte for byte and keep their identity", "[coding][hierarchical]") {
     const auto tm = test::tiny_hierarchical_model(36);
-    // The float model file, and its checkpoint.
-    const std::string file = models::serialize_model(tm.vae);
-    auto back = models::deserialize_model(file);
-    REQUIRE(back.has_value());
-    CHECK(back->config() == tm.vae.config());
-    CHECK(models::serialize_model(*back) == file);
-    CHECK(models::model_hash(*back) == models::model_hash(tm.vae));
-    const std::string ck = models::serialize_checkpoint(tm.vae, {});
-    auto ck_back = models::deserialize_checkpoint(ck);
-    REQUIRE(ck_back.has_value());
-    CHECK(models::serialize_checkpoint(ck_back->model, ck_back->state) == ck);
-    // The coding model file.
+    // The float model file, its checkpoint and the coding model file.
+    test::check_model_files_round_trip(tm);
     const std::string coding = models::serialize_coding_model(tm.vae.info(), tm.q);
-    auto cm = models::deserialize_coding_model(coding);
-    REQUIRE(cm.has_value());
-    CHECK(cm->quantized == tm.q);
-    CHECK(cm->config() == tm.q.config());
-    CHECK(models::serialize_coding_model(cm->info, cm->quantized) == coding);
-    CHECK(cm->hash == models::hash128(*models::unwrap_container(models::kCodingModelMagic, coding)));
     // The same weights without the second layer are another (smaller) model.
     auto plain_cfg = tm.q.config();
     plain_cfg.latent2 = 0;

@@ -101,29 +101,36 @@ TEST_CASE("packed: the worst-case row reaches 2^31 - 2 and stays exact", "[packe
 }
 
 TEST_CASE("packed: PackedVae computes what QuantizedVae computes", "[packed]") {
-    for (const bool autoregressive : {true, false}) {
-        const auto tm = test::tiny_model(11, autoregressive);
+    // Grey with and without context and the head's skip; with the skip, colour and hierarchical.
+    std::vector<test::TinyModel> models;
+    for (const bool autoregressive : {true, false})
+        for (const bool skip : {false, true}) models.push_back(test::tiny_model(11, autoregressive, skip));
+    models.push_back(test::tiny_colour_model(3, 11, true));
+    models.push_back(test::tiny_hierarchical_model(11, 1, true));
+    for (const auto& tm : models) {
         const auto& cfg = tm.q.config();
+        CAPTURE(cfg.autoregressive, cfg.head_skip, cfg.image_channels, cfg.latent2);
         auto packed = models::PackedVae::make(tm.q);
         REQUIRE(packed.has_value());
-        const auto px = test::blob_images(8, cfg.rows, cfg.cols, 3);
+        const std::size_t D = cfg.samples(), context = models::head_context_size(cfg.image_channels);
+        const auto px = test::colour_images(8, cfg.rows, cfg.cols, cfg.image_channels, 3);
         for (std::size_t i = 0; i < 8; ++i) {
-            const std::span<const std::uint8_t> x(px.data() + i * cfg.pixels(), cfg.pixels());
+            const std::span<const std::uint8_t> x(px.data() + i * D, D);
             std::vector<std::int32_t> m1(cfg.latent), s1(cfg.latent), m2(cfg.latent), s2(cfg.latent);
             tm.q.posterior(x, m1, s1);
             packed->posterior(x, m2, s2);
             REQUIRE(m1 == m2);
             REQUIRE(s1 == s2);
-            std::vector<std::int16_t> c1(cfg.pixels() * cfg.channels), c2(c1.size());
+            std::vector<std::int16_t> c1(D * cfg.channels), c2(c1.size());
             tm.q.decoder_channels(m1, c1);
             packed->decoder_channels(m1, c2);
             REQUIRE(c1 == c2);
-            for (std::size_t p = 0; p < cfg.pixels(); ++p) {
-                std::array<std::uint8_t, models::kNeighbours> nb{};
-                for (std::size_t k = 0; k < nb.size(); ++k) nb[k] = x[(p + k * 7) % x.size()];
+            for (std::size_t q = 0; q < D; ++q) {
+                std::vector<std::uint8_t> nb(context);
+                for (std::size_t k = 0; k < nb.size(); ++k) nb[k] = x[(q + k * 7) % x.size()];
                 models::QPixelMixture a, b;
-                tm.q.pixel_params(c1.data() + p * cfg.channels, nb.data(), a);
-                packed->pixel_params(c1.data() + p * cfg.channels, nb.data(), b);
+                tm.q.pixel_params(c1.data() + q * cfg.channels, nb.data(), a);
+                packed->pixel_params(c1.data() + q * cfg.channels, nb.data(), b);
                 REQUIRE(a.k == b.k);
                 REQUIRE(a.logits == b.logits);
                 REQUIRE(a.means == b.means);
@@ -151,13 +158,17 @@ TEST_CASE("packed: the fused head kernel equals the reference for every head wid
     // Hidden widths that fill 1 to 8 blocks of 8 rows, odd and even, with 1 to 5 components
     // (1 or 2 output blocks); the fused AVX2 path is taken where the CPU has AVX2, and must
     // give QuantizedVae's numbers whatever the shape.
+    // With the head's skip too: the output layer then also reads the head's 15 inputs.
     for (const std::size_t hidden : {std::size_t{8}, std::size_t{13}, std::size_t{24}, std::size_t{40}, std::size_t{64}}) {
-        for (const std::size_t components : {std::size_t{1}, std::size_t{5}}) {
-            auto cfg = test::tiny_config(true);
+        for (const std::size_t components : {std::size_t{1}, std::size_t{5}})
+        for (const bool skip : {false, true}) {
+            CAPTURE(hidden, components, skip);
+            auto cfg = test::tiny_config(true, skip);
             cfg.head_hidden = hidden;
             cfg.components = components;
             auto vae = models::Vae::make(cfg, 100 + hidden + components);
             REQUIRE(vae.has_value());
+            test::set_skip_weights(*vae, hidden);
             const auto px = test::blob_images(16, cfg.rows, cfg.cols, 5);
             const models::ImageSet calib{px.data(), 16, cfg.rows, cfg.cols};
             auto q = models::QuantizedVae::from_float(*vae, calib);

@@ -41,7 +41,9 @@ TEST_CASE("quantized: QLinear follows the float layer and never exceeds its accu
 }
 
 TEST_CASE("quantized: the integer VAE follows the float VAE", "[quantized]") {
-    const auto tm = test::tiny_model(2);
+  for (const bool skip : {false, true}) {  // without and with the head's linear skip
+    CAPTURE(skip);
+    const auto tm = test::tiny_model(2, true, skip);
     const auto& cfg = tm.vae.config();
     const auto px = test::blob_images(10, cfg.rows, cfg.cols, 5);
     for (std::size_t i = 0; i < 10; ++i) {
@@ -77,6 +79,7 @@ TEST_CASE("quantized: the integer VAE follows the float VAE", "[quantized]") {
             CHECK(qm.logits[k] / 256.0 == Approx(fm.logits[k]).margin(0.05));
         }
     }
+  }
 }
 
 TEST_CASE("quantized: validate rejects layers that could overflow or do not fit", "[quantized]") {
@@ -117,5 +120,24 @@ TEST_CASE("quantized: validate rejects layers that could overflow or do not fit"
         auto q = tm.q;
         q.head().pop_back();
         expect_invalid(q, "head");
+    }
+    // With the head's skip the last layer reads the head's inputs too, at their ranges.
+    const auto skip = test::tiny_model(3, true, true);
+    REQUIRE(skip.q.validate().has_value());
+    {
+        auto q = skip.q;
+        auto& last = q.head().back();
+        last.in_max[static_cast<std::size_t>(last.in) - 1] = 254;  // the last neighbour byte reaches 255
+        expect_invalid(q, "input range");
+    }
+    {
+        auto q = skip.q;
+        q.head().erase(q.head().begin());  // the output layer alone: no hidden layer to skip
+        expect_invalid(q, "skip");
+    }
+    {  // the layers of a model without the skip in a configuration with it
+        models::VaeConfig cfg = tm.q.config();
+        cfg.head_skip = true;
+        expect_invalid(models::QuantizedVae(cfg, tm.q.encoder(), tm.q.decoder(), tm.q.head(), tm.q.channel_frac()), "shapes");
     }
 }

@@ -2,6 +2,7 @@
 // Small VAEs with random weights, quantized, for tests of the integer model and the coder.
 #include <algorithm>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "models/quantized.hpp"
@@ -9,8 +10,9 @@
 
 namespace bbans::test {
 
-inline models::VaeConfig tiny_config(bool autoregressive = true) {
+inline models::VaeConfig tiny_config(bool autoregressive = true, bool head_skip = false) {
     models::VaeConfig c;
+    c.head_skip = head_skip;
     c.rows = 8;
     c.cols = 8;
     c.latent = 4;
@@ -23,6 +25,19 @@ inline models::VaeConfig tiny_config(bool autoregressive = true) {
     c.prior_precision = 8;
     c.posterior_precision = 18;
     return c;
+}
+
+// The head skip's weights (VaeConfig::head_skip), which a new model has at 0, at random, so
+// that the tests see a skip that changes the numbers. Nothing without the skip.
+inline void set_skip_weights(models::Vae& vae, std::uint64_t seed) {
+    if (!vae.config().head_skip) return;
+    const std::string name = "head." + std::to_string(vae.config().head_layers) + ".weight";
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<float> normal(0.0f, 0.3f);
+    for (auto* p : vae.params())
+        if (p->name == name)
+            for (models::Index j = p->value.cols() - static_cast<models::Index>(vae.config().head_inputs()); j < p->value.cols(); ++j)
+                for (models::Index i = 0; i < p->value.rows(); ++i) p->value(i, j) = normal(rng);
 }
 
 // Images with structure (a bright blob on a dark background, plus noise) so that activations
@@ -63,9 +78,10 @@ struct TinyModel {
     models::QuantizedVae q;
 };
 
-inline TinyModel tiny_model(std::uint64_t seed, bool autoregressive = true) {
-    const auto cfg = tiny_config(autoregressive);
+inline TinyModel tiny_model(std::uint64_t seed, bool autoregressive = true, bool head_skip = false) {
+    const auto cfg = tiny_config(autoregressive, head_skip);
     auto vae = models::Vae::make(cfg, seed);
+    set_skip_weights(*vae, seed);
     const auto px = blob_images(64, cfg.rows, cfg.cols, seed + 1);
     const models::ImageSet calib{px.data(), 64, cfg.rows, cfg.cols};
     auto q = models::QuantizedVae::from_float(*vae, calib);
@@ -75,14 +91,30 @@ inline TinyModel tiny_model(std::uint64_t seed, bool autoregressive = true) {
 // A tiny hierarchical model (latent2 = 3). Its second-layer networks' last layers are scaled up
 // to ordinary weights (initialization makes them small, so that q(z2|z1) and p(z1|z2) start near
 // N(0, I)), so the tests see priors p(z1|z2) that depend on z2.
-inline TinyModel tiny_hierarchical_model(std::uint64_t seed, std::size_t S = 1) {
-    auto cfg = tiny_config();
+inline TinyModel tiny_hierarchical_model(std::uint64_t seed, std::size_t S = 1, bool head_skip = false) {
+    auto cfg = tiny_config(true, head_skip);
     cfg.image_channels = static_cast<std::uint32_t>(S);
     cfg.latent2 = 3;
     cfg.latent2_hidden = 8;
     auto vae = models::Vae::make(cfg, seed);
     for (auto* p : vae->params())
         if (p->name == "encoder2.1.weight" || p->name == "prior1.1.weight") p->value *= 10.0f;
+    set_skip_weights(*vae, seed);
+    const auto px = colour_images(64, cfg.rows, cfg.cols, S, seed + 1);
+    const models::ImageSet calib{px.data(), 64, cfg.rows, cfg.cols, S};
+    auto q = models::QuantizedVae::from_float(*vae, calib);
+    return {std::move(*vae), std::move(*q)};
+}
+
+// A tiny model of S samples per pixel (calibrated on colour_images), with the head's linear
+// skip (VaeConfig::head_skip) if asked.
+inline TinyModel tiny_colour_model(std::size_t S, std::uint64_t seed, bool head_skip = false,
+                                   models::ColourTransform transform = models::ColourTransform::none) {
+    auto cfg = tiny_config(true, head_skip);
+    cfg.image_channels = static_cast<std::uint32_t>(S);
+    cfg.colour_transform = transform;
+    auto vae = models::Vae::make(cfg, seed);
+    set_skip_weights(*vae, seed);
     const auto px = colour_images(64, cfg.rows, cfg.cols, S, seed + 1);
     const models::ImageSet calib{px.data(), 64, cfg.rows, cfg.cols, S};
     auto q = models::QuantizedVae::from_float(*vae, calib);

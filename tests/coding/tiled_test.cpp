@@ -17,18 +17,8 @@ namespace {
 // A tiny tile model of S samples per pixel, calibrated on colour blobs.
 models::QuantizedVae tiny_colour_model(std::size_t S, std::uint64_t seed,
                                        models::ColourTransform transform = models::ColourTransform::none) {
-    auto cfg = test::tiny_config();
-    cfg.image_channels = static_cast<std::uint32_t>(S);
-    cfg.colour_transform = transform;
-    auto vae = models::Vae::make(cfg, seed);
-    REQUIRE(vae.has_value());
-    const auto px = test::colour_images(64, cfg.rows, cfg.cols, S, seed + 1);
-    const models::ImageSet calib{px.data(), 64, cfg.rows, cfg.cols, S};
-    auto q = models::QuantizedVae::from_float(*vae, calib);
-    REQUIRE(q.has_value());
-    return std::move(*q);
+    return test::tiny_colour_model(S, seed, false, transform).q;
 }
-
 
 }  // namespace
 
@@ -122,20 +112,10 @@ TEST_CASE("tiled coder: a pixel's model reads the band above and the tile to its
 TEST_CASE("tiled coder: the rate of many images matches the integer negative ELBO", "[coding][tiled]") {
     const auto q = tiny_colour_model(3, 14);
     auto coder = *coding::TiledCoder::make(q);
-    const std::size_t rows = 19, cols = 13, n = 30;
-    std::mt19937_64 rng(3);
-    codec::Message m(2);
-    double elbo = 0, first = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        const auto px = test::colour_images(1, rows, cols, 3, 500 + i);
-        const double before = static_cast<double>(m.size_bits());
-        REQUIRE(coder.push(m, px, rows, cols, i == 0 ? 3 : 0).has_value());
-        if (i == 0) first = static_cast<double>(m.size_bits()) - before;
-        else elbo += coder.neg_elbo_bits(px, rows, cols, [&] { return rng(); });
-    }
-    const double net = static_cast<double>(m.size_bits()) - first;
+    const std::size_t rows = 19, cols = 13;
+    const auto r = test::rate_and_neg_elbo(coder, rows, cols, 30, 3, 3, [&](std::size_t i) { return test::colour_images(1, rows, cols, 3, 500 + i); });
     // Single-sample ELBO estimates scatter; 29 images of 741 samples agree within a few percent.
-    REQUIRE(net == Approx(elbo).epsilon(0.05));
+    REQUIRE(r.net_bits == Approx(r.neg_elbo_bits).epsilon(0.05));
 }
 
 TEST_CASE("tiled coder: a wrong-size image is an error, not a corrupt message", "[coding][tiled]") {

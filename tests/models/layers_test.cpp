@@ -68,13 +68,10 @@ TEST_CASE("ReLU backward matches finite differences", "[layers]") {
     CHECK(active < Z.size());
 }
 
-TEST_CASE("Mlp backward matches finite differences for weights and inputs", "[layers]") {
-    Rng rng(13);
-    Mlp<double> mlp("mlp", {6, 7, 5, 3});
-    mlp.init(rng, 1.0);
-    for (auto& l : mlp.layers()) l.bias.value = random_matrix(rng, l.out_size(), 1, 0.1);
-    Mat<double> X = random_matrix(rng, 6, 5);
-    const Mat<double> G = random_matrix(rng, 3, 5);
+namespace {
+// forward and infer agree, and backward's gradients of sum(Y .* G) for every weight, bias and
+// input match central differences. Returns dX.
+Mat<double> check_mlp_gradients(Mlp<double>& mlp, Mat<double>& X, const Mat<double>& G) {
     auto J = [&] {
         Mat<double> Y;
         mlp.infer(X, Y);
@@ -97,6 +94,55 @@ TEST_CASE("Mlp backward matches finite differences for weights and inputs", "[la
     }
     for (Index i = 0; i < X.rows(); ++i)
         for (Index j = 0; j < X.cols(); ++j) CHECK(close(numeric_derivative(J, X(i, j)), dX(i, j), 1e-6, 1e-9));
+    return dX;
+}
+}  // namespace
+
+TEST_CASE("Mlp backward matches finite differences for weights and inputs", "[layers]") {
+    Rng rng(13);
+    Mlp<double> mlp("mlp", {6, 7, 5, 3});
+    mlp.init(rng, 1.0);
+    for (auto& l : mlp.layers()) l.bias.value = random_matrix(rng, l.out_size(), 1, 0.1);
+    Mat<double> X = random_matrix(rng, 6, 5);
+    const Mat<double> G = random_matrix(rng, 3, 5);
+    check_mlp_gradients(mlp, X, G);
+}
+
+TEST_CASE("Mlp with a skip: the last layer reads [h ; x]; backward matches finite differences", "[layers]") {
+    Rng rng(14);
+    for (const std::vector<Index>& sizes : {std::vector<Index>{6, 7, 3}, std::vector<Index>{6, 7, 5, 4}}) {
+        Mlp<double> mlp("mlp", sizes, true);
+        REQUIRE(mlp.skip());
+        const Index in = sizes.front(), hidden = sizes[sizes.size() - 2], out = sizes.back();
+        REQUIRE(mlp.layers().back().in_size() == hidden + in);
+        mlp.init(rng, 1.0);
+        CHECK(mlp.layers().back().weight.value.rightCols(in).isZero(0));  // the skip starts at 0
+        CHECK(mlp.layers().back().weight.value.leftCols(hidden).cwiseAbs().minCoeff() > 0);
+        mlp.layers().back().weight.value.rightCols(in) = random_matrix(rng, out, in, 0.5);
+        for (auto& l : mlp.layers()) l.bias.value = random_matrix(rng, l.out_size(), 1, 0.1);
+        Mat<double> X = random_matrix(rng, in, 5);
+        const Mat<double> G = random_matrix(rng, out, 5);
+        const Mat<double> dX = check_mlp_gradients(mlp, X, G);
+        // The output is the skip-less MLP's (the last weight's hidden columns) plus W_x X.
+        Mlp<double> plain("mlp", sizes);
+        for (std::size_t i = 0; i < mlp.depth(); ++i) {
+            plain.layers()[i].bias.value = mlp.layers()[i].bias.value;
+            plain.layers()[i].weight.value = mlp.layers()[i].weight.value.leftCols(plain.layers()[i].in_size());
+        }
+        Mat<double> Y, Yp, dX2;
+        mlp.infer(X, Y);
+        plain.infer(X, Yp);
+        const Mat<double> Wx = mlp.layers().back().weight.value.rightCols(in);
+        CHECK((Y - Yp - Wx * X).cwiseAbs().maxCoeff() < 1e-12);
+        typename Mlp<double>::Tape tape;
+        mlp.forward(X, tape, Y);
+        std::vector<Mat<double>> grads(2 * mlp.depth());
+        // Only the first rows of dX (as the head asks for its decoder channels' gradient).
+        mlp.backward(tape, G, grads.data(), &dX2, 2);
+        REQUIRE(dX2.rows() == 2);
+        CHECK((dX2 - dX.topRows(2)).cwiseAbs().maxCoeff() < 1e-12);
+    }
+    CHECK_THROWS_AS(Mlp<double>("mlp", {6, 3}, true), std::invalid_argument);  // nothing to skip
 }
 
 TEST_CASE("Linear init is seeded and He-scaled", "[layers]") {

@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <numbers>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "models/serialize.hpp"
@@ -32,14 +34,34 @@ VaeConfig small_config(Likelihood lik, bool ar) {
     return c;
 }
 
+// The head's last weight (head.N.weight, N = head_layers): with head_skip, its last
+// head_inputs() columns are the skip's.
+template <class T>
+Param<T>& last_head_weight(BasicVae<T>& vae) {
+    const std::string name = "head." + std::to_string(vae.config().head_layers) + ".weight";
+    for (Param<T>* p : vae.params())
+        if (p->name == name) return *p;
+    throw std::logic_error("no " + name);
+}
+
+// The head skip's weights at random.
+template <class T>
+void set_skip_weights(BasicVae<T>& vae, Rng& rng) {
+    const auto F = static_cast<Index>(vae.config().head_inputs());
+    Param<T>& w = last_head_weight(vae);
+    w.value.rightCols(F) = random_matrix(rng, w.value.rows(), F, 0.3).template cast<T>();
+}
+
 template <class T>
 BasicVae<T> make_model(const VaeConfig& c, std::uint64_t seed) {
     auto m = BasicVae<T>::make(c, seed);
     REQUIRE(m.has_value());
-    // Non-zero biases so their gradients are exercised with generic values.
+    // Non-zero biases (and head skip weights, which start at 0) so their gradients are
+    // exercised with generic values.
     Rng rng(seed + 100);
     for (Param<T>* p : m->params())
         if (!p->decay) p->value.array() += (random_matrix(rng, p->value.rows(), p->value.cols(), 0.05)).array().template cast<T>();
+    if (c.head_skip) set_skip_weights(*m, rng);
     return std::move(m).value();
 }
 
@@ -236,6 +258,71 @@ TEST_CASE("AR head gradient matches finite differences for every head parameter"
     check_loss_gradient(deep, 0, "head.");
 }
 
+TEST_CASE("Head skip: the gradient matches finite differences for every head parameter", "[vae][head_skip]") {
+    VaeConfig c = small_config(Likelihood::logistic_mixture, true);
+    c.head_skip = true;
+    check_loss_gradient(c, 0, "head.");  // the skip's columns of head.1.weight among them
+    check_loss_gradient(c, 4);           // and through the skip's input gradient, the decoder and encoder
+    VaeConfig deep = c;
+    deep.head_layers = 2;
+    check_loss_gradient(deep, 0, "head.");
+    VaeConfig plain = c;  // the skip without the context: from the decoder's channels only
+    plain.autoregressive = false;
+    check_loss_gradient(plain, 0, "head.");
+    check_loss_gradient(plain, 0, "decoder.0");
+    VaeConfig colour = c;
+    colour.image_channels = 3;
+    check_loss_gradient(colour, 0, "head.", true);
+    check_loss_gradient(colour, 3, "", true);
+    VaeConfig hier = hierarchical_config();
+    hier.head_skip = true;
+    check_loss_gradient(hier, 3);
+}
+
+TEST_CASE("Head skip: a new model is the one without the skip, its skip at 0, until the skip learns", "[vae][head_skip]") {
+    for (std::uint32_t S : {1u, 3u}) {
+        CAPTURE(S);
+        VaeConfig c = small_config(Likelihood::logistic_mixture, true);
+        c.image_channels = S;
+        c.latent2 = 2;  // the second layer's weights are drawn after the head's: the same too
+        c.latent2_hidden = 4;
+        c.head_skip = true;
+        VaeConfig pc = c;
+        pc.head_skip = false;
+        Vae vae = *Vae::make(c, 61);
+        const Vae plain = *Vae::make(pc, 61);
+        // The same tensors, the same values; the head's last weight has F more columns, all 0.
+        const auto ps = vae.params();
+        const auto pp = plain.params();
+        REQUIRE(ps.size() == pp.size());
+        const auto F = static_cast<Index>(c.head_inputs());
+        for (std::size_t i = 0; i < ps.size(); ++i) {
+            INFO(ps[i]->name);
+            CHECK(ps[i]->name == pp[i]->name);
+            if (ps[i]->name != "head.1.weight") {
+                CHECK(ps[i]->value == pp[i]->value);
+            } else {
+                REQUIRE(ps[i]->value.cols() == pp[i]->value.cols() + F);
+                CHECK(ps[i]->value.leftCols(pp[i]->value.cols()) == pp[i]->value);
+                CHECK(ps[i]->value.rightCols(F).isZero(0));
+            }
+        }
+        CHECK(vae.parameter_count() == plain.parameter_count() + static_cast<std::size_t>(F) * 3 * c.components);
+        const Index n = 3;
+        const auto images = test_images(c, static_cast<std::size_t>(n), 62);
+        Rng rng(63);
+        const Mat<float> eps = random_matrix(rng, c.latent + c.latent2, n).cast<float>();
+        const LossParts a = vae.loss(images.data(), n, eps), b = plain.loss(images.data(), n, eps);
+        CHECK(a.recon_bpd == Approx(b.recon_bpd).epsilon(1e-6));
+        CHECK(a.kl_bpd == b.kl_bpd);
+        // The skip's weights get a gradient at 0, and once they move the likelihood changes.
+        vae.loss_and_grad(images.data(), n, eps);
+        CHECK(last_head_weight(vae).grad.rightCols(F).norm() > 0);
+        set_skip_weights(vae, rng);
+        CHECK(vae.loss(images.data(), n, eps).recon_bpd != a.recon_bpd);
+    }
+}
+
 TEST_CASE("Encoder gradient through KL and reparameterization matches finite differences", "[vae]") {
     check_loss_gradient(small_config(Likelihood::logistic_mixture, true), 0, "encoder.2");
 }
@@ -266,9 +353,12 @@ TEST_CASE("Neighbourhood reads only earlier pixels and pads with black", "[vae]"
 }
 
 TEST_CASE("Batched training path equals the pixel-by-pixel inference path", "[vae]") {
+  for (const bool skip : {false, true})  // without and with the head's linear skip
   for (std::uint32_t S : {1u, 3u}) {
+    CAPTURE(skip, S);
     VaeConfig c = small_config(Likelihood::logistic_mixture, true);
     c.image_channels = S;
+    c.head_skip = skip;
     c.rows = 7;
     c.encoder_hidden = 16;
     c.decoder_hidden = 16;
@@ -364,6 +454,7 @@ TEST_CASE("Invalid configurations are rejected", "[vae]") {
     CHECK(bad([](VaeConfig& c) { c.prior_precision = 17; }));
     CHECK(bad([](VaeConfig& c) { c.encoder_hidden = 16000; c.decoder_hidden = 16000; }));  // too many parameters
     CHECK(bad([](VaeConfig& c) { c.likelihood = static_cast<Likelihood>(7); }));
+    CHECK(bad([](VaeConfig& c) { c.likelihood = Likelihood::bernoulli, c.autoregressive = false, c.head_skip = true; }));  // no head
 }
 
 TEST_CASE("KL warm-up and free bits shape only the encoder's KL gradient, never the loss", "[vae]") {
