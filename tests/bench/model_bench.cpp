@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
         std::vector<float> nb(models::kNeighbours);
         for (std::size_t p = 0; p < D; ++p) {
             models::neighbourhood(x.data(), cfg.rows, cfg.cols, p / cfg.cols, p % cfg.cols, nb.data());
-            const auto px = vae->pixel_params(std::span<const float>(ch.data() + p * C, C), nb);
+            const auto px = vae->pixel_params(std::span<const float>(ch.data() + p * C, C), nb, 0);
             sink += px.means[0];
         }
     }

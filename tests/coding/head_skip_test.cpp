@@ -75,7 +75,7 @@ TEST_CASE("head skip: the integer head follows the float head, grey and colour",
                         }
                         models::QPixelMixture qm;
                         tm.q.pixel_params(ch.data() + q * C, bytes.data(), qm);
-                        const auto fm = tm.vae.pixel_params(float_channels(ch.data() + q * C, C, tm.q.channel_frac()), ctx_f);
+                        const auto fm = tm.vae.pixel_params(float_channels(ch.data() + q * C, C, tm.q.channel_frac()), ctx_f, s);
                         for (std::size_t k = 0; k < cfg.components; ++k) {
                             CHECK(qm.means[k] / 256.0 == Approx(fm.means[k]).margin(1.0));
                             CHECK(qm.log_scales[k] / 256.0 == Approx(fm.log_scales[k]).margin(0.05));
