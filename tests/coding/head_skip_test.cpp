@@ -74,7 +74,7 @@ TEST_CASE("head skip: the integer head follows the float head, grey and colour",
                             ctx_f[k] = ctx[k] / 255.0f;
                         }
                         models::QPixelMixture qm;
-                        tm.q.pixel_params(ch.data() + q * C, bytes.data(), qm);
+                        tm.q.pixel_params(ch.data() + q * C, bytes.data(), s, qm);
                         const auto fm = tm.vae.pixel_params(float_channels(ch.data() + q * C, C, tm.q.channel_frac()), ctx_f, s);
                         for (std::size_t k = 0; k < cfg.components; ++k) {
                             CHECK(qm.means[k] / 256.0 == Approx(fm.means[k]).margin(1.0));
@@ -117,8 +117,8 @@ TEST_CASE("head skip: every kernel computes the reference's numbers for every he
             std::vector<std::uint8_t> nb(models::head_context_size(sh.S));
             for (auto& v : nb) v = static_cast<std::uint8_t>(trial % 3 == 0 ? (trial % 2 ? 255 : 0) : rng());
             models::QPixelMixture a, b;
-            q->pixel_params(ch.data(), nb.data(), a);
-            packed->pixel_params(ch.data(), nb.data(), b);
+            q->pixel_params(ch.data(), nb.data(), 0, a);
+            packed->pixel_params(ch.data(), nb.data(), 0, b);
             REQUIRE(a.logits == b.logits);
             REQUIRE(a.means == b.means);
             REQUIRE(a.log_scales == b.log_scales);
