@@ -40,6 +40,10 @@ struct VaeConfig {
     // inputs], so the mixture parameters (the means above all) get a linear path from the
     // channels and the causal context (models/layers.hpp, Mlp). Needs a head.
     bool head_skip = false;
+    // One head per sample of a pixel (S heads of one shape; sample s of every pixel uses head
+    // s), instead of one head shared by the S samples: Y, Co and Cg (or R, G, B) get their own
+    // weights. Needs a head and S >= 2.
+    bool head_per_channel = false;
     std::uint32_t components = 5;     // K: logistics per pixel
     // Latent discretization for the codec glue (classic BB-ANS): the prior puts each latent on
     // 2^prior_precision equal-mass buckets; the posterior is coded at posterior_precision bits.
@@ -58,6 +62,8 @@ struct VaeConfig {
     std::size_t decoder_channels() const;
     // Inputs of the per-sample head: C (+ head_context_size(S) if autoregressive).
     std::size_t head_inputs() const;
+    // Heads of the model: S with head_per_channel, else 1 (also without a head: an empty one).
+    std::size_t heads() const { return head_per_channel ? image_channels : 1; }
     bool hierarchical() const { return latent2 > 0; }
     // Checks every field against sane bounds (so a model file cannot ask for absurd allocations).
     Status validate() const;

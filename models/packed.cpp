@@ -317,6 +317,28 @@ template void PackedLinear::forward(const std::int16_t*, std::int16_t*, Kernel) 
 
 // ---- PackedVae -----------------------------------------------------------------------------------
 
+namespace {
+// The fused kernel for the usual head (one hidden layer of at most 64 rows, at most 16 outputs,
+// shifts in 1..31), when the CPU has AVX2; else null. With the skip, the output layer also
+// reads the head's inputs (at most kMaxHeadSkip).
+PackedVae::Head2 fused_head(const std::vector<PackedLinear>& head, bool head_skip) {
+#if defined(BBANS_HAVE_AVX2_KERNEL)
+    const std::int32_t skip = head_skip ? head[0].in : 0;
+    if (PackedLinear::has_avx2() && head.size() == 2 && head[0].plain_shifts && head[1].plain_shifts &&
+        head[1].in == head[0].out + skip && static_cast<std::size_t>(skip) <= kMaxHeadSkip && head[1].out_pad <= 16) {
+        const int r1 = head[0].out_pad / 8, r2 = head[1].out_pad / 8;
+        static constexpr PackedVae::Head2 k1[8] = {head2<1, 1>, head2<2, 1>, head2<3, 1>, head2<4, 1>, head2<5, 1>, head2<6, 1>, head2<7, 1>, head2<8, 1>};
+        static constexpr PackedVae::Head2 k2[8] = {head2<1, 2>, head2<2, 2>, head2<3, 2>, head2<4, 2>, head2<5, 2>, head2<6, 2>, head2<7, 2>, head2<8, 2>};
+        if (r1 >= 1 && r1 <= 8) return r2 == 1 ? k1[r1 - 1] : k2[r1 - 1];
+    }
+#else
+    (void)head;
+    (void)head_skip;
+#endif
+    return nullptr;
+}
+}  // namespace
+
 Expected<PackedVae> PackedVae::make(const QuantizedVae& q) {
     // The configuration's bounds too (channels <= 64, components <= 8): callers size per-pixel
     // buffers by them. Files are checked on load; a model built in memory is checked here.
@@ -328,24 +350,16 @@ Expected<PackedVae> PackedVae::make(const QuantizedVae& q) {
     for (const QLinear& l : q.decoder()) p.decoder_.push_back(PackedLinear::pack(l));
     for (const QLinear& l : q.encoder2()) p.encoder2_.push_back(PackedLinear::pack(l));
     for (const QLinear& l : q.prior1()) p.prior1_.push_back(PackedLinear::pack(l));
-    for (const QLinear& l : q.head()) {
-        p.head_.push_back(PackedLinear::pack(l));
-        p.head_width_ = std::max(p.head_width_, static_cast<std::size_t>(p.head_.back().out_pad));
-    }
-#if defined(BBANS_HAVE_AVX2_KERNEL)
-    // The fused kernel for the usual head (one hidden layer of at most 64 rows, at most 16
-    // outputs, shifts in 1..31), when the CPU has AVX2.
-    // With the skip, the output layer also reads the head's inputs (at most kMaxHeadSkip).
-    const std::int32_t skip = p.config_.head_skip ? p.head_[0].in : 0;
-    if (PackedLinear::has_avx2() && p.head_.size() == 2 && p.head_[0].plain_shifts && p.head_[1].plain_shifts &&
-        p.head_[1].in == p.head_[0].out + skip && static_cast<std::size_t>(skip) <= kMaxHeadSkip && p.head_[1].out_pad <= 16) {
-        const int r1 = p.head_[0].out_pad / 8, r2 = p.head_[1].out_pad / 8;
-        using Fn = void (*)(const PackedLinear&, const PackedLinear&, const std::int16_t*, std::int32_t*);
-        static constexpr Fn k1[8] = {head2<1, 1>, head2<2, 1>, head2<3, 1>, head2<4, 1>, head2<5, 1>, head2<6, 1>, head2<7, 1>, head2<8, 1>};
-        static constexpr Fn k2[8] = {head2<1, 2>, head2<2, 2>, head2<3, 2>, head2<4, 2>, head2<5, 2>, head2<6, 2>, head2<7, 2>, head2<8, 2>};
-        if (r1 >= 1 && r1 <= 8) p.head2_ = r2 == 1 ? k1[r1 - 1] : k2[r1 - 1];
-    }
-#endif
+    // One head, or (head_per_channel) S of them, each with its own fused kernel (or none).
+    if (!q.head().empty())
+        for (std::size_t s = 0; s < q.config().heads(); ++s) {
+            std::vector<PackedLinear>& head = p.heads_.emplace_back();
+            for (const QLinear& l : q.channel_head(s)) {
+                head.push_back(PackedLinear::pack(l));
+                p.head_width_ = std::max(p.head_width_, static_cast<std::size_t>(head.back().out_pad));
+            }
+            p.head2_.push_back(fused_head(head, p.config_.head_skip));
+        }
     return p;
 }
 
@@ -415,37 +429,39 @@ void PackedVae::decoder_channels(std::span<const std::int32_t> z_q16, std::span<
     for (std::size_t k = 0; k < out.size(); ++k) channels[k] = static_cast<std::int16_t>(out[k]);  // within +-4095
 }
 
-void PackedVae::pixel_params(const std::int16_t* channels, const std::uint8_t* neighbours, QPixelMixture& px) const {
+void PackedVae::pixel_params(const std::int16_t* channels, const std::uint8_t* neighbours, std::size_t s, QPixelMixture& px) const {
     std::vector<std::int16_t> in(channels, channels + config_.channels);
     if (config_.autoregressive) in.insert(in.end(), neighbours, neighbours + head_context_size(config_.image_channels));
-    head(in.data(), px);
+    head(in.data(), s, px);
 }
 
-void PackedVae::head(const std::int16_t* input, QPixelMixture& px) const {
+void PackedVae::head(const std::int16_t* input, std::size_t s, QPixelMixture& px) const {
     // Called for every pixel. Usual heads (layers up to 256 wide) run on the stack, without
     // the generic path's buffers and copies.
     constexpr std::size_t kWide = 256;
     std::array<std::int32_t, kWide> acc;
     const std::int32_t* out = acc.data();
-    const std::size_t skip = config_.head_skip ? static_cast<std::size_t>(head_.front().in) : 0;  // inputs the last layer reads again
+    const std::size_t head_index = config_.head_per_channel ? s : 0;
+    const std::vector<PackedLinear>& layers = heads_[head_index];
+    const std::size_t skip = config_.head_skip ? static_cast<std::size_t>(layers.front().in) : 0;  // inputs the last layer reads again
 #if defined(BBANS_HAVE_AVX2_KERNEL)
-    if (head2_) {
-        head2_(head_[0], head_[1], input, acc.data());
+    if (const Head2 fused = head2_[head_index]) {
+        fused(layers[0], layers[1], input, acc.data());
     } else
 #endif
     if (head_width_ <= kWide) {
         std::array<std::int16_t, kWide + kMaxHeadSkip> h;
         const std::int16_t* x = input;
-        for (std::size_t i = 0; i + 1 < head_.size(); ++i) {
-            head_[i].forward_padded(x, acc.data());
-            for (std::size_t k = 0; k < static_cast<std::size_t>(head_[i].out); ++k) h[k] = static_cast<std::int16_t>(acc[k]);
+        for (std::size_t i = 0; i + 1 < layers.size(); ++i) {
+            layers[i].forward_padded(x, acc.data());
+            for (std::size_t k = 0; k < static_cast<std::size_t>(layers[i].out); ++k) h[k] = static_cast<std::int16_t>(acc[k]);
             x = h.data();
         }
         // The skip: the head's inputs after the last hidden layer's outputs.
-        if (skip > 0) std::copy_n(input, skip, h.begin() + head_[head_.size() - 2].out);
-        head_.back().forward_padded(x, acc.data());
+        if (skip > 0) std::copy_n(input, skip, h.begin() + layers[layers.size() - 2].out);
+        layers.back().forward_padded(x, acc.data());
     } else {
-        run(head_, input, acc.data(), skip);
+        run(layers, input, acc.data(), skip);
     }
     const std::size_t K = config_.components;
     px.k = K;

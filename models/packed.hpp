@@ -72,18 +72,22 @@ public:
     void posterior2(std::span<const std::int32_t> z1_q16, std::span<std::int32_t> mean_q16, std::span<std::int32_t> log_scale_q8) const;
     void prior1(std::span<const std::int32_t> z2_q16, std::span<std::int32_t> mean_q16, std::span<std::int32_t> log_scale_q8) const;
     void decoder_channels(std::span<const std::int32_t> z_q16, std::span<std::int16_t> channels) const;
-    void pixel_params(const std::int16_t* channels, const std::uint8_t* neighbours, QPixelMixture& out) const;
-    // The same from the head's input vector: the C channels, then (if autoregressive) the 12
-    // neighbour bytes, as int16. (With head_skip its last layer reads them again after the
-    // last hidden layer, as QuantizedVae does.)
-    void head(const std::int16_t* input, QPixelMixture& out) const;
+    void pixel_params(const std::int16_t* channels, const std::uint8_t* neighbours, std::size_t s, QPixelMixture& out) const;
+    // The same from the head's input vector: the C channels, then (if autoregressive) the
+    // context bytes, as int16; s: the sample's channel in its pixel (with head_per_channel, head
+    // s codes it). (With head_skip its last layer reads the inputs again after the last hidden
+    // layer, as QuantizedVae does.)
+    void head(const std::int16_t* input, std::size_t s, QPixelMixture& out) const;
+
+    // A fused AVX2 kernel for a head with one hidden layer (packed.cpp).
+    using Head2 = void (*)(const PackedLinear&, const PackedLinear&, const std::int16_t*, std::int32_t*);
 
 private:
     VaeConfig config_;
-    std::vector<PackedLinear> encoder_, decoder_, head_, encoder2_, prior1_;
+    std::vector<PackedLinear> encoder_, decoder_, encoder2_, prior1_;
+    std::vector<std::vector<PackedLinear>> heads_;  // QuantizedVae::channel_head(s) for each head (none without a head)
     std::size_t head_width_ = 0;  // the widest head layer's out_pad
-    // The fused AVX2 kernel for a head with one hidden layer (packed.cpp), or null.
-    void (*head2_)(const PackedLinear&, const PackedLinear&, const std::int16_t*, std::int32_t*) = nullptr;
+    std::vector<Head2> head2_;    // per head: its fused kernel, or null
 };
 
 }  // namespace bbans::models

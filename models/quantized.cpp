@@ -271,7 +271,7 @@ Expected<QuantizedVae> QuantizedVae::from_float(const Vae& vae, const ImageSet& 
                                              std::vector<std::int32_t>(in, kQActivationMax), ch_frac, -kQActivationMax, kQActivationMax));
     }
 
-    // Head: calibrate on every sample of the calibration images.
+    // Head: calibrate on every sample of the calibration images (per-channel heads: below).
     const auto F = static_cast<Index>(cfg.head_inputs());
     const std::size_t S = cfg.image_channels;
     Mat<float> feats(F, n * D), head_out;
@@ -285,18 +285,24 @@ Expected<QuantizedVae> QuantizedVae::from_float(const Vae& vae, const ImageSet& 
                               255.0f, feats.col(col).data() + C);
             }
         }
-    const auto head_max = hidden_maxima(vae.head(), feats, head_out);
     std::vector<double> head_scale(static_cast<std::size_t>(F), 1.0 / 255.0);
     std::vector<std::int32_t> head_in_max(static_cast<std::size_t>(F), 255);
     for (Index ch = 0; ch < C; ++ch) {
         head_scale[static_cast<std::size_t>(ch)] = std::ldexp(1.0, -ch_frac);
         head_in_max[static_cast<std::size_t>(ch)] = kQActivationMax;
     }
-    const auto head_fracs = quantize_hidden(vae.head(), head_max, head_scale, head_in_max, q.head_);
-    {
+    // One head, or (head_per_channel) head s calibrated on the samples of channel s alone: the
+    // columns j*D + p*S + s of feats, i.e. s, s + S, s + 2S, ... (D is a multiple of S).
+    const auto G = static_cast<Index>(cfg.heads());
+    Mat<float> head_feats;
+    for (Index h = 0; h < G; ++h) {
+        const Mlp<float>& head = vae.head(static_cast<std::size_t>(h));
+        head_feats = Eigen::Map<const Mat<float>, 0, Eigen::OuterStride<>>(feats.data() + h * F, F, n * D / G, Eigen::OuterStride<>(F * G));
+        const auto head_max = hidden_maxima(head, head_feats, head_out);
+        const auto head_fracs = quantize_hidden(head, head_max, head_scale, head_in_max, q.head_);
         // The last layer's inputs: the last hidden layer's activations, then (head_skip) the
         // head's own inputs at their own scales and ranges.
-        const auto& last = vae.head().layers().back();
+        const auto& last = head.layers().back();
         const std::size_t hidden = static_cast<std::size_t>(last.in_size()) - (cfg.head_skip ? head_scale.size() : 0);
         std::vector<double> s = head_fracs.empty() ? head_scale : std::vector<double>(hidden, std::ldexp(1.0, -head_fracs.back()));
         std::vector<std::int32_t> m = head_fracs.empty() ? head_in_max : std::vector<std::int32_t>(hidden, kQActivationMax);
@@ -314,7 +320,7 @@ Expected<QuantizedVae> QuantizedVae::from_float(const Vae& vae, const ImageSet& 
 namespace {
 // Runs layers in turn; hidden outputs (already clamped to int16 ranges) feed the next layer.
 // skip (head_skip): values the last layer reads after the last hidden outputs, [hidden ; skip].
-void run_layers(const std::vector<QLinear>& layers, std::vector<std::int16_t>& in, std::vector<std::int32_t>& out,
+void run_layers(std::span<const QLinear> layers, std::vector<std::int16_t>& in, std::vector<std::int32_t>& out,
                 std::span<const std::int16_t> skip = {}) {
     for (std::size_t i = 0; i < layers.size(); ++i) {
         out.resize(static_cast<std::size_t>(layers[i].out));
@@ -375,7 +381,13 @@ void QuantizedVae::decoder_channels(std::span<const std::int32_t> z_q16, std::sp
     for (std::size_t k = 0; k < out.size(); ++k) channels[k] = static_cast<std::int16_t>(out[k]);  // within +-4095
 }
 
-void QuantizedVae::pixel_params(const std::int16_t* channels, const std::uint8_t* neighbours, QPixelMixture& px) const {
+std::span<const QLinear> QuantizedVae::channel_head(std::size_t s) const {
+    if (!config_.head_per_channel) return head_;
+    const std::size_t per_head = head_.size() / config_.heads();  // validate(): S heads of one depth
+    return std::span<const QLinear>(head_).subspan(s * per_head, per_head);
+}
+
+void QuantizedVae::pixel_params(const std::int16_t* channels, const std::uint8_t* neighbours, std::size_t s, QPixelMixture& px) const {
     // Called for every pixel: scratch buffers live per thread, so nothing is allocated here
     // after the first call.
     thread_local std::vector<std::int16_t> f, in;
@@ -384,7 +396,7 @@ void QuantizedVae::pixel_params(const std::int16_t* channels, const std::uint8_t
     f.assign(channels, channels + C);
     if (config_.autoregressive) f.insert(f.end(), neighbours, neighbours + head_context_size(config_.image_channels));
     in = f;
-    run_layers(head_, in, out, config_.head_skip ? std::span<const std::int16_t>(f) : std::span<const std::int16_t>());
+    run_layers(channel_head(s), in, out, config_.head_skip ? std::span<const std::int16_t>(f) : std::span<const std::int16_t>());
     px.k = K;
     for (std::size_t j = 0; j < K; ++j) {
         px.logits[j] = out[j];
@@ -408,7 +420,7 @@ Status QuantizedVae::validate() const {
     // Every layer's shapes and row formats, its accumulator bound, and that each layer's input
     // ranges cover what feeds it: then no file, however made, can overflow an accumulator.
     // skip (the head with head_skip): the last layer is also fed input_max after the hidden values.
-    auto chain = [](const std::vector<QLinear>& layers, std::span<const std::int32_t> input_max, std::size_t out,
+    auto chain = [](std::span<const QLinear> layers, std::span<const std::int32_t> input_max, std::size_t out,
                     const char* what, bool skip = false) -> Status {
         const auto bad = [what](const char* problem) { return make_error(std::string("quantized ") + what + " " + problem); };
         if (layers.empty()) return bad("has no layers");
@@ -457,7 +469,16 @@ Status QuantizedVae::validate() const {
         if (!head_.empty()) return make_error("quantized head present in a model whose likelihood has none");
         return Ok{};
     }
-    return chain(head_, head_in, kind.head_outputs(config_), "head", config_.head_skip);
+    // head_per_channel: S heads of one shape, one after another.
+    const std::size_t heads = config_.heads();
+    if (head_.size() % heads != 0) return make_error("quantized head is not " + std::to_string(heads) + " heads of one depth");
+    for (std::size_t s = 0; s < heads; ++s) {
+        const std::span<const QLinear> h = channel_head(s), first = channel_head(0);
+        for (std::size_t i = 0; i < h.size(); ++i)
+            if (h[i].in != first[i].in || h[i].out != first[i].out) return make_error("quantized heads of different shapes");
+        if (auto st = chain(h, head_in, kind.head_outputs(config_), "head", config_.head_skip); !st) return st;
+    }
+    return Ok{};
 }
 
 }  // namespace bbans::models

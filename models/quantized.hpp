@@ -30,6 +30,8 @@
 //                   hidden values at their calibrated scale (in_max 4095), then the head's
 //                   int16 inputs as the first layer reads them (channels at channel_frac, in_max
 //                   4095; context bytes 0..255, the float model's / 255 folded into W)
+//   per-channel     (head_per_channel) S heads of one shape in head(), one after another; head s
+//   heads           codes the samples of channel s and is calibrated on those samples alone
 //   hierarchical    encoder2 (q(z2|z1)) and prior1 (p(z1|z2)): input z1 or z2 bucket centres as
 //                   the decoder's (Q11, +-4.5), outputs as the posterior's (mean Q16 +-16,
 //                   log-scale Q8 in [-8, 8]), hidden layers calibrated on the calibration
@@ -131,9 +133,10 @@ public:
     void prior1(std::span<const std::int32_t> z2_q16, std::span<std::int32_t> mean_q16, std::span<std::int32_t> log_scale_q8) const;
     // z_q16: L latent values (bucket centres, Q16) -> channels: D*C values, pixel-major.
     void decoder_channels(std::span<const std::int32_t> z_q16, std::span<std::int16_t> channels) const;
-    // (Logistic mixture.) One pixel: its C channels and its 12 neighbour bytes (models/neighbourhood.hpp order,
-    // 0 outside the image) -> mixture parameters.
-    void pixel_params(const std::int16_t* channels, const std::uint8_t* neighbours, QPixelMixture& out) const;
+    // (Logistic mixture.) One sample: its C channels, its context bytes (models/neighbourhood.hpp
+    // order, 0 outside the image) and its channel s in its pixel (0..S-1: with head_per_channel,
+    // head s) -> mixture parameters.
+    void pixel_params(const std::int16_t* channels, const std::uint8_t* neighbours, std::size_t s, QPixelMixture& out) const;
 
     // The layers (mutable access is for tools and tests; validate() after changing them).
     std::vector<QLinear>& encoder() { return encoder_; }
@@ -141,7 +144,9 @@ public:
     std::vector<QLinear>& head() { return head_; }
     const std::vector<QLinear>& encoder() const { return encoder_; }
     const std::vector<QLinear>& decoder() const { return decoder_; }
-    const std::vector<QLinear>& head() const { return head_; }
+    const std::vector<QLinear>& head() const { return head_; }  // every head's layers (head_per_channel: head 0's, then 1's, ...)
+    // The layers of the head of a pixel's sample s: head s with head_per_channel, else all of head().
+    std::span<const QLinear> channel_head(std::size_t s) const;
     std::vector<QLinear>& encoder2() { return encoder2_; }  // empty unless hierarchical
     std::vector<QLinear>& prior1() { return prior1_; }
     const std::vector<QLinear>& encoder2() const { return encoder2_; }
@@ -166,6 +171,8 @@ private:
 //   VaeConfig and ModelInfo as in a model file, then u32 layer counts (encoder, decoder, head),
 //   then every QLinear as u32 in, u32 out, int16 weight[out*in], int32 bias[out],
 //   int8 shift[out], int32 lo[out], int32 hi[out], int32 in_max[in], then int32 channel frac;
+//   with per-channel heads (configuration flag bit 5) the head's stack is the S heads' layers
+//   one after another (head 0's first; its count S times one head's);
 //   a hierarchical model (configuration flag bit 3) then has the encoder2 and prior1 stacks,
 //   each as the others (u32 layer count, layers), their shapes checked against the
 //   configuration before their weights are read.

@@ -75,13 +75,17 @@ std::uint8_t get_u8_at_most(IArchive& ar, std::uint8_t max, const char* what) {
 // Bit 4: the head's linear skip (VaeConfig::head_skip); no field follows (the head's last
 // weight is wider, as the configuration implies). Only a model with a head may set it; a model
 // without the skip is written without it, so its bytes are those of a file from before it.
-constexpr std::uint8_t kFlagAutoregressive = 1, kFlagExtension = 2, kFlagColourTransform = 4, kFlagLatent2 = 8, kFlagHeadSkip = 16;
+// Bit 5: one head per sample of a pixel (VaeConfig::head_per_channel); no field follows (the
+// parameters hold S heads, as the configuration implies). Only a model with a head and at
+// least 2 samples per pixel may set it; without it, the bytes are those of a file from before.
+constexpr std::uint8_t kFlagAutoregressive = 1, kFlagExtension = 2, kFlagColourTransform = 4, kFlagLatent2 = 8, kFlagHeadSkip = 16,
+                       kFlagHeadPerChannel = 32;
 
 void write_config(OArchive& ar, const VaeConfig& c) {
     const bool ext = c.image_channels != 1, transform = c.colour_transform != ColourTransform::none;
     const auto flags = static_cast<std::uint8_t>((c.autoregressive ? kFlagAutoregressive : 0) | (ext ? kFlagExtension : 0) |
                                                  (transform ? kFlagColourTransform : 0) | (c.hierarchical() ? kFlagLatent2 : 0) |
-                                                 (c.head_skip ? kFlagHeadSkip : 0));
+                                                 (c.head_skip ? kFlagHeadSkip : 0) | (c.head_per_channel ? kFlagHeadPerChannel : 0));
     ar(c.rows, c.cols, c.latent, c.encoder_hidden, c.encoder_layers, c.decoder_hidden, c.decoder_layers,
        static_cast<std::uint8_t>(c.likelihood), c.channels, flags, c.head_hidden, c.head_layers, c.components,
        c.prior_precision, c.posterior_precision);
@@ -93,10 +97,11 @@ void read_config(IArchive& ar, VaeConfig& c) {
     ar(c.rows, c.cols, c.latent, c.encoder_hidden, c.encoder_layers, c.decoder_hidden, c.decoder_layers);
     c.likelihood = static_cast<Likelihood>(get_u8_at_most(ar, kMaxLikelihood, "likelihood"));
     ar(c.channels);
-    const std::uint8_t flags = get_u8_at_most(ar, kFlagAutoregressive | kFlagExtension | kFlagColourTransform | kFlagLatent2 | kFlagHeadSkip,
-                                              "configuration flags");
+    const std::uint8_t flags = get_u8_at_most(
+        ar, kFlagAutoregressive | kFlagExtension | kFlagColourTransform | kFlagLatent2 | kFlagHeadSkip | kFlagHeadPerChannel, "configuration flags");
     c.autoregressive = (flags & kFlagAutoregressive) != 0;
     c.head_skip = (flags & kFlagHeadSkip) != 0;  // (VaeConfig::validate refuses it without a head)
+    c.head_per_channel = (flags & kFlagHeadPerChannel) != 0;  // (validate: only with a head and S >= 2)
     ar(c.head_hidden, c.head_layers, c.components, c.prior_precision, c.posterior_precision);
     c.image_channels = 1;
     if (flags & kFlagExtension) {

@@ -14,7 +14,7 @@
 //     VaeConfig fields in declaration order (uint32s; likelihood and autoregressive as uint8;
 //     fields behind bits of the flags byte follow, serialize.cpp: samples per pixel, colour
 //     transform, and bit 3 a second latent layer's latent2 and latent2_hidden; bit 4 the
-//     head's linear skip, no field),
+//     head's linear skip, no field; bit 5 one head per sample of a pixel, no field),
 //     ModelInfo (description as uint64 length + bytes, TrainConfig fields in order except
 //     threads and progress_every, which do not affect the result; counters),
 //     then every parameter in Vae::params() order as rows uint32, cols uint32 and rows*cols

@@ -51,13 +51,17 @@ Status VaeConfig::validate() const {
     enc.push_back(2ULL * latent);
     dec.push_back(d * decoder_channels());
     std::uint64_t total = mlp_params(enc) + mlp_params(dec);
+    if (head_per_channel && image_channels < 2)
+        return bad("per-channel heads need at least 2 samples per pixel (a grey model has one head)");
     if (kind.has_head(*this)) {
         std::vector<std::uint64_t> head{head_inputs()};
         for (std::uint32_t i = 0; i < head_layers; ++i) head.push_back(head_hidden);
         head.push_back(kind.head_outputs(*this));
-        total += mlp_params(head) + (head_skip ? head_inputs() * kind.head_outputs(*this) : 0);
+        total += heads() * (mlp_params(head) + (head_skip ? head_inputs() * kind.head_outputs(*this) : 0));
     } else if (head_skip) {
         return bad("a head skip needs a head (the " + std::string(kind.name()) + " likelihood has none)");
+    } else if (head_per_channel) {
+        return bad("per-channel heads need a head (the " + std::string(kind.name()) + " likelihood has none)");
     }
     if (latent2 > 4096) return bad("second latent size must be 0..4096");
     if (latent2 > 0) {
@@ -104,7 +108,11 @@ struct BasicVae<T>::Workspace {
     Mat<T> dec_out;    // D*S*C x n (C = decoder_channels())
     Mat<T> head_in;    // F x D*S*n, F = C (+ context)
     Mat<T> head_out;   // P x D*S*n: every sample's likelihood parameters (the head's outputs, or C = P channels)
-    typename Mlp<T>::Tape enc_tape, dec_tape, head_tape;
+    // head_per_channel: head s's inputs (F x D*n), outputs and their gradients (P x D*n), the
+    // columns q with q % S == s of head_in, head_out and d_head_out.
+    Mat<T> group_in, group_out, group_d_out;
+    typename Mlp<T>::Tape enc_tape, dec_tape;
+    std::vector<typename Mlp<T>::Tape> head_tapes;  // one per head
     LikelihoodScratch<T> lik;
     std::vector<T> logp;  // D*n: log p of every sample
     std::vector<T> kl;    // n
@@ -119,8 +127,8 @@ struct BasicVae<T>::Workspace {
 
 template <class T>
 BasicVae<T>::BasicVae(const BasicVae& o)
-    : config_(o.config_), info_(o.info_), encoder_(o.encoder_), decoder_(o.decoder_), head_(o.head_), encoder2_(o.encoder2_),
-      prior1_(o.prior1_) {}
+    : config_(o.config_), info_(o.info_), encoder_(o.encoder_), decoder_(o.decoder_), encoder2_(o.encoder2_), prior1_(o.prior1_),
+      heads_(o.heads_) {}
 
 template <class T>
 BasicVae<T>& BasicVae<T>::operator=(const BasicVae& o) {
@@ -129,7 +137,7 @@ BasicVae<T>& BasicVae<T>::operator=(const BasicVae& o) {
         info_ = o.info_;
         encoder_ = o.encoder_;
         decoder_ = o.decoder_;
-        head_ = o.head_;
+        heads_ = o.heads_;
         encoder2_ = o.encoder2_;
         prior1_ = o.prior1_;
         scratch_.clear();
@@ -160,9 +168,11 @@ void BasicVae<T>::build() {
         std::vector<Index> head{static_cast<Index>(config_.head_inputs())};
         for (std::uint32_t i = 0; i < config_.head_layers; ++i) head.push_back(config_.head_hidden);
         head.push_back(static_cast<Index>(kind.head_outputs(config_)));
-        head_ = Mlp<T>("head", head, config_.head_skip);
+        heads_.clear();
+        for (std::size_t h = 0; h < config_.heads(); ++h)
+            heads_.emplace_back(config_.head_per_channel ? "head" + std::to_string(h) : std::string("head"), head, config_.head_skip);
     } else {
-        head_ = Mlp<T>();
+        heads_.assign(1, Mlp<T>());
     }
     if (config_.hierarchical()) {
         const auto L = static_cast<Index>(config_.latent), L2 = static_cast<Index>(config_.latent2);
@@ -185,8 +195,11 @@ Expected<BasicVae<T>> BasicVae<T>::make(const VaeConfig& config, std::uint64_t s
     vae.encoder_.init(rng, 1.0);
     vae.decoder_.init(rng, 1.0);
     if (const LikelihoodKind& kind = likelihood_kind(config); kind.has_head(config)) {
-        vae.head_.init(rng, 1.0);
-        kind.init_head_bias(config, vae.head_.layers().back().bias.value);
+        // Head 0, then head 1, ...: each drawn on its own, one after another.
+        for (Mlp<T>& head : vae.heads_) {
+            head.init(rng, 1.0);
+            kind.init_head_bias(config, head.layers().back().bias.value);
+        }
     }
     if (config.hierarchical()) {
         // Drawn after every single-layer weight, so those do not depend on latent2. A small last
@@ -197,25 +210,36 @@ Expected<BasicVae<T>> BasicVae<T>::make(const VaeConfig& config, std::uint64_t s
     return vae;
 }
 
-template <class T>
-std::vector<Param<T>*> BasicVae<T>::params() {
-    std::vector<Param<T>*> out;
-    for (Mlp<T>* m : {&encoder_, &decoder_, &head_, &encoder2_, &prior1_})
-        for (auto& l : m->layers()) {
+namespace {
+// The weight and bias of every layer of the encoder, the decoder, each head in turn, encoder2
+// and prior1 (params(), const or not).
+template <class Mlps, class Out>
+void collect_params(Mlps& encoder, Mlps& decoder, std::span<Mlps> heads, Mlps& encoder2, Mlps& prior1, Out& out) {
+    const auto add = [&out](Mlps& m) {
+        for (auto& l : m.layers()) {
             out.push_back(&l.weight);
             out.push_back(&l.bias);
         }
+    };
+    add(encoder);
+    add(decoder);
+    for (Mlps& head : heads) add(head);
+    add(encoder2);
+    add(prior1);
+}
+}  // namespace
+
+template <class T>
+std::vector<Param<T>*> BasicVae<T>::params() {
+    std::vector<Param<T>*> out;
+    collect_params(encoder_, decoder_, std::span<Mlp<T>>(heads_), encoder2_, prior1_, out);
     return out;
 }
 
 template <class T>
 std::vector<const Param<T>*> BasicVae<T>::params() const {
     std::vector<const Param<T>*> out;
-    for (const Mlp<T>* m : {&encoder_, &decoder_, &head_, &encoder2_, &prior1_})
-        for (const auto& l : m->layers()) {
-            out.push_back(&l.weight);
-            out.push_back(&l.bias);
-        }
+    collect_params(encoder_, decoder_, std::span<const Mlp<T>>(heads_), encoder2_, prior1_, out);
     return out;
 }
 
@@ -246,6 +270,13 @@ void split_gaussian_backward(const Mat<T>& out, const Mat<T>& g_mean, const Mat<
     d_out.topRows(L) = g_mean;
     d_out.bottomRows(L) =
         (raw > T(kMinPosteriorLogScale) && raw < T(kMaxPosteriorLogScale)).select(g_log_scale.array(), T(0)).matrix();
+}
+
+// Columns g, g + G, g + 2G, ... of the rows x n matrix at data (n a multiple of G): the samples
+// of channel g, in the batch layout of run_shard, as a rows x n/G matrix.
+template <class T>
+Eigen::Map<Mat<T>, 0, Eigen::OuterStride<>> head_columns(T* data, Index rows, Index n, Index g, Index G) {
+    return {data + g * rows, rows, n / G, Eigen::OuterStride<>(rows * G)};
 }
 }  // namespace
 
@@ -323,11 +354,13 @@ void BasicVae<T>::run_shard(Workspace& ws, const std::uint8_t* input, Index n, b
                             ws.frames.data() + static_cast<std::size_t>(i) * fr.size() + fr.at(r, 0));
         frames = ws.frames.data();
     }
-    if (grads) ws.grads.resize(2 * (encoder_.depth() + decoder_.depth() + head_.depth() + encoder2_.depth() + prior1_.depth()));
+    const std::size_t head_depth = heads_.front().depth();  // every head's (one shape)
+    const auto G = static_cast<Index>(heads_.size());
+    if (grads) ws.grads.resize(2 * (encoder_.depth() + decoder_.depth() + heads_.size() * head_depth + encoder2_.depth() + prior1_.depth()));
     Mat<T>* g_enc = ws.grads.data();
     Mat<T>* g_dec = g_enc + 2 * encoder_.depth();
-    Mat<T>* g_head = g_dec + 2 * decoder_.depth();
-    Mat<T>* g_enc2 = g_head + 2 * head_.depth();
+    Mat<T>* g_head = g_dec + 2 * decoder_.depth();  // head g's at g_head + 2 * head_depth * g
+    Mat<T>* g_enc2 = g_head + 2 * heads_.size() * head_depth;
     Mat<T>* g_prior1 = g_enc2 + 2 * encoder2_.depth();
 
     // Encoder and posterior.
@@ -367,7 +400,20 @@ void BasicVae<T>::run_shard(Workspace& ws, const std::uint8_t* input, Index n, b
                         }
             }
         }
-        head_.forward(ws.head_in, ws.head_tape, ws.head_out);
+        ws.head_tapes.resize(heads_.size());
+        if (G == 1) {
+            heads_[0].forward(ws.head_in, ws.head_tapes[0], ws.head_out);
+        } else {
+            // head_per_channel: head s on the samples of channel s, the columns i*D + p*S + s
+            // (D is a multiple of S): columns s, s + S, s + 2S, ...
+            const auto P = static_cast<Index>(kind.head_outputs(config_));
+            ws.head_out.resize(P, N);
+            for (Index g = 0; g < G; ++g) {
+                ws.group_in = head_columns(ws.head_in.data(), F, N, g, G);
+                heads_[static_cast<std::size_t>(g)].forward(ws.group_in, ws.head_tapes[static_cast<std::size_t>(g)], ws.group_out);
+                head_columns(ws.head_out.data(), P, N, g, G) = ws.group_out;
+            }
+        }
     } else {
         ws.head_out = channels;
     }
@@ -382,8 +428,17 @@ void BasicVae<T>::run_shard(Workspace& ws, const std::uint8_t* input, Index n, b
         ws.d_dec_out.resize(D * C, n);
         if (head) {
             // Only the decoder channels (the first C inputs) need a gradient; the context is data.
-            head_.backward(ws.head_tape, ws.d_head_out, g_head, &ws.d_head_in, C);
-            Eigen::Map<Mat<T>>(ws.d_dec_out.data(), C, N) = ws.d_head_in;
+            if (G == 1) {
+                heads_[0].backward(ws.head_tapes[0], ws.d_head_out, g_head, &ws.d_head_in, C);
+                Eigen::Map<Mat<T>>(ws.d_dec_out.data(), C, N) = ws.d_head_in;
+            } else {
+                for (Index g = 0; g < G; ++g) {
+                    const auto h = static_cast<std::size_t>(g);
+                    ws.group_d_out = head_columns(ws.d_head_out.data(), ws.d_head_out.rows(), N, g, G);
+                    heads_[h].backward(ws.head_tapes[h], ws.group_d_out, g_head + 2 * head_depth * h, &ws.d_head_in, C);
+                    head_columns(ws.d_dec_out.data(), C, N, g, G) = ws.d_head_in;
+                }
+            }
         } else {
             Eigen::Map<Mat<T>>(ws.d_dec_out.data(), C, N) = ws.d_head_out;
         }
@@ -623,11 +678,12 @@ std::vector<T> BasicVae<T>::decoder_channels(std::span<const T> z) const {
 }
 
 template <class T>
-PixelMixture<T> BasicVae<T>::pixel_params(std::span<const T> channels, std::span<const T> neighbours) const {
+PixelMixture<T> BasicVae<T>::pixel_params(std::span<const T> channels, std::span<const T> neighbours, std::size_t s) const {
     if (config_.likelihood != Likelihood::logistic_mixture) throw std::logic_error("pixel_params: not a mixture model");  // PixelMixture is the mixture's
     const auto C = static_cast<Index>(config_.channels);
     const auto K = static_cast<std::size_t>(config_.components);
     if (static_cast<Index>(channels.size()) != C) throw std::invalid_argument("pixel_params: wrong channel count");
+    if (s >= config_.image_channels) throw std::invalid_argument("pixel_params: no such channel");
     Mat<T> f(static_cast<Index>(config_.head_inputs()), 1), raw;
     for (Index i = 0; i < C; ++i) f(i, 0) = channels[static_cast<std::size_t>(i)];
     if (config_.autoregressive) {
@@ -635,7 +691,7 @@ PixelMixture<T> BasicVae<T>::pixel_params(std::span<const T> channels, std::span
         if (neighbours.size() != n) throw std::invalid_argument("pixel_params: wrong context size");
         for (std::size_t k = 0; k < n; ++k) f(C + static_cast<Index>(k), 0) = neighbours[k];
     }
-    head_.infer(f, raw);
+    head(s).infer(f, raw);
     PixelMixture<T> px;
     px.logits.resize(K);
     px.means.resize(K);
@@ -660,8 +716,8 @@ double BasicVae<T>::log_likelihood(std::span<const std::uint8_t> image, std::spa
     const Frame fr{config_.rows, config_.cols, S};
     std::vector<std::uint8_t> frame(fr.size());
     cut_frame(image.data(), config_.rows, config_.cols, fr, 0, 0, frame.data());
-    const bool head = kind.has_head(config_), context = kind.reads_context(config_);
-    const std::size_t F = head ? config_.head_inputs() : C;
+    const bool has_head = kind.has_head(config_), context = kind.reads_context(config_);
+    const std::size_t F = has_head ? config_.head_inputs() : C;
     Mat<T> f(static_cast<Index>(F), 1), raw;
     std::vector<double> params(P);
     double total = 0.0;
@@ -671,8 +727,8 @@ double BasicVae<T>::log_likelihood(std::span<const std::uint8_t> image, std::spa
                 const std::size_t q = (r * config_.cols + c) * S + s;
                 for (std::size_t k = 0; k < C; ++k) f(static_cast<Index>(k), 0) = ch[q * C + k];
                 if (context) frame_context(fr, frame.data() + fr.at(r, c) + s, s, T(255), f.data() + C);
-                if (head) head_.infer(f, raw);
-                const Mat<T>& out = head ? raw : f;
+                if (has_head) head(s).infer(f, raw);
+                const Mat<T>& out = has_head ? raw : f;
                 for (std::size_t k = 0; k < P; ++k) params[k] = static_cast<double>(out(static_cast<Index>(k), 0));
                 total += kind.log_prob(config_, image[q], params);
             }

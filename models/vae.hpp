@@ -10,13 +10,16 @@
 //            With head_skip the head's last layer reads [h ; f] (h: its last hidden layer):
 //            raw = W_h h + W_f f + b, a linear path from the neighbours to the means (W_f
 //            starts at 0: a new model with the skip is the one without it, same seed).
+//            With head_per_channel there are S heads of that shape and sample q = p*S + s
+//            uses head s (in a batch, head s runs on the columns q with q % S == s).
 //   log p(x|z) = sum_q log P_mixture(x_q)  (likelihood.hpp)
 // That is the logistic-mixture likelihood; the likelihood is a LikelihoodKind
 // (likelihood_kind.hpp), which says how many channels the decoder gives each sample, whether a
 // head turns them into the sample's parameters, and log p of a sample given them (Bernoulli:
 // one logit per sample straight from the decoder, no head).
 //   loss = ( -log p(x|z) + KL(q(z|x) || N(0, I)) ) / (D S ln 2)   bits per dimension (sample)
-// The head is shared by the S channels; the decoder channels tell it which channel it codes.
+// The head is shared by the S channels (the decoder channels tell it which channel it codes),
+// unless head_per_channel gives each channel its own.
 //
 // Inputs are x / 255 (not centred): 0 is black, and an out-of-image neighbour reads as 0 (black).
 // The encoder's log-scale is clamped to [-8, 8] (the integer Gaussian codec's range); a clamped
@@ -143,11 +146,14 @@ public:
     // ---- Weights: read access (quantization, serialization) -------------------------------
     const Mlp<T>& encoder() const { return encoder_; }  // D -> ... -> 2L (mean rows first)
     const Mlp<T>& decoder() const { return decoder_; }  // L -> ... -> D*C (or D logits)
-    const Mlp<T>& head() const { return head_; }        // (C [+12]) -> P -> 3K (empty for Bernoulli; skip() if head_skip)
+    // The head of sample s of a pixel: head s with head_per_channel, else the one head for every
+    // s. (C [+ context]) -> P -> 3K (empty for Bernoulli; skip() if head_skip).
+    const Mlp<T>& head(std::size_t s = 0) const { return heads_[config_.head_per_channel ? s : 0]; }
     const Mlp<T>& encoder2() const { return encoder2_; }  // L -> H2 -> 2 L2, q(z2|z1) (empty unless hierarchical)
     const Mlp<T>& prior1() const { return prior1_; }      // L2 -> H2 -> 2 L, p(z1|z2) (empty unless hierarchical)
     // Every parameter in a fixed order (encoder, decoder, head, encoder2, prior1; weight then
-    // bias per layer). With head_skip the head's last weight is 3K x (P + F): columns [0, P)
+    // bias per layer; with head_per_channel the head is head 0's layers, then head 1's, ...,
+    // named head0.*, head1.*, ...). With head_skip the head's last weight is 3K x (P + F): columns [0, P)
     // read the last hidden layer, [P, P + F) the head's inputs f (the same tensors, one wider).
     std::vector<Param<T>*> params();
     std::vector<const Param<T>*> params() const;
@@ -182,8 +188,9 @@ public:
     // z: L values -> D*S*C values, sample-major (index q*C + ch); Bernoulli: D logits.
     std::vector<T> decoder_channels(std::span<const T> z) const;
     // (Logistic mixture only.) One sample's mixture from its C decoder channels and its normalized context (see
-    // neighbourhood.hpp; ignored unless config().autoregressive).
-    PixelMixture<T> pixel_params(std::span<const T> channels, std::span<const T> neighbours) const;
+    // neighbourhood.hpp; ignored unless config().autoregressive); s: the sample's channel in its
+    // pixel (0..S-1), which picks its head.
+    PixelMixture<T> pixel_params(std::span<const T> channels, std::span<const T> neighbours, std::size_t s) const;
     // log p(x|z) in nats, sample by sample through pixel_params, exactly the way a decoder would
     // walk the tile (a check of the batched training path; slow). image: the D*S tile, its
     // context outside read as 0.
@@ -207,7 +214,8 @@ private:
 
     VaeConfig config_;
     ModelInfo info_;
-    Mlp<T> encoder_, decoder_, head_, encoder2_, prior1_;
+    Mlp<T> encoder_, decoder_, encoder2_, prior1_;
+    std::vector<Mlp<T>> heads_;  // config_.heads(): S with head_per_channel, else 1 (empty Mlp without a head)
     std::vector<std::unique_ptr<Workspace>> scratch_;  // reused across steps; not copied
     std::vector<T> shard_grads_;  // every shard's gradients, flat, with an exchange; not copied
 };

@@ -406,6 +406,7 @@ struct TrainArgs {
     std::optional<double> weight_decay, free_bits;
     bool context = true;
     bool head_skip = false;
+    bool head_per_channel = false;
 };
 
 Model train(const py::object& train_array, const py::object& test_array, const TrainArgs& args, const py::object& progress) {
@@ -430,6 +431,7 @@ Model train(const py::object& train_array, const py::object& test_array, const T
     if (args.latent2_hidden) o.model.latent2_hidden = *args.latent2_hidden;
     o.model.autoregressive = args.context;
     o.model.head_skip = args.head_skip;
+    o.model.head_per_channel = args.head_per_channel;
     if (args.kl_warmup) o.train.kl_warmup_steps = *args.kl_warmup;
     if (args.shift) o.train.shift = *args.shift;
     if (args.weight_decay) o.train.weight_decay = *args.weight_decay;
@@ -593,6 +595,7 @@ PYBIND11_MODULE(_bbans, mod) {
         .def_readwrite("weight_decay", &TrainArgs::weight_decay)
         .def_readwrite("free_bits", &TrainArgs::free_bits)
         .def_readwrite("context", &TrainArgs::context)
-        .def_readwrite("head_skip", &TrainArgs::head_skip);
+        .def_readwrite("head_skip", &TrainArgs::head_skip)
+        .def_readwrite("head_per_channel", &TrainArgs::head_per_channel);
     mod.def("train", &train, py::arg("array"), py::arg("test"), py::arg("args"), py::arg("progress"));
 }

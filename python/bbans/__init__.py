@@ -122,7 +122,7 @@ def _pair(value, what):
 def train(array, test=None, *, epochs=50, latent=None, widths=None, tile=None, crops=None, test_crops=None,
           batch_size=None, learning_rate=None, seed=1, threads=0, calibration=512, description="", name="model",
           progress=None, head_hidden=None, head_layers=None, context=True, latent2=None, latent2_hidden=None,
-          weight_decay=None, kl_warmup=None, free_bits=None, shift=None, head_skip=False):
+          weight_decay=None, kl_warmup=None, free_bits=None, shift=None, head_skip=False, head_per_channel=False):
     """Trains a model on the images, as `bbans train` does, and returns it (Model.save writes it).
 
     test: held-out images (never trained on); None holds out the last tenth of `array`.
@@ -134,7 +134,8 @@ def train(array, test=None, *, epochs=50, latent=None, widths=None, tile=None, c
     head_hidden, head_layers: the per-pixel head's width and hidden layers; context=False: the head
     does not see the causal neighbours (bbans train --no-context); head_skip=True: the head's last
     layer also reads its inputs, a linear path from the neighbours to the means (bbans train
-    --head-skip). latent2, latent2_hidden: a second
+    --head-skip); head_per_channel=True: each sample of a pixel (Y, Co, Cg) gets its own head
+    (colour models only; bbans train --head-per-channel). latent2, latent2_hidden: a second
     latent layer (hierarchical bits-back). weight_decay, kl_warmup (steps), free_bits (per latent
     dimension), shift (pixels of translation augmentation; not with tile): as bbans train's options.
     progress: called with a dict after every 50 minibatches ({"event": "batch", ...}) and every
@@ -179,6 +180,7 @@ def train(array, test=None, *, epochs=50, latent=None, widths=None, tile=None, c
             setattr(args, key, kind(value))
     args.context = bool(context)
     args.head_skip = bool(head_skip)
+    args.head_per_channel = bool(head_per_channel)
     args.description = description
     args.name = name
     return _bbans.train(array, test, args, progress)

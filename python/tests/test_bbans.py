@@ -303,6 +303,20 @@ def test_train_latent_options(tmp_path):
         bbans.train(images, epochs=1, free_bits=-1)
 
 
+def test_train_head_per_channel(tmp_path):
+    # A tiny RGB tile model with one head per channel: its card says so and it codes exactly; a
+    # grey model cannot have per-channel heads.
+    grey = idx_images(MNIST, 60)
+    rgb = np.ascontiguousarray(np.stack([grey, 255 - grey, grey // 4], axis=-1))
+    model = bbans.train(rgb[:50], rgb[50:], epochs=1, latent=4, widths=16, batch_size=20, head_hidden=8, tile=8, crops=200,
+                        test_crops=20, head_per_channel=True)
+    model.save(str(tmp_path / "pc.bbm"))
+    assert "3 per-channel heads, each 24 -> 8 -> 15 (" in (tmp_path / "pc.bbm.md").read_text()
+    assert np.array_equal(bbans.decompress(bbans.compress(rgb[50:], model=model, method="bits-back"), model=model), rgb[50:])
+    with pytest.raises(RuntimeError, match="per-channel heads need at least 2 samples per pixel"):
+        bbans.train(grey, epochs=1, latent=4, widths=16, head_per_channel=True)
+
+
 def test_train_stops_and_raises():
     images = idx_images(MNIST, 100)
     with pytest.raises(RuntimeError, match="stopped"):

@@ -456,7 +456,7 @@ int run_train(TrainFlags& f) {
                   << (cfg.hierarchical() ? ", latent2 " + std::to_string(cfg.latent2) + " (hidden " + std::to_string(cfg.latent2_hidden) + ")" : std::string())
                   << ", " << (models::likelihood_kind(cfg).has_head(cfg) ? std::to_string(cfg.components) + " logistics" : std::string(models::likelihood_kind(cfg).name()))
                   << (cfg.autoregressive && models::likelihood_kind(cfg).reads_context(cfg) ? ", autoregressive" : "")
-                  << (cfg.head_skip ? ", head skip" : "") << "; "
+                  << (cfg.head_skip ? ", head skip" : "") << (cfg.head_per_channel ? ", per-channel heads" : "") << "; "
                   << trainer.model().parameter_count() << " parameters; ";
         if (ranks > 1) std::cerr << ranks << " MPI ranks, " << trainer.train_config().shards << " shards; ";
         std::cerr << "checkpoints in " << ckpt << '\n';
@@ -631,6 +631,9 @@ void add_train_command(CLI::App& app, RunState& state) {
                 "a linear skip in the per-pixel head: its last layer also reads the head's inputs (the decoder's channels and "
                 "the causal neighbours), so the mixture's means get a linear prediction from the neighbours (with --resume "
                 "the checkpoint's architecture)");
+    t->add_flag("--head-per-channel", f.model.head_per_channel,
+                "one per-pixel head for each sample of a pixel (Y, Co and Cg, or R, G and B, each with its own weights) "
+                "instead of one shared head; colour models only (with --resume the checkpoint's architecture)");
     t->add_option("--components", f.model.components, "logistics in each pixel's mixture")->capture_default_str();
     t->add_option("--likelihood", f.model.likelihood,
                   "logistic-mixture (8-bit samples), or bernoulli (binary images: every sample 0 or 255; no head)")

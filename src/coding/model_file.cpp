@@ -87,7 +87,8 @@ std::string card_markdown(const CodingModel& model, const TrainingRecord& r) {
     if (const models::LikelihoodKind& kind = models::likelihood_kind(c); !kind.has_head(c))
         s << "likelihood " << kind.name() << " (one decoder output per sample, " << kind.codable() << ") |\n";
     else
-        s << "per-sample head " << c.head_inputs() << " -> " << (c.head_layers > 1 ? std::to_string(c.head_layers) + "x" : std::string()) << c.head_hidden << " -> " << kind.head_outputs(c) << " (" << c.components
+        s << (c.head_per_channel ? std::to_string(c.heads()) + " per-channel heads, each " : std::string("per-sample head "))
+          << c.head_inputs() << " -> " << (c.head_layers > 1 ? std::to_string(c.head_layers) + "x" : std::string()) << c.head_hidden << " -> " << kind.head_outputs(c) << " (" << c.components
           << " logistics" << (c.autoregressive ? ", 12 causal neighbours" : "")
           << (c.autoregressive && c.image_channels != 1 ? " and the pixel's earlier channels" : "")
           << (c.head_skip ? "; + a linear skip from the " + std::to_string(c.head_inputs()) + " inputs to the outputs" : std::string()) << ") |\n";

@@ -6,9 +6,12 @@
 // A SampleCodec is a struct of static functions and a Scratch:
 //   Scratch                 the per-sample working state (parameters and symbol model), reused
 //                           from sample to sample without re-initialization
-//   model(vae, in, prec, s) in: the sample's inputs as the likelihood takes them (its
+//   model(vae, in, ch, prec, s)
+//                           in: the sample's inputs as the likelihood takes them (its
 //                           decoder_channels() values, then its context if the likelihood
-//                           reads one); s.model becomes the sample's symbol model at prec bits
+//                           reads one), ch: its channel in its pixel (0..S-1, which picks the
+//                           head of a model with per-channel heads); s.model becomes the
+//                           sample's symbol model at prec bits
 //   symbol(v) / value(s)    a sample value <-> the model's symbol (a value the likelihood
 //                           cannot code maps to a symbol with an empty interval, which push
 //                           refuses)
@@ -39,8 +42,8 @@ struct MixtureSampleCodec {
         models::QPixelMixture params;
         Model model;
     };
-    static void model(const models::PackedVae& vae, const std::int16_t* in, unsigned prec, Scratch& s) {
-        vae.head(in, s.params);
+    static void model(const models::PackedVae& vae, const std::int16_t* in, std::size_t ch, unsigned prec, Scratch& s) {
+        vae.head(in, ch, s.params);
         pixel_model(s.params, prec, s.model);
     }
     static std::uint32_t symbol(std::uint8_t v) { return v; }
@@ -60,7 +63,7 @@ struct BernoulliSampleCodec {
         const std::int64_t p_q31 = codec::fixed::sigmoid_q31(std::int64_t{logit_q8} << (codec::fixed::kArgFrac - models::kQPixelFrac));
         return static_cast<std::uint32_t>(p_q31 >> (31 - prec));
     }
-    static void model(const models::PackedVae&, const std::int16_t* in, unsigned prec, Scratch& s) {
+    static void model(const models::PackedVae&, const std::int16_t* in, std::size_t, unsigned prec, Scratch& s) {
         s.model = Model(one_frequency(in[0], prec), prec);
     }
     static std::uint32_t symbol(std::uint8_t v) { return v == 0 ? 0u : v == 255 ? 1u : 2u; }

@@ -48,7 +48,7 @@ void BandCodec::model_from(const std::uint8_t* frame, std::size_t r, std::size_t
     const std::uint8_t* centre = frame + geometry_.at(r, c) + s;
     const std::ptrdiff_t* off = offsets_.data() + s * context_;
     for (std::size_t k = 0; k < context_; ++k) in[C + k] = models::Frame::used(s, k) ? centre[off[k]] : 0;
-    K::model(*vae_, in.data(), prec_, out);
+    K::model(*vae_, in.data(), s, prec_, out);
 }
 
 template <class K>

@@ -66,7 +66,7 @@ void ImageCodec::model_from(const std::uint8_t* padded, std::size_t r, std::size
         const std::uint8_t* centre = padded + at(r, c);
         for (std::size_t k = 0; k < models::kNeighbours; ++k) in[C + k] = centre[offsets_[k]];
     }
-    vae_->head(in.data(), out.params);
+    vae_->head(in.data(), 0, out.params);  // one sample per pixel: channel 0
     pixel_model(out.params, prec_, out.model);
 }
 

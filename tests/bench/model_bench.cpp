@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
         std::vector<float> nb(models::kNeighbours);
         for (std::size_t p = 0; p < D; ++p) {
             models::neighbourhood(x.data(), cfg.rows, cfg.cols, p / cfg.cols, p % cfg.cols, nb.data());
-            const auto px = vae->pixel_params(std::span<const float>(ch.data() + p * C, C), nb);
+            const auto px = vae->pixel_params(std::span<const float>(ch.data() + p * C, C), nb, 0);
             sink += px.means[0];
         }
     }
@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
                     nb[k] = (rr < 0 || cc < 0 || rr >= static_cast<std::ptrdiff_t>(cfg.rows) || cc >= static_cast<std::ptrdiff_t>(cfg.cols))
                                 ? 0 : x[static_cast<std::size_t>(rr) * cfg.cols + static_cast<std::size_t>(cc)];
                 }
-                net.pixel_params(ch.data() + p * C, nb, px);
+                net.pixel_params(ch.data() + p * C, nb, 0, px);
                 sink += px.means[0];
             }
         }

@@ -13,34 +13,15 @@
 #include "models/serialize.hpp"
 #include "src/coding/model_file.hpp"
 #include "src/coding/tiled_coder.hpp"
+#include "flags_edit.hpp"
 #include "round_trip.hpp"
 #include "test_models.hpp"
 
 using namespace bbans;
+using test::float_channels, test::kFlagsAt, test::with_flags;
 
 namespace {
-
-// The configuration's flags byte in a model payload: cereal's endianness byte, rows, cols,
-// latent, encoder_hidden, encoder_layers, decoder_hidden, decoder_layers (u32 each), the
-// likelihood (u8) and channels (u32) come before it (models/serialize.cpp).
-constexpr std::size_t kFlagsAt = 1 + 7 * 4 + 1 + 4;
 constexpr std::uint8_t kFlagHeadSkip = 16;
-
-// The payload of a file, its flags byte changed by `edit`, wrapped again (a valid hash).
-template <class Edit>
-std::string with_flags(const std::string& file, std::string_view magic, Edit edit) {
-    std::string payload(*models::unwrap_container(magic, file));
-    payload[kFlagsAt] = static_cast<char>(edit(static_cast<std::uint8_t>(payload[kFlagsAt])));
-    return models::wrap_container(magic, payload);
-}
-
-// Float channels standing for the integer ones (channel_frac), as the head's first C inputs.
-std::vector<float> float_channels(const std::int16_t* ch, std::size_t C, std::int32_t frac) {
-    std::vector<float> out(C);
-    for (std::size_t k = 0; k < C; ++k) out[k] = static_cast<float>(std::ldexp(static_cast<double>(ch[k]), -frac));
-    return out;
-}
-
 }  // namespace
 
 TEST_CASE("head skip: the integer head follows the float head, grey and colour", "[coding][head_skip]") {
@@ -74,8 +55,8 @@ TEST_CASE("head skip: the integer head follows the float head, grey and colour",
                             ctx_f[k] = ctx[k] / 255.0f;
                         }
                         models::QPixelMixture qm;
-                        tm.q.pixel_params(ch.data() + q * C, bytes.data(), qm);
-                        const auto fm = tm.vae.pixel_params(float_channels(ch.data() + q * C, C, tm.q.channel_frac()), ctx_f);
+                        tm.q.pixel_params(ch.data() + q * C, bytes.data(), s, qm);
+                        const auto fm = tm.vae.pixel_params(float_channels(ch.data() + q * C, C, tm.q.channel_frac()), ctx_f, s);
                         for (std::size_t k = 0; k < cfg.components; ++k) {
                             CHECK(qm.means[k] / 256.0 == Approx(fm.means[k]).margin(1.0));
                             CHECK(qm.log_scales[k] / 256.0 == Approx(fm.log_scales[k]).margin(0.05));
@@ -117,8 +98,8 @@ TEST_CASE("head skip: every kernel computes the reference's numbers for every he
             std::vector<std::uint8_t> nb(models::head_context_size(sh.S));
             for (auto& v : nb) v = static_cast<std::uint8_t>(trial % 3 == 0 ? (trial % 2 ? 255 : 0) : rng());
             models::QPixelMixture a, b;
-            q->pixel_params(ch.data(), nb.data(), a);
-            packed->pixel_params(ch.data(), nb.data(), b);
+            q->pixel_params(ch.data(), nb.data(), 0, a);
+            packed->pixel_params(ch.data(), nb.data(), 0, b);
             REQUIRE(a.logits == b.logits);
             REQUIRE(a.means == b.means);
             REQUIRE(a.log_scales == b.log_scales);

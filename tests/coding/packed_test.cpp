@@ -129,8 +129,8 @@ TEST_CASE("packed: PackedVae computes what QuantizedVae computes", "[packed]") {
                 std::vector<std::uint8_t> nb(context);
                 for (std::size_t k = 0; k < nb.size(); ++k) nb[k] = x[(q + k * 7) % x.size()];
                 models::QPixelMixture a, b;
-                tm.q.pixel_params(c1.data() + q * cfg.channels, nb.data(), a);
-                packed->pixel_params(c1.data() + q * cfg.channels, nb.data(), b);
+                tm.q.pixel_params(c1.data() + q * cfg.channels, nb.data(), q % cfg.image_channels, a);
+                packed->pixel_params(c1.data() + q * cfg.channels, nb.data(), q % cfg.image_channels, b);
                 REQUIRE(a.k == b.k);
                 REQUIRE(a.logits == b.logits);
                 REQUIRE(a.means == b.means);
@@ -182,8 +182,8 @@ TEST_CASE("packed: the fused head kernel equals the reference for every head wid
                 std::array<std::uint8_t, models::kNeighbours> nb{};
                 for (auto& v : nb) v = static_cast<std::uint8_t>(trial % 3 == 0 ? 0 : rng());
                 models::QPixelMixture a, b;
-                q->pixel_params(ch.data(), nb.data(), a);
-                packed->pixel_params(ch.data(), nb.data(), b);
+                q->pixel_params(ch.data(), nb.data(), 0, a);
+                packed->pixel_params(ch.data(), nb.data(), 0, b);
                 REQUIRE(a.k == b.k);
                 REQUIRE(a.logits == b.logits);
                 REQUIRE(a.means == b.means);

@@ -71,8 +71,8 @@ TEST_CASE("quantized: the integer VAE follows the float VAE", "[quantized]") {
         models::neighbourhood(px.data() + i * 64, 8, 8, p / 8, p % 8, nbf);
         for (std::size_t k = 0; k < models::kNeighbours; ++k) nb8[k] = static_cast<std::uint8_t>(std::lround(nbf[k] * 255));
         models::QPixelMixture qm;
-        tm.q.pixel_params(ch.data() + p * cfg.channels, nb8, qm);
-        const auto fm = tm.vae.pixel_params(std::span<const float>(chf.data() + p * cfg.channels, cfg.channels), std::span<const float>(nbf, models::kNeighbours));
+        tm.q.pixel_params(ch.data() + p * cfg.channels, nb8, 0, qm);
+        const auto fm = tm.vae.pixel_params(std::span<const float>(chf.data() + p * cfg.channels, cfg.channels), std::span<const float>(nbf, models::kNeighbours), 0);
         for (std::size_t k = 0; k < cfg.components; ++k) {
             CHECK(qm.means[k] / 256.0 == Approx(fm.means[k]).margin(1.0));
             CHECK(qm.log_scales[k] / 256.0 == Approx(fm.log_scales[k]).margin(0.05));

@@ -28,14 +28,15 @@ inline models::VaeConfig tiny_config(bool autoregressive = true, bool head_skip 
 }
 
 // The head skip's weights (VaeConfig::head_skip), which a new model has at 0, at random, so
-// that the tests see a skip that changes the numbers. Nothing without the skip.
+// that the tests see a skip that changes the numbers (every head's: head.N.weight, or head0.N.weight,
+// head1.N.weight, ... with head_per_channel). Nothing without the skip.
 inline void set_skip_weights(models::Vae& vae, std::uint64_t seed) {
     if (!vae.config().head_skip) return;
-    const std::string name = "head." + std::to_string(vae.config().head_layers) + ".weight";
+    const std::string last = std::string(".").append(std::to_string(vae.config().head_layers)).append(".weight");
     std::mt19937_64 rng(seed);
     std::normal_distribution<float> normal(0.0f, 0.3f);
     for (auto* p : vae.params())
-        if (p->name == name)
+        if (p->name.starts_with("head") && p->name.ends_with(last))
             for (models::Index j = p->value.cols() - static_cast<models::Index>(vae.config().head_inputs()); j < p->value.cols(); ++j)
                 for (models::Index i = 0; i < p->value.rows(); ++i) p->value(i, j) = normal(rng);
 }
@@ -90,10 +91,12 @@ inline TinyModel tiny_model(std::uint64_t seed, bool autoregressive = true, bool
 
 // A tiny hierarchical model (latent2 = 3). Its second-layer networks' last layers are scaled up
 // to ordinary weights (initialization makes them small, so that q(z2|z1) and p(z1|z2) start near
-// N(0, I)), so the tests see priors p(z1|z2) that depend on z2.
-inline TinyModel tiny_hierarchical_model(std::uint64_t seed, std::size_t S = 1, bool head_skip = false) {
+// N(0, I)), so the tests see priors p(z1|z2) that depend on z2. S samples per pixel, with the
+// head's skip and one head per channel if asked.
+inline TinyModel tiny_hierarchical_model(std::uint64_t seed, std::size_t S = 1, bool head_skip = false, bool head_per_channel = false) {
     auto cfg = tiny_config(true, head_skip);
     cfg.image_channels = static_cast<std::uint32_t>(S);
+    cfg.head_per_channel = head_per_channel;
     cfg.latent2 = 3;
     cfg.latent2_hidden = 8;
     auto vae = models::Vae::make(cfg, seed);
@@ -107,12 +110,13 @@ inline TinyModel tiny_hierarchical_model(std::uint64_t seed, std::size_t S = 1, 
 }
 
 // A tiny model of S samples per pixel (calibrated on colour_images), with the head's linear
-// skip (VaeConfig::head_skip) if asked.
+// skip (VaeConfig::head_skip) and one head per channel (VaeConfig::head_per_channel) if asked.
 inline TinyModel tiny_colour_model(std::size_t S, std::uint64_t seed, bool head_skip = false,
-                                   models::ColourTransform transform = models::ColourTransform::none) {
+                                   models::ColourTransform transform = models::ColourTransform::none, bool head_per_channel = false) {
     auto cfg = tiny_config(true, head_skip);
     cfg.image_channels = static_cast<std::uint32_t>(S);
     cfg.colour_transform = transform;
+    cfg.head_per_channel = head_per_channel;
     auto vae = models::Vae::make(cfg, seed);
     set_skip_weights(*vae, seed);
     const auto px = colour_images(64, cfg.rows, cfg.cols, S, seed + 1);

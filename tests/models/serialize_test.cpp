@@ -79,8 +79,8 @@ TEST_CASE("Model file round trip is bit-identical with the same hash", "[seriali
     const auto ca = a.decoder_channels(z), cb = b->decoder_channels(z);
     CHECK(ca == cb);
     const std::vector<float> nb(kNeighbours, 0.5f);
-    const auto ma = a.pixel_params(std::span<const float>(ca.data(), 2), nb);
-    const auto mb = b->pixel_params(std::span<const float>(cb.data(), 2), nb);
+    const auto ma = a.pixel_params(std::span<const float>(ca.data(), 2), nb, 0);
+    const auto mb = b->pixel_params(std::span<const float>(cb.data(), 2), nb, 0);
     CHECK(ma.logits == mb.logits);
     CHECK(ma.means == mb.means);
     CHECK(ma.log_scales == mb.log_scales);

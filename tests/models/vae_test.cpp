@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "models/adam.hpp"
 #include "models/serialize.hpp"
 #include "models/vae.hpp"
 #include "test_util.hpp"
@@ -34,22 +35,28 @@ VaeConfig small_config(Likelihood lik, bool ar) {
     return c;
 }
 
-// The head's last weight (head.N.weight, N = head_layers): with head_skip, its last
+// The name of head h's parameters' prefix: "head" (one head), or "head0", "head1", ...
+// (head_per_channel).
+std::string head_name(const VaeConfig& c, std::size_t h) { return c.head_per_channel ? "head" + std::to_string(h) : "head"; }
+
+// Head h's last weight (head.N.weight, N = head_layers): with head_skip, its last
 // head_inputs() columns are the skip's.
 template <class T>
-Param<T>& last_head_weight(BasicVae<T>& vae) {
-    const std::string name = "head." + std::to_string(vae.config().head_layers) + ".weight";
+Param<T>& last_head_weight(BasicVae<T>& vae, std::size_t h = 0) {
+    const std::string name = head_name(vae.config(), h) + "." + std::to_string(vae.config().head_layers) + ".weight";
     for (Param<T>* p : vae.params())
         if (p->name == name) return *p;
     throw std::logic_error("no " + name);
 }
 
-// The head skip's weights at random.
+// The head skip's weights at random (every head's).
 template <class T>
 void set_skip_weights(BasicVae<T>& vae, Rng& rng) {
     const auto F = static_cast<Index>(vae.config().head_inputs());
-    Param<T>& w = last_head_weight(vae);
-    w.value.rightCols(F) = random_matrix(rng, w.value.rows(), F, 0.3).template cast<T>();
+    for (std::size_t h = 0; h < vae.config().heads(); ++h) {
+        Param<T>& w = last_head_weight(vae, h);
+        w.value.rightCols(F) = random_matrix(rng, w.value.rows(), F, 0.3).template cast<T>();
+    }
 }
 
 template <class T>
@@ -323,6 +330,102 @@ TEST_CASE("Head skip: a new model is the one without the skip, its skip at 0, un
     }
 }
 
+TEST_CASE("Per-channel heads: the gradient matches finite differences for every head parameter", "[vae][per_channel]") {
+    for (std::uint32_t S : {2u, 3u}) {
+        CAPTURE(S);
+        VaeConfig c = small_config(Likelihood::logistic_mixture, true);
+        c.image_channels = S;
+        c.head_per_channel = true;
+        check_loss_gradient(c, 0, "head");          // head0.*, head1.*, ...: each head on its channel's samples
+        check_loss_gradient(c, 3);                  // and the decoder and encoder through every head
+        check_loss_gradient(c, 0, "head", true);    // framed tiles
+        VaeConfig deep = c;
+        deep.head_layers = 2;
+        deep.head_skip = true;
+        check_loss_gradient(deep, 0, "head");
+        check_loss_gradient(deep, 0, "decoder.1", true);
+    }
+    VaeConfig plain = small_config(Likelihood::logistic_mixture, false);  // without the context
+    plain.image_channels = 3;
+    plain.head_per_channel = true;
+    check_loss_gradient(plain, 0, "head");
+    VaeConfig hier = hierarchical_config();
+    hier.image_channels = 3;
+    hier.head_per_channel = true;
+    check_loss_gradient(hier, 3);
+}
+
+TEST_CASE("Per-channel heads: S heads drawn in turn from the seed, head 0 the shared head's draw", "[vae][per_channel]") {
+    VaeConfig c = small_config(Likelihood::logistic_mixture, true);
+    c.image_channels = 3;
+    c.head_per_channel = true;
+    VaeConfig shared = c;
+    shared.head_per_channel = false;
+    const Vae a = *Vae::make(c, 71), b = *Vae::make(c, 71), plain = *Vae::make(shared, 71);
+    // Deterministic: the same seed, the same weights.
+    const auto pa = a.params(), pb = b.params(), pp = plain.params();
+    REQUIRE(pa.size() == pb.size());
+    for (std::size_t i = 0; i < pa.size(); ++i) CHECK(pa[i]->value == pb[i]->value);
+    // The parameters: encoder, decoder, head0's layers, head1's, head2's (weight then bias per
+    // layer), in that order; head 0 and everything before it are the shared model's.
+    const std::size_t per_head = 2 * (c.head_layers + 1);
+    REQUIRE(pa.size() == pp.size() + 2 * per_head);
+    const std::size_t first_head = pp.size() - per_head;
+    for (std::size_t i = 0; i < pa.size(); ++i) {
+        INFO(i << " " << pa[i]->name);
+        if (i < first_head) {
+            CHECK(pa[i]->name == pp[i]->name);
+            CHECK(pa[i]->value == pp[i]->value);
+        } else {
+            const std::size_t h = (i - first_head) / per_head, k = (i - first_head) % per_head;
+            CHECK(pa[i]->name == "head" + std::to_string(h) + pp[first_head + k]->name.substr(4));
+            if (h == 0) CHECK(pa[i]->value == pp[first_head + k]->value);
+            if (h > 0 && k % 2 == 0) CHECK(pa[i]->value != pa[first_head + k]->value);  // drawn on their own
+            if (k % 2 == 1) CHECK(pa[i]->value == pa[first_head + k]->value);  // biases: the kind's initial ones
+        }
+    }
+    const std::size_t F = c.head_inputs(), P = c.head_hidden, K3 = 3 * c.components;
+    CHECK(a.parameter_count() == plain.parameter_count() + 2 * (F * P + P + P * K3 + K3));
+}
+
+TEST_CASE("Per-channel heads are separate parameters: heads set equal drift apart in training", "[vae][per_channel]") {
+    VaeConfig c = small_config(Likelihood::logistic_mixture, true);
+    c.image_channels = 3;
+    c.head_per_channel = true;
+    Vae vae = make_model<float>(c, 81);
+    // Head 1 and head 2 start as copies of head 0.
+    const auto ps = vae.params();
+    const std::size_t per_head = 2 * (c.head_layers + 1), first = ps.size() - 3 * per_head;
+    REQUIRE(ps[first]->name == "head0.0.weight");
+    for (std::size_t h = 1; h < 3; ++h)
+        for (std::size_t k = 0; k < per_head; ++k) ps[first + h * per_head + k]->value = ps[first + k]->value;
+    // Colour samples whose channels look nothing alike: bars, their negative, a dim constant.
+    const Index n = 8;
+    auto images = test_images(c, static_cast<std::size_t>(n), 82);
+    for (std::size_t q = 0; q < images.size(); q += 3) {
+        images[q + 1] = static_cast<std::uint8_t>(255 - images[q]);
+        images[q + 2] = static_cast<std::uint8_t>(40 + q % 3);
+    }
+    TrainConfig tc;
+    tc.warmup_steps = 0;
+    tc.learning_rate = 1e-2;
+    Adam<float> adam(tc);
+    Rng rng(83);
+    for (int step = 0; step < 5; ++step) {
+        const Mat<float> eps = random_matrix(rng, c.latent, n).cast<float>();
+        vae.loss_and_grad(images.data(), n, eps, {2, 1});
+        if (step == 0)  // the same weights, but each head's gradient from its own channel's samples
+            for (std::size_t h = 1; h < 3; ++h) CHECK(ps[first + h * per_head]->grad != ps[first]->grad);
+        adam.step(ps, tc.learning_rate);
+    }
+    for (std::size_t h = 0; h < 3; ++h)
+        for (std::size_t g = h + 1; g < 3; ++g)
+            for (std::size_t k = 0; k < per_head; ++k) {
+                INFO(ps[first + h * per_head + k]->name << " vs " << ps[first + g * per_head + k]->name);
+                CHECK((ps[first + h * per_head + k]->value - ps[first + g * per_head + k]->value).cwiseAbs().maxCoeff() > 1e-4f);
+            }
+}
+
 TEST_CASE("Encoder gradient through KL and reparameterization matches finite differences", "[vae]") {
     check_loss_gradient(small_config(Likelihood::logistic_mixture, true), 0, "encoder.2");
 }
@@ -354,11 +457,14 @@ TEST_CASE("Neighbourhood reads only earlier pixels and pads with black", "[vae]"
 
 TEST_CASE("Batched training path equals the pixel-by-pixel inference path", "[vae]") {
   for (const bool skip : {false, true})  // without and with the head's linear skip
+  for (const bool per_channel : {false, true})  // one head, or one per channel (colour only)
   for (std::uint32_t S : {1u, 3u}) {
-    CAPTURE(skip, S);
+    if (per_channel && S == 1) continue;
+    CAPTURE(skip, per_channel, S);
     VaeConfig c = small_config(Likelihood::logistic_mixture, true);
     c.image_channels = S;
     c.head_skip = skip;
+    c.head_per_channel = per_channel;
     c.rows = 7;
     c.encoder_hidden = 16;
     c.decoder_hidden = 16;
@@ -388,10 +494,12 @@ TEST_CASE("Batched training path equals the pixel-by-pixel inference path", "[va
 
     const std::vector<float> ch = vae.decoder_channels(std::vector<float>(c.latent, 0.5f));
     CHECK(ch.size() == c.samples() * c.channels);
-    const PixelMixture<float> px = vae.pixel_params(std::span<const float>(ch.data(), c.channels),
-                                                    std::vector<float>(head_context_size(S), 0.25f));
-    REQUIRE(px.logits.size() == c.components);
-    for (float ls : px.log_scales) CHECK((ls >= kMinLogScale && ls <= kMaxLogScale));
+    for (std::size_t s = 0; s < S; ++s) {  // sample s of pixel 0, with its own head if per_channel
+        const PixelMixture<float> px = vae.pixel_params(std::span<const float>(ch.data() + s * c.channels, c.channels),
+                                                        std::vector<float>(head_context_size(S), 0.25f), s);
+        REQUIRE(px.logits.size() == c.components);
+        for (float ls : px.log_scales) CHECK((ls >= kMinLogScale && ls <= kMaxLogScale));
+    }
   }
 }
 
@@ -455,6 +563,14 @@ TEST_CASE("Invalid configurations are rejected", "[vae]") {
     CHECK(bad([](VaeConfig& c) { c.encoder_hidden = 16000; c.decoder_hidden = 16000; }));  // too many parameters
     CHECK(bad([](VaeConfig& c) { c.likelihood = static_cast<Likelihood>(7); }));
     CHECK(bad([](VaeConfig& c) { c.likelihood = Likelihood::bernoulli, c.autoregressive = false, c.head_skip = true; }));  // no head
+    // Per-channel heads need S >= 2 (grey models and their files keep one head), said plainly.
+    CHECK(bad([](VaeConfig& c) { c.head_per_channel = true; }));
+    VaeConfig grey;
+    grey.head_per_channel = true;
+    CHECK_THAT(grey.validate().error().message, Catch::Contains("per-channel heads need at least 2 samples per pixel"));
+    VaeConfig rgb = grey;
+    rgb.image_channels = 3;
+    CHECK(rgb.validate().has_value());
 }
 
 TEST_CASE("KL warm-up and free bits shape only the encoder's KL gradient, never the loss", "[vae]") {
