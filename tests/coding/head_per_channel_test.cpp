@@ -13,7 +13,7 @@
 #include "models/serialize.hpp"
 #include "src/coding/model_file.hpp"
 #include "src/coding/tiled_coder.hpp"
-#include "flags_edit.hpp"
+#include "head_tests.hpp"
 #include "round_trip.hpp"
 #include "test_models.hpp"
 
@@ -29,49 +29,17 @@ TEST_CASE("per-channel heads: each integer head follows its float head", "[codin
         CAPTURE(skip);
         const std::size_t S = 3;
         const auto tm = test::tiny_colour_model(S, 5, skip, models::ColourTransform::none, true);
-        const auto& cfg = tm.q.config();
-        REQUIRE(cfg.head_per_channel);
-        const std::size_t D = cfg.samples(), C = cfg.channels, n = models::head_context_size(S);
-        const models::Frame fr{cfg.rows, cfg.cols, S};
-        const auto px = test::colour_images(4, cfg.rows, cfg.cols, S, 6);
-        double worst_mean = 0;
+        REQUIRE(tm.q.config().head_per_channel);
         std::size_t differ = 0;  // samples whose own head gives other means than head 0 would
-        for (std::size_t i = 0; i < 4; ++i) {
-            const std::span<const std::uint8_t> x(px.data() + i * D, D);
-            std::vector<std::int32_t> mean(cfg.latent), ls(cfg.latent);
-            tm.q.posterior(x, mean, ls);
-            std::vector<std::int16_t> ch(D * C);
-            tm.q.decoder_channels(mean, ch);
-            std::vector<std::uint8_t> frame(fr.size());
-            models::cut_frame(x.data(), cfg.rows, cfg.cols, fr, 0, 0, frame.data());
-            for (std::size_t r = 0; r < cfg.rows; ++r)
-                for (std::size_t c = 0; c < cfg.cols; ++c)
-                    for (std::size_t s = 0; s < S; ++s) {
-                        const std::size_t q = (r * cfg.cols + c) * S + s;
-                        std::vector<float> ctx(n);
-                        models::frame_context(fr, frame.data() + fr.at(r, c) + s, s, 1.0f, ctx.data());
-                        std::vector<std::uint8_t> bytes(n);
-                        std::vector<float> ctx_f(n);
-                        for (std::size_t k = 0; k < n; ++k) {
-                            bytes[k] = static_cast<std::uint8_t>(ctx[k]);
-                            ctx_f[k] = ctx[k] / 255.0f;
-                        }
-                        models::QPixelMixture qm, q0;
-                        tm.q.pixel_params(ch.data() + q * C, bytes.data(), s, qm);
-                        tm.q.pixel_params(ch.data() + q * C, bytes.data(), 0, q0);
-                        if (s > 0 && qm.means != q0.means) ++differ;
-                        const auto fm = tm.vae.pixel_params(float_channels(ch.data() + q * C, C, tm.q.channel_frac()), ctx_f, s);
-                        for (std::size_t k = 0; k < cfg.components; ++k) {
-                            CHECK(qm.means[k] / 256.0 == Approx(fm.means[k]).margin(1.0));
-                            CHECK(qm.log_scales[k] / 256.0 == Approx(fm.log_scales[k]).margin(0.05));
-                            CHECK(qm.logits[k] / 256.0 == Approx(fm.logits[k]).margin(0.05));
-                            worst_mean = std::max(worst_mean, std::abs(qm.means[k] / 256.0 - fm.means[k]));
-                        }
-                    }
-        }
+        const double worst_mean =
+            test::compare_heads(tm, 4, [&](std::size_t s, const std::int16_t* ch, const std::uint8_t* bytes, const models::QPixelMixture& qm) {
+                models::QPixelMixture q0;
+                tm.q.pixel_params(ch, bytes, 0, q0);
+                if (s > 0 && qm.means != q0.means) ++differ;
+            });
         INFO("largest mean error " << worst_mean << " pixel units");
         CHECK(worst_mean < 1.0);
-        CHECK(differ == 4 * cfg.pixels() * (S - 1));  // heads 1 and 2 are not head 0
+        CHECK(differ == 4 * tm.q.config().pixels() * (S - 1));  // heads 1 and 2 are not head 0
     }
 }
 
