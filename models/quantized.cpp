@@ -297,8 +297,8 @@ Expected<QuantizedVae> QuantizedVae::from_float(const Vae& vae, const ImageSet& 
     Mat<float> head_feats;
     for (Index h = 0; h < G; ++h) {
         const Mlp<float>& head = vae.head(static_cast<std::size_t>(h));
-        head_feats = Eigen::Map<const Mat<float>, 0, Eigen::OuterStride<>>(feats.data() + h * F, F, n * D / G, Eigen::OuterStride<>(F * G));
-        const auto head_max = hidden_maxima(head, head_feats, head_out);
+        if (G > 1) head_feats = Eigen::Map<const Mat<float>, 0, Eigen::OuterStride<>>(feats.data() + h * F, F, n * D / G, Eigen::OuterStride<>(F * G));
+        const auto head_max = hidden_maxima(head, G > 1 ? head_feats : feats, head_out);  // (one head: every column, no copy)
         const auto head_fracs = quantize_hidden(head, head_max, head_scale, head_in_max, q.head_);
         // The last layer's inputs: the last hidden layer's activations, then (head_skip) the
         // head's own inputs at their own scales and ranges.
