@@ -71,6 +71,11 @@ public:
     virtual bool codes(std::uint8_t v) const = 0;
     // What codes() accepts, for messages ("binary images (every sample 0 or 255)").
     virtual std::string_view codable() const = 0;
+    bool codes_every_byte() const {
+        for (unsigned v = 0; v < 256; ++v)
+            if (!codes(static_cast<std::uint8_t>(v))) return false;
+        return true;
+    }
 
     // ---- Training (float) -------------------------------------------------------------------
     // A fresh model's head: its last layer's bias (head_outputs x 1) set to a sane start.

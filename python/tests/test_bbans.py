@@ -145,9 +145,17 @@ def test_method():
 
 
 def test_a_named_model_must_code_the_images():
-    # The CLI's message: "model mnist cannot code this input: no model codes 30x30x3 images (models: mnist)"
-    with pytest.raises(ValueError, match=r"model mnist cannot code this input: no model codes 30x30x3 images"):
-        bbans.compress(np.zeros((2, 30, 30, 3), dtype=np.uint8), model="mnist")
+    # The CLI's message: "model photo-rgb cannot code this input: no model codes 30x30 images (models: photo-rgb)"
+    # (a colour model codes no grey image; a grey model codes colour images as planes, below)
+    with pytest.raises(ValueError, match=r"model photo-rgb cannot code this input: no model codes 30x30 images"):
+        bbans.compress(np.zeros((2, 30, 30), dtype=np.uint8), model="photo-rgb")
+
+
+def test_a_grey_model_codes_colour_images_as_planes():
+    rng = np.random.default_rng(5)
+    a = (np.arange(2 * 30 * 30 * 3).reshape(2, 30, 30, 3) % 97 + rng.integers(0, 9, (2, 30, 30, 3))).astype(np.uint8)
+    data = bbans.compress(a, model="mnist", method="bits-back")
+    assert np.array_equal(bbans.decompress(data), a)
 
 
 # ---- the CLI's bytes -----------------------------------------------------------------------------

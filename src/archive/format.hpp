@@ -75,6 +75,9 @@ struct ModelRef {
     ModelId identity{};
     std::string name;  // a hint for error messages
     std::uint8_t lanes = 1;
+    // 0: the model codes the images' pixels. P in 2..4 (the images' channels): a grey model codes
+    // the P channels as planes (src/coding/tiled_coder.hpp, PLANES).
+    std::uint8_t planes = 0;
 };
 
 struct ChunkRecord {

@@ -140,7 +140,7 @@ void print_summary(const std::string& in, const CompressSummary& s, std::uint64_
         const double net = net_bits_per_dim(s);
         char line[256];
         std::snprintf(line, sizeof line, " with model %s: %zu images in %zu chunks, net %.4f bits/dim vs model -ELBO %.4f on a sample",
-                      s.model_name.c_str(), s.images, s.chunks, net, s.sample_neg_elbo_bpd);
+                      (s.model_name + planes_note(s.model_planes)).c_str(), s.images, s.chunks, net, s.sample_neg_elbo_bpd);
         std::cerr << line;
     } else if (!s.why_fallback.empty()) {
         std::cerr << ": " << s.why_fallback;
@@ -641,7 +641,8 @@ int run_info(const std::string& path) {
         }
         if (e.model) {
             std::cout << "model:             " << (e.model->name.empty() ? std::string("(unnamed)") : archive::printable(e.model->name)) << ", identity "
-                      << archive::to_hex(e.model->identity) << " (" << shipped_name(e.model->identity) << ")\n"
+                      << archive::to_hex(e.model->identity) << " (" << shipped_name(e.model->identity) << ")"
+                      << planes_note(e.model->planes) << "\n"
                       << "rate:              " << rate(stored, e.images->count * e.images->image_bytes()) << " bits/dim (chunk data), "
                       << int{e.model->lanes} << " lanes\n";
         }

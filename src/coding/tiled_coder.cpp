@@ -147,10 +147,44 @@ Status TiledCoder::codable(std::span<const std::uint8_t> samples) const {
     return make_error(what);
 }
 
-Expected<TiledCoder> TiledCoder::make(const models::QuantizedVae& vae, CoderSettings settings) {
+Expected<TiledCoder> TiledCoder::make(const models::QuantizedVae& vae, CoderSettings settings, std::size_t planes) {
     auto parts = coder_parts(vae, settings);
     if (!parts) return parts.error();
-    return TiledCoder(std::move(parts->vae), std::move(parts->grid), settings);
+    TiledCoder coder(std::move(parts->vae), std::move(parts->grid), settings, 0);
+    if (planes != 0) {
+        if (planes < 2 || planes > models::kMaxImageChannels)
+            return make_error("images of " + std::to_string(planes) + " samples per pixel cannot be coded as planes");
+        if (coder.config().image_channels != 1) return make_error("only a grey model codes images as planes");
+        std::vector<std::uint8_t> every(256);
+        for (std::size_t v = 0; v < every.size(); ++v) every[v] = static_cast<std::uint8_t>(v);
+        if (!coder.codable(every)) return make_error("a model codes images as planes only if its likelihood codes every byte");
+        coder.planes_ = planes;
+    }
+    return coder;
+}
+
+std::vector<std::uint8_t> to_planes(std::span<const std::uint8_t> image, std::size_t P) {
+    const std::size_t n = image.size() / P;  // pixels
+    std::vector<std::uint8_t> out(n * P);
+    std::array<std::uint8_t, models::kMaxImageChannels> px{};
+    for (std::size_t i = 0; i < n; ++i) {
+        std::copy_n(image.begin() + static_cast<std::ptrdiff_t>(i * P), P, px.begin());
+        if (P >= 3) models::colour_forward(models::ColourTransform::ycocg_r, px.data());
+        for (std::size_t p = 0; p < P; ++p) out[p * n + i] = px[p];
+    }
+    return out;
+}
+
+std::vector<std::uint8_t> from_planes(std::span<const std::uint8_t> planes, std::size_t P) {
+    const std::size_t n = planes.size() / P;
+    std::vector<std::uint8_t> out(n * P);
+    std::array<std::uint8_t, models::kMaxImageChannels> px{};
+    for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t p = 0; p < P; ++p) px[p] = planes[p * n + i];
+        if (P >= 3) models::colour_inverse(models::ColourTransform::ycocg_r, px.data());
+        std::copy_n(px.begin(), P, out.begin() + static_cast<std::ptrdiff_t>(i * P));
+    }
+    return out;
 }
 
 std::vector<codec::GaussianBuckets> TiledCoder::posterior_models(std::span<const std::uint8_t> band, std::size_t rows,
@@ -226,7 +260,7 @@ double TiledCoder::cost_bits(const std::vector<codec::GaussianBuckets>& models, 
 
 std::vector<std::uint8_t> TiledCoder::band_frame(std::span<const std::uint8_t> image, std::size_t rows_total, std::size_t cols,
                                                  std::size_t r0, std::size_t rows) const {
-    const models::Frame f{rows, cols, channels()};
+    const models::Frame f{rows, cols, config().image_channels};
     std::vector<std::uint8_t> out(f.size());
     models::cut_frame(image.data(), rows_total, cols, f, static_cast<std::ptrdiff_t>(r0), 0, out.data());
     return out;
@@ -277,14 +311,21 @@ Status TiledCoder::push(codec::Message& m, std::span<const std::uint8_t> image, 
     if (rows < 1 || cols < 1 || image.size() != rows * cols * channels())
         return make_error("the image does not have " + std::to_string(rows) + "x" + std::to_string(cols) + "x" +
                           std::to_string(channels()) + " samples");
+    if (planes_) return push_coded(m, to_planes(image, planes_), planes_ * rows, cols, seed, band_bits);
+    return push_coded(m, image, rows, cols, seed, band_bits);
+}
+
+Status TiledCoder::push_coded(codec::Message& m, std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols,
+                              std::size_t seed, std::vector<std::uint64_t>* band_bits) const {
+    const std::size_t S = config().image_channels;
     std::vector<std::uint8_t> transformed;  // the image in the model's colour space, if it has one
     if (config().colour_transform != models::ColourTransform::none) {
         transformed.assign(image.begin(), image.end());
-        models::colour_forward(config().colour_transform, transformed, channels());
+        models::colour_forward(config().colour_transform, transformed, S);
         image = transformed;
     }
     if (auto ok = codable(image); !ok) return ok;
-    const std::size_t T = config().rows, bands = (rows + T - 1) / T, row_bytes = cols * channels();
+    const std::size_t T = config().rows, bands = (rows + T - 1) / T, row_bytes = cols * S;
     const Latent central(tiles(cols) * config().latent, grid_.buckets() / 2);
     for (std::size_t k = 0; k < bands; ++k) {
         const std::size_t b = bands - 1 - k, r0 = b * T, n = std::min(T, rows - r0);
@@ -300,7 +341,13 @@ Status TiledCoder::push(codec::Message& m, std::span<const std::uint8_t> image, 
 }
 
 std::vector<std::uint8_t> TiledCoder::pop(codec::Message& m, std::size_t rows, std::size_t cols, std::size_t seed) const {
-    const std::size_t T = config().rows, bands = (rows + T - 1) / T, row_bytes = cols * channels();
+    if (planes_) return from_planes(pop_coded(m, planes_ * rows, cols, seed), planes_);
+    return pop_coded(m, rows, cols, seed);
+}
+
+std::vector<std::uint8_t> TiledCoder::pop_coded(codec::Message& m, std::size_t rows, std::size_t cols, std::size_t seed) const {
+    const std::size_t S = config().image_channels;
+    const std::size_t T = config().rows, bands = (rows + T - 1) / T, row_bytes = cols * S;
     std::vector<std::uint8_t> image(rows * row_bytes, 0);
     const Latent central(tiles(cols) * config().latent, grid_.buckets() / 2);
     for (std::size_t b = 0; b < bands && m.ok(); ++b) {
@@ -311,7 +358,7 @@ std::vector<std::uint8_t> TiledCoder::pop(codec::Message& m, std::size_t rows, s
                      : with_band_bits_back(*this, std::move(frame), n, cols, [&](const auto& codec) { return codec.pop(m); });
         std::copy(band.begin(), band.end(), image.begin() + static_cast<std::ptrdiff_t>(r0 * row_bytes));
     }
-    models::colour_inverse(config().colour_transform, image, channels());
+    models::colour_inverse(config().colour_transform, image, S);
     return image;
 }
 

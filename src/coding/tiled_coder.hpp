@@ -46,6 +46,14 @@
 //   - A tile model whose tile is the whole image (28 x 28 for 28 x 28 images) codes exactly as
 //     VaeCoder does, symbol for symbol and lane for lane: tests check both give the same bytes.
 //
+// PLANES (a grey model coding colour: TiledCoder::make(..., planes = P), docs/format.md)
+//   An image of P = 2..4 samples per pixel is coded by a grey model as one grey image of P x rows
+//   rows: its P planes stacked (channel 0's rows, then channel 1's, ...), after YCoCg-R (mod 256)
+//   on the first three samples when P >= 3 (models/colour.hpp). Bands, seeds and contexts are
+//   those of the stacked image (a plane's first rows see the previous plane's last rows above
+//   them). A colour model with its own transform (VaeConfig::colour_transform) codes the pixels
+//   jointly instead; the compressor scores both and keeps the better.
+//
 // Every number that reaches a codec here is an integer computed by integer arithmetic.
 #include <cmath>
 #include <cstddef>
@@ -109,12 +117,21 @@ private:
     std::size_t context_ = 0;              // context values per sample
 };
 
+// An image of rows x cols pixels of P samples as the P planes it is coded as (PLANES above):
+// P x rows rows of cols samples; and back.
+std::vector<std::uint8_t> to_planes(std::span<const std::uint8_t> image, std::size_t P);
+std::vector<std::uint8_t> from_planes(std::span<const std::uint8_t> planes, std::size_t P);
+
 class TiledCoder {
 public:
-    static Expected<TiledCoder> make(const models::QuantizedVae& vae, CoderSettings settings = {});
+    // planes: 0, the model codes the images' pixels; P = 2..4, a grey model codes images of P
+    // samples per pixel as their planes (PLANES above; its likelihood must code every byte).
+    static Expected<TiledCoder> make(const models::QuantizedVae& vae, CoderSettings settings = {}, std::size_t planes = 0);
 
     const models::VaeConfig& config() const { return vae_->config(); }
-    std::size_t channels() const { return config().image_channels; }
+    // Samples per pixel of the images coded (the model's, or P with planes).
+    std::size_t channels() const { return planes_ ? planes_ : config().image_channels; }
+    std::size_t planes() const { return planes_; }
     const codec::BucketGrid& grid() const { return grid_; }
 
     // An image of rows x cols pixels of channels() samples (row-major, interleaved), in the
@@ -148,9 +165,16 @@ public:
     double frame_neg_elbo_bits(std::span<const std::uint8_t> frame, std::size_t rows, std::size_t width, Draw&& draw,
                                double* latent_bits = nullptr, double* latent2_bits = nullptr) const;
 
+    // Bands of an image of `rows` rows (of the stacked image, with planes).
+    std::size_t bands(std::size_t rows) const { return (coded_rows(rows) + config().rows - 1) / config().rows; }
+    // Samples in the `seed` bands pushed first (the image's last ones, coded without bits back).
+    std::size_t seed_samples(std::size_t rows, std::size_t cols, std::size_t seed) const {
+        const std::size_t R = coded_rows(rows), T = config().rows, n = bands(rows);
+        return (R - std::min(R, (n - std::min(n, seed)) * T)) * cols * config().image_channels;
+    }
+
     // Pieces, for tests: the tiles of a band and their posteriors; the likelihood of a band.
     std::size_t tiles(std::size_t width) const { return (width + config().cols - 1) / config().cols; }
-    std::size_t bands(std::size_t rows) const { return (rows + config().rows - 1) / config().rows; }
     std::vector<codec::GaussianBuckets> posterior_models(std::span<const std::uint8_t> band, std::size_t rows,
                                                          std::size_t width) const;
     BandCodec likelihood(const Latent& z, std::vector<std::uint8_t> frame, std::size_t rows, std::size_t width) const;
@@ -160,8 +184,17 @@ public:
     std::vector<codec::GaussianBuckets> prior1_models(const Latent& z2) const;
 
 private:
-    TiledCoder(std::shared_ptr<const models::PackedVae> vae, codec::BucketGrid grid, CoderSettings s)
-        : vae_(std::move(vae)), grid_(std::move(grid)), settings_(s) {}
+    TiledCoder(std::shared_ptr<const models::PackedVae> vae, codec::BucketGrid grid, CoderSettings s, std::size_t planes)
+        : vae_(std::move(vae)), grid_(std::move(grid)), settings_(s), planes_(planes) {}
+    std::size_t coded_rows(std::size_t rows) const { return planes_ ? planes_ * rows : rows; }
+    // push, pop and neg_elbo_bits on the image as the model codes it (planes stacked, if any).
+    Status push_coded(codec::Message& m, std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols, std::size_t seed,
+                      std::vector<std::uint64_t>* band_bits) const;
+    std::vector<std::uint8_t> pop_coded(codec::Message& m, std::size_t rows, std::size_t cols, std::size_t seed) const;
+    template <class Draw>
+    double neg_elbo_coded(std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols, Draw&& draw, std::size_t skip_last,
+                          double* latent_bits, double* latent2_bits) const;
+    // The frame of a band, with the model's samples per pixel.
     // The frame of the band of `rows` rows from row r0 of the image.
     std::vector<std::uint8_t> band_frame(std::span<const std::uint8_t> image, std::size_t rows_total, std::size_t cols,
                                          std::size_t r0, std::size_t rows) const;
@@ -178,15 +211,16 @@ private:
     std::shared_ptr<const models::PackedVae> vae_;
     codec::BucketGrid grid_;
     CoderSettings settings_;
+    std::size_t planes_ = 0;
 };
 
 template <class Draw>
 double TiledCoder::frame_neg_elbo_bits(std::span<const std::uint8_t> frame, std::size_t rows, std::size_t width,
                                        Draw&& draw, double* latent_bits, double* latent2_bits) const {
-    const models::Frame f{rows, width, channels()};
+    const models::Frame f{rows, width, config().image_channels};
     if (frame.size() != f.size()) return std::numeric_limits<double>::infinity();
-    std::vector<std::uint8_t> band(rows * width * channels());
-    const std::size_t row_bytes = width * channels();
+    std::vector<std::uint8_t> band(rows * width * config().image_channels);
+    const std::size_t row_bytes = width * config().image_channels;
     for (std::size_t r = 0; r < rows; ++r)
         std::copy_n(frame.begin() + static_cast<std::ptrdiff_t>(f.at(r, 0)), row_bytes, band.begin() + static_cast<std::ptrdiff_t>(r * row_bytes));
     // + log2 q(z1|x), and - log2 p(z) per dim with one latent layer (uniform buckets)
@@ -218,15 +252,22 @@ Latent TiledCoder::draw_latent(const std::vector<codec::GaussianBuckets>& models
 template <class Draw>
 double TiledCoder::neg_elbo_bits(std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols, Draw&& draw,
                                  std::size_t skip_last, double* latent_bits, double* latent2_bits) const {
-    if (image.size() != rows * cols * channels()) return std::numeric_limits<double>::infinity();
+    if (rows < 1 || cols < 1 || image.size() != rows * cols * channels()) return std::numeric_limits<double>::infinity();
+    if (planes_) return neg_elbo_coded(to_planes(image, planes_), planes_ * rows, cols, draw, skip_last, latent_bits, latent2_bits);
+    return neg_elbo_coded(image, rows, cols, draw, skip_last, latent_bits, latent2_bits);
+}
+
+template <class Draw>
+double TiledCoder::neg_elbo_coded(std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols, Draw&& draw,
+                                  std::size_t skip_last, double* latent_bits, double* latent2_bits) const {
     std::vector<std::uint8_t> transformed;  // as push codes it: in the model's colour space
     if (config().colour_transform != models::ColourTransform::none) {
         transformed.assign(image.begin(), image.end());
-        models::colour_forward(config().colour_transform, transformed, channels());
+        models::colour_forward(config().colour_transform, transformed, config().image_channels);
         image = transformed;
     }
     double bits = 0;
-    const std::size_t T = config().rows, n_bands = bands(rows);
+    const std::size_t T = config().rows, n_bands = (rows + T - 1) / T;
     for (std::size_t b = 0; b + skip_last < n_bands; ++b) {
         const std::size_t r0 = b * T;
         const std::size_t n = std::min(T, rows - r0);

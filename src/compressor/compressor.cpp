@@ -222,8 +222,9 @@ Expected<ChunkOut> image_chunk(const archive::Input& in, const ImageLayout& l, b
     set.cols = l.cols, set.count = row_units ? 1 : static_cast<std::size_t>(count), set.channels = l.channels;
     set.pixels = std::move(*original);
     const std::size_t bands = coder.bands(set.rows);
+    // (With row units at most one seed band per row: a stacked image of planes has more bands.)
     const std::size_t seed = static_cast<std::size_t>(
-        std::min<std::uint64_t>(std::max<std::size_t>(options.seed_images, 1), row_units ? bands : count));
+        std::min<std::uint64_t>(std::max<std::size_t>(options.seed_images, 1), row_units ? std::min<std::uint64_t>(bands, count) : count));
     std::vector<std::uint64_t> band_bits;
     auto encoded = encode_images(coder, set, options.lanes, row_units ? seed : seed * bands, {}, row_units ? &band_bits : nullptr);
     if (!encoded) return encoded.error();
@@ -238,10 +239,8 @@ Expected<ChunkOut> image_chunk(const archive::Input& in, const ImageLayout& l, b
     out.stats = std::move(encoded->stats);
     // The chunk's split of the message: seed images, then the bits-back ones.
     // Samples of the seed units: the first bands pushed are the chunk's last ones.
-    const std::uint64_t T = coder.config().rows;
     out.stats.samples = count * unit_bytes(l, row_units);
-    out.stats.seed_samples = row_units ? (set.rows - std::min<std::uint64_t>(set.rows, (bands - seed) * T)) * unit_bytes(l, true)
-                                       : seed * l.image_bytes();
+    out.stats.seed_samples = row_units ? coder.seed_samples(set.rows, set.cols, seed) : seed * l.image_bytes();
     if (options.measure_elbo) {
         std::mt19937_64 draw(0x5EED + k);
         const std::span<const std::uint8_t> px = out.original;  // (set's samples, moved there)
@@ -270,8 +269,11 @@ double zstd_bpd(std::span<const std::uint8_t> bytes, int level) {
 }
 
 // The best model for these images on a sample of them (lowest integer -ELBO), or nullptr.
+// A model of the images' channels codes their pixels; a grey model also codes images of 2-4
+// channels as planes (TiledCoder, PLANES).
 struct ModelChoice {
     const NamedModel* model = nullptr;
+    std::size_t planes = 0;
     double bpd = 0;
     double sample_zstd_bpd = 8;
     std::string refused;  // why a model of the images' shape was not a candidate, if one was not
@@ -340,16 +342,27 @@ Expected<ModelChoice> choose_model(const archive::Input& in, const ImageLayout& 
     Bytes sample_bytes;
     auto pieces = read_sample(in, l, sample_bytes);
     if (!pieces) return pieces.error();
-    // Each model's -ELBO on the sample, on the threads (then compared in the models' order).
+    // The candidates: each model on the pixels, or as planes, in the models' order.
+    struct Candidate {
+        std::size_t model = 0, planes = 0;
+    };
+    std::vector<Candidate> candidates;
+    for (std::size_t k = 0; k < models.size(); ++k) {
+        const auto& cfg = models[k].model->quantized().config();
+        if (cfg.image_channels == l.channels) candidates.push_back({k, 0});
+        else if (cfg.image_channels == 1 && l.channels >= 2 && models::likelihood_kind(cfg).codes_every_byte())
+            candidates.push_back({k, l.channels});
+    }
+    // Each candidate's -ELBO on the sample, on the threads (then compared in that order).
     struct Score {
         bool fits = false;
         double bpd = 0;
         std::string refused;
     };
-    auto score = [&](std::size_t k) -> Expected<Score> {
+    auto score = [&](std::size_t j) -> Expected<Score> {
+        const std::size_t k = candidates[j].model;
         const auto& cfg = models[k].model->quantized().config();
-        if (cfg.image_channels != l.channels) return Score{};
-        auto coder = coding::TiledCoder::make(models[k].model->quantized());
+        auto coder = coding::TiledCoder::make(models[k].model->quantized(), {}, candidates[j].planes);
         if (!coder) return coder.error();
         // A model whose likelihood codes only some sample values (Bernoulli: binary images) is a
         // candidate only if every sample of the input is one of them, not just the sample read.
@@ -371,12 +384,13 @@ Expected<ModelChoice> choose_model(const archive::Input& in, const ImageLayout& 
             bits += coder->neg_elbo_bits(std::span(sample_bytes).subspan(p.offset, p.rows * p.cols * l.channels), p.rows, p.cols, draw);
         return Score{true, bits / static_cast<double>(sample_bytes.size()), {}};
     };
-    auto take = [&](std::size_t k, Score&& sc) -> Status {
-        if (sc.fits && (!best.model || sc.bpd < best.bpd)) best.model = &models[k], best.bpd = sc.bpd;
+    auto take = [&](std::size_t j, Score&& sc) -> Status {
+        if (sc.fits && (!best.model || sc.bpd < best.bpd))
+            best.model = &models[candidates[j].model], best.planes = candidates[j].planes, best.bpd = sc.bpd;
         if (!sc.refused.empty() && best.refused.empty()) best.refused = std::move(sc.refused);
         return Ok{};
     };
-    if (auto ok = archive::ordered_parallel<Score>(models.size(), threads, score, take); !ok) return ok.error();
+    if (auto ok = archive::ordered_parallel<Score>(candidates.size(), threads, score, take); !ok) return ok.error();
     if (best.model) best.sample_zstd_bpd = zstd_bpd(sample_bytes, zstd_level);
     return best;
 }
@@ -406,6 +420,11 @@ Entry entry_of(archive::Kind kind, const EntryMeta& meta) {
 std::string quoted(const std::string& name) { return name.empty() ? std::string("image set") : "'" + archive::printable(name) + "'"; }
 
 }  // namespace
+
+std::string planes_note(std::size_t planes) {
+    if (planes == 0) return {};
+    return ", coding the " + std::to_string(planes) + " channels as planes" + (planes >= 3 ? std::string(" (YCoCg-R)") : std::string());
+}
 
 double net_bits_per_dim(const CompressSummary& s) {
     if (s.method != Method::bits_back || s.stats.samples <= s.stats.seed_samples) return 0.0;
@@ -500,8 +519,9 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
         } else {
             s.model_name = choice->model->name;
             s.model_identity = choice->model->model->identity_hex();
+            s.model_planes = choice->planes;
             s.sample_neg_elbo_bpd = choice->bpd;
-            auto c = coding::TiledCoder::make(choice->model->model->quantized());
+            auto c = coding::TiledCoder::make(choice->model->model->quantized(), {}, choice->planes);
             if (!c) return c.error();
             coder = std::move(*c);
             // One image: chunks of whole bands of its rows (a multiple of the tile height,
@@ -517,7 +537,8 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
                 if (l.image_bytes() > archive::kMaxChunkBytes) return make_error("an image of more than 1 GiB cannot be coded by bits-back");
             }
             e.method = Method::bits_back;
-            e.model = archive::ModelRef{choice->model->model->identity(), choice->model->name, static_cast<std::uint8_t>(options.lanes)};
+            e.model = archive::ModelRef{choice->model->model->identity(), choice->model->name, static_cast<std::uint8_t>(options.lanes),
+                                        static_cast<std::uint8_t>(choice->planes)};
             if (!bits_back_forced && choice->bpd >= options.skip_fallback_below * choice->sample_zstd_bpd) {
                 // Not clearly better: code the first chunk both ways and keep the smaller rate
                 // (the loser's chunk is dropped, the winner's is the entry's first).
@@ -698,10 +719,10 @@ Status ArchiveReader::decode_chunks(const Entry& e, std::size_t c0, std::size_t 
         auto model = resolve(m.identity);
         if (!model) return make_error(needs + ": " + model.error().message);
         const auto& cfg = (*model)->quantized().config();
-        if (cfg.image_channels != e.images->channels)
-            return make_error(where + ": its images have " + std::to_string(e.images->channels) + " channels, its model " +
-                              std::to_string(cfg.image_channels));
-        auto c = coding::TiledCoder::make((*model)->quantized());
+        if (cfg.image_channels != (m.planes ? 1 : e.images->channels))
+            return make_error(where + ": its images have " + std::to_string(e.images->channels) + " channels" +
+                              (m.planes ? " coded as planes by a grey model" : "") + ", its model " + std::to_string(cfg.image_channels));
+        auto c = coding::TiledCoder::make((*model)->quantized(), {}, m.planes);
         if (!c) return c.error();
         coder = std::move(*c);
     }

@@ -68,6 +68,7 @@ struct CompressSummary {
     std::size_t pixels_per_image = 0;
     std::string model_name;            // the model used, or chosen and then not used
     std::string model_identity;
+    std::size_t model_planes = 0;      // 0, or P: the grey model codes the images as P planes
     std::string why_fallback;          // for zstd/xz/stored: why bits-back coding was not used
     double sample_neg_elbo_bpd = 0;    // the chosen model on the sample it was chosen by
     BitsBackStats stats;               // bits-back only, summed over the chunks (see bits_back.hpp)
@@ -77,6 +78,10 @@ struct CompressSummary {
 // (message growth after each chunk's seed images); 0 if there are none. The one place this
 // arithmetic lives (the CLI's summary and the report use it).
 double net_bits_per_dim(const CompressSummary& s);
+
+// "" for a model coding the pixels; ", coding the P channels as planes (YCoCg-R)" or "... as
+// planes" (P = 2) for a grey model coding them as planes (coding/tiled_coder.hpp, PLANES).
+std::string planes_note(std::size_t planes);
 
 // A model that the writer may use, with the name the user knows it by.
 struct NamedModel {

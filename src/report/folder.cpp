@@ -100,7 +100,8 @@ std::string figures_json(const ImageFigures& f, const std::vector<CodecInfo>& co
         o.text("method", f.method)
             .text_or_null("why_not_bits_back", f.why_not_bits_back)
             .text_or_null("model_name", f.model_name)
-            .text_or_null("model_identity", f.model_identity);
+            .text_or_null("model_identity", f.model_identity)
+            .integer("model_planes", f.model_planes);
     o.integer("bbans_bits", f.bbans_bits)
         .number("bbans_bpsp", rate(static_cast<double>(f.bbans_bits), f.samples), 6)
         .integer("bbx_bits", f.bbx_bits)
@@ -194,6 +195,7 @@ Expected<std::optional<ImageFigures>> measure_image(const std::string& name, std
     f.why_not_bits_back = s->method == archive::Method::bits_back ? std::string() : s->why_fallback;
     f.model_name = s->model_name;
     f.model_identity = s->model_identity;
+    f.model_planes = s->model_planes;
     f.bbans_bits = s->output_bytes * 8;
     f.bbx_bits = *archive_size * 8;
     if (s->method == archive::Method::bits_back && s->stats.samples > s->stats.seed_samples) {
@@ -394,7 +396,7 @@ std::string folder_table(const FolderFigures& f) {
     };
     for (const ImageFigures& i : f.images) {
         std::string method = i.method;
-        if (!i.model_name.empty() && i.method == "bits-back") method += " " + i.model_name;
+        if (!i.model_name.empty() && i.method == "bits-back") method += " " + i.model_name + (i.model_planes ? "/planes" : "");
         row(i, i.name, shape_text(i), method);
     }
     row(t, total_name, total_size, "");

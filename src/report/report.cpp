@@ -126,7 +126,8 @@ Expected<Figures> measure(std::span<const std::uint8_t> input, const CompressOpt
     if (!f.bits_back) f.why_not_bits_back = s.why_fallback;
     f.model_name = s.model_name;
     f.model_identity = s.model_identity;
-    f.model = f.bits_back ? s.model_name + " (" + s.model_identity + ")" : "none";
+    f.model_planes = s.model_planes;
+    f.model = f.bits_back ? s.model_name + " (" + s.model_identity + ")" + planes_note(s.model_planes) : "none";
     f.chunks = s.chunks;
 
     const coding::CodingModel* chosen = nullptr;
@@ -265,6 +266,7 @@ std::string json(const Figures& f) {
         .text_or_null("why_not_bits_back", f.why_not_bits_back)
         .text_or_null("model_name", f.model_name)
         .text_or_null("model_identity", f.model_identity)
+        .integer("model_planes", f.model_planes)
         .boolean("model_used", f.bits_back)
         .number("neg_elbo_bpd", f.neg_elbo_bpd, 6, f.has_elbo)
         .number("neg_elbo_likelihood_bpd", f.neg_elbo_bpd - f.latent_bpd, 6, f.has_elbo)
@@ -328,7 +330,7 @@ std::string svg(const Figures& f) {
     if (shown.size() > 64) shown = shown.substr(0, 20) + "..." + shown.substr(shown.size() - 41);  // may cut a character: xml_text mends it
     s << format("<text x=\"%.0f\" y=\"22\" font-size=\"15\" font-weight=\"bold\">", L) << xml_text("bbans report: " + shown) << "</text>\n";
     std::string subtitle = f.is_images ? format("%zu images of %zux%zu; ", f.images, f.rows, f.cols) : std::string("not images; ");
-    subtitle += f.bits_back ? "bits-back with model " + f.model_name
+    subtitle += f.bits_back ? "bits-back with model " + f.model_name + planes_note(f.model_planes)
                             : "method " + f.method + (f.why_not_bits_back.empty() ? "" : ": " + f.why_not_bits_back);
     s << format("<text x=\"%.0f\" y=\"42\" fill=\"#444\">", L) << xml_text(subtitle) << "</text>\n";
     s << format("<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\" fill=\"#444\">", L, H - 10)

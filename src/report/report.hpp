@@ -26,6 +26,7 @@ struct Figures {
     std::string model;              // "NAME (IDENTITY)" of the model used, or "none"
     // The model chosen for the images (empty if none fits), whether or not the method uses it.
     std::string model_name, model_identity;
+    std::size_t model_planes = 0;  // 0, or P: the grey model coded the images as P planes
     bool bits_back = false;   // the method is bits-back: the rates below are measured
     double net_bpd = 0;       // bits-back images only: message growth after the seed image(s)
     double total_bpd = 0;     // every byte of the .bbx file, per input byte

@@ -128,3 +128,61 @@ TEST_CASE("tiled coder: a wrong-size image is an error, not a corrupt message", 
     REQUIRE(m.ok());
     REQUIRE(m == codec::Message(1));
 }
+
+TEST_CASE("tiled coder: planes are the YCoCg-R planes stacked, and back", "[coding][tiled][planes]") {
+    // (R, G, B) = (120, 100, 80): Co = 40, t = 100, Cg = 0, Y = 100 -> planes 100, 168, 128.
+    const std::vector<std::uint8_t> px = {120, 100, 80, 0, 255, 7};
+    // (0, 255, 7): Co = -7, t = 3, Cg = 252 = -4, Y = 1 -> planes 1, 121, 124.
+    CHECK(coding::to_planes(px, 3) == std::vector<std::uint8_t>{100, 1, 168, 121, 128, 124});
+    // grey + alpha: no transform, the planes are the channels
+    CHECK(coding::to_planes(px, 2) == std::vector<std::uint8_t>{120, 80, 255, 100, 0, 7});
+    // every colour comes back, with and without alpha
+    std::mt19937_64 rng(3);
+    for (std::size_t P : {2u, 3u, 4u}) {
+        std::vector<std::uint8_t> img(P * 4096);
+        for (auto& v : img) v = static_cast<std::uint8_t>(rng());
+        CHECK(coding::from_planes(coding::to_planes(img, P), P) == img);
+    }
+}
+
+TEST_CASE("tiled coder: a grey model codes 2-4 channel images as planes", "[coding][tiled][planes]") {
+    const auto q = test::tiny_model(41).q;
+    auto grey = *coding::TiledCoder::make(q);
+    for (std::size_t P : {2u, 3u, 4u}) {
+        CAPTURE(P);
+        auto coder = coding::TiledCoder::make(q, {}, P);
+        REQUIRE(coder.has_value());
+        CHECK(coder->channels() == P);
+        CHECK(coder->planes() == P);
+        const std::pair<std::size_t, std::size_t> sizes[] = {{1, 1}, {3, 5}, {8, 8}, {17, 9}};
+        test::check_round_trips(*coder, sizes, [&](std::size_t rows, std::size_t cols) {
+            return test::colour_images(1, rows, cols, P, rows * 100 + cols + P);
+        });
+        // The same as the grey coder on the stacked planes: message, bands, seed samples, -ELBO.
+        const std::size_t rows = 13, cols = 11;
+        const auto px = test::colour_images(1, rows, cols, P, 7);
+        const auto planes = coding::to_planes(px, P);
+        codec::Message m = test::some_message(2, 9), expected = m;
+        REQUIRE(coder->push(m, px, rows, cols, 1).has_value());
+        REQUIRE(grey.push(expected, planes, P * rows, cols, 1).has_value());
+        CHECK(m == expected);
+        CHECK(coder->bands(rows) == grey.bands(P * rows));
+        CHECK(coder->seed_samples(rows, cols, 1) == grey.seed_samples(P * rows, cols, 1));
+        CHECK(coder->seed_samples(rows, cols, 1) == (P * rows % 8) * cols);  // 8-row tiles: the last (short) band is pushed first
+        std::mt19937_64 a(1), b(1);
+        CHECK(coder->neg_elbo_bits(px, rows, cols, [&] { return a(); }, 1) ==
+              grey.neg_elbo_bits(planes, P * rows, cols, [&] { return b(); }, 1));
+        // a wrong size is an error, the message untouched
+        const codec::Message before = m;
+        REQUIRE_FALSE(coder->push(m, std::vector<std::uint8_t>(P * 10 + 1), 2, 5).has_value());
+        CHECK(m == before);
+    }
+}
+
+TEST_CASE("tiled coder: only a grey model that codes every byte codes planes, of 2 to 4 channels", "[coding][tiled][planes]") {
+    const auto q = test::tiny_model(42).q;
+    for (std::size_t P : {1u, 5u}) CHECK_FALSE(coding::TiledCoder::make(q, {}, P).has_value());
+    auto colour = coding::TiledCoder::make(tiny_colour_model(3, 43), {}, 3);
+    REQUIRE_FALSE(colour.has_value());
+    CHECK_THAT(colour.error().message, Catch::Contains("grey model"));
+}

@@ -330,6 +330,20 @@ TEST_CASE("archive: the directory rules of docs/format.md are enforced", "[archi
     layout.layout = archive::Layout::raw;
     layout.images = archive::ImageLayout{2, 2, 1, 3, {}, {}, {}, {}};  // 12 bytes, not 10
     CHECK_THAT(open_error(archive_with({layout}, 10)), Catch::Contains("does not add up"));
+    // planes: 0, or the layout's channels (2 to 4)
+    for (std::uint8_t planes : {1, 2, 4}) {
+        archive::Entry p = stored_entry("a", 16, 12);
+        p.method = archive::Method::bits_back;
+        p.layout = archive::Layout::raw;
+        p.images = archive::ImageLayout{2, 2, 3, 1, {}, {}, {}, {}};  // 12 bytes
+        p.model = archive::ModelRef{};
+        p.model->planes = planes;
+        p.chunks[0].count = 1, p.chunks[0].seed_images = 1;
+        CAPTURE(int{planes});
+        CHECK_THAT(open_error(archive_with({p}, 12)), Catch::Contains("planes of images with 3 channels"));
+        p.model->planes = 3;
+        CHECK(open_error(archive_with({p}, 12)) == "(opened)");
+    }
     archive::Entry dir;
     dir.kind = archive::Kind::directory;
     dir.name = "d";

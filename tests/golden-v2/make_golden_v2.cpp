@@ -237,6 +237,18 @@ int main(int argc, char** argv) {
     bad("v2-png-packed-length", edited(big_file, [](auto& es) { es[0].images->packed_attributes[2] ^= 1; }), "packed PNG attributes");
     bad("v2-png-packed-method", edited(big_file, [](auto& es) { es[0].images->packed_attributes[1] = 7; }),
         "packed PNG attributes have unknown method 7");
+    // A colour PPM coded by the grey model as its three YCoCg-R planes (session 9), in 2 row
+    // chunks; and that entry with the planes byte wrong (must fail) or cleared (must fail: the
+    // grey model cannot code 3-channel pixels).
+    Bytes planes_ppm = bytes_of("P6\n# planes\n30 20\n255\n");
+    const Bytes planes_samples = pattern(30 * 20 * 3, 200, 7);
+    planes_ppm.insert(planes_ppm.end(), planes_samples.begin(), planes_samples.end());
+    CompressOptions rows = bb;
+    rows.chunk_images = 10;  // 10 rows per chunk
+    const Bytes planes_file = archive_of(planes_ppm, "planes.ppm", rows, mnist);
+    good("v2-ppm-planes-bits-back", planes_ppm, planes_file);
+    bad("v2-ppm-planes-two", edited(planes_file, [](auto& es) { es[0].model->planes = 2; }), "codes 2 planes of images with 3 channels");
+    bad("v2-ppm-planes-cleared", edited(planes_file, [](auto& es) { es[0].model->planes = 0; }), "its images have 3 channels, its model 1");
     bad("v2-future-version", [&] {
             Bytes g = text_file;
             g[4] = 3;
