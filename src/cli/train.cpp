@@ -28,6 +28,7 @@
 #include "models/likelihood_kind.hpp"
 #include "models/trainer.hpp"
 #include "src/coding/model_file.hpp"
+#include "src/coding/tiled_coder.hpp"
 #include "src/io/files.hpp"
 #include "src/io/images.hpp"
 
@@ -41,6 +42,7 @@ struct TrainFlags {
     std::string colour_transform = "none";
     std::uint64_t crops = 200000, test_crops = 4000;  // with --tile
     bool force = false, quiet = false;
+    bool planes = false;  // --planes: a grey model trained on colour images' planes
     std::optional<std::uint32_t> epochs;  // not given: the default (or the checkpoint's)
     models::VaeConfig model;
     models::TrainConfig train;
@@ -109,6 +111,7 @@ std::string resume_command(const TrainFlags& f, const std::string& checkpoint) {
     if (!f.shape.empty()) c += " --shape " + shell_word(f.shape);
     if (!f.tile.empty())
         c += " --tile " + shell_word(f.tile) + " --crops " + std::to_string(f.crops) + " --test-crops " + std::to_string(f.test_crops);
+    if (f.planes) c += " --planes";
     if (!f.checkpoint.empty()) c += " --checkpoint " + shell_word(f.checkpoint);
     if (f.epochs) c += " --epochs " + std::to_string(*f.epochs);
     if (given("--threads")) c += " --threads " + std::to_string(f.train.threads);
@@ -223,6 +226,26 @@ Expected<TrainingData> load_training_data_unchecked(TrainFlags& f) {
         if (!train_images) return train_images.error();
         auto test_images = load_image_list(f.test, "held-out corpus");
         if (!test_images) return test_images.error();
+        if (f.planes) {
+            // Each colour image as the grey image of its planes that compress codes with a grey
+            // model (src/coding/tiled_coder.hpp, PLANES): crops then also straddle the seams.
+            for (auto* list : {&*train_images, &*test_images})
+                for (io::ImageSet& set : *list) {
+                    if (set.channels < 2)
+                        return make_error("--planes needs colour images (2 to 4 channels), the corpus has " + std::to_string(set.channels));
+                    if (f.model.colour_transform != models::ColourTransform::none)
+                        return make_error("--planes has its own colour transform (YCoCg-R); leave --colour-transform at none");
+                    std::vector<std::uint8_t> stacked;
+                    stacked.reserve(set.pixels.size());
+                    for (std::size_t i = 0; i < set.count; ++i) {
+                        const auto p = coding::to_planes(set.image(i), set.channels);
+                        stacked.insert(stacked.end(), p.begin(), p.end());
+                    }
+                    set.pixels = std::move(stacked);
+                    set.rows *= set.channels;
+                    set.channels = 1;
+                }
+        }
         const std::size_t S = train_images->front().channels;
         if (test_images->front().channels != S) return make_error("the training and held-out images have different channel counts");
         // The model sees its own colour space; crops are cut from the transformed images, so
@@ -262,7 +285,7 @@ Expected<TrainingData> load_training_data_unchecked(TrainFlags& f) {
         f.model.cols = tile->cols;
         d.describe = std::to_string(d.train_crops.count) + " training crops of " + std::to_string(d.train_crops.images) + " images and " +
                      std::to_string(d.test_crops.count) + " held-out crops of " + std::to_string(d.test_crops.images) + " images, tiles of " +
-                     f.tile + (S == 1 ? std::string() : "x" + std::to_string(S));
+                     f.tile + (S == 1 ? std::string() : "x" + std::to_string(S)) + (f.planes ? " (colour images as their YCoCg-R planes)" : "");
         return d;
     }
     auto train = load(f.corpus, f.shape, "training corpus");
@@ -311,6 +334,7 @@ Expected<TrainingData> load_training_data(TrainFlags& f) {
     if (f.validation != 0 && !(f.validation > 0 && f.validation < 1))
         return make_error("--validation must be a fraction between 0 and 1 (e.g. 0.1), got " + f.validation_text());
     if (f.patience > 0 && f.validation == 0) return make_error("--patience needs --validation (the split it watches)");
+    if (f.planes && f.tile.empty()) return make_error("--planes needs --tile (a tile model codes the stacked planes of any size)");
     if (f.train.shift > 0 && !f.tile.empty()) return make_error("--shift applies to whole images, not to --tile crops (which are already drawn at random places)");
     auto d = load_training_data_unchecked(f);
     if (!d) return d;
@@ -644,6 +668,9 @@ void add_train_command(CLI::App& app, RunState& state) {
     t->add_option("--colour-transform", f.colour_transform,
                   "with --tile on colour images: the colour space the model sees: none, subtract-green or ycocg-r (models/colour.hpp)")
         ->capture_default_str();
+    t->add_flag("--planes", f.planes,
+                "with --tile on colour images: train a grey model on each image's planes (YCoCg-R, stacked as compress codes "
+                "colour with a grey model)");
     t->add_option("--prior-precision", f.model.prior_precision, "latent buckets per dimension, as bits")->capture_default_str();
     t->add_option("--posterior-precision", f.model.posterior_precision, "bits of the posterior's frequencies")->capture_default_str();
     t->add_option("--calibration", f.calibration, "training images used to calibrate the integer model")->capture_default_str();

@@ -166,6 +166,20 @@ grep -q "per-channel" m.bbm.md && bad "a card without --head-per-channel names p
 grep -q "3 per-channel heads" pc2.bbm.md && grep -q "| training | 2 epochs" pc2.bbm.md || bad "the resumed run lost the per-channel heads"
 expect_error "$bbans" train --corpus train.idx --test test.idx -o w.bbm --head-per-channel "${tiny[@]}"
 [[ "$last_error" == *"per-channel heads need at least 2 samples per pixel"* ]] || bad "--head-per-channel on a grey corpus: $last_error"
+# --planes: a grey tile model trained on the RGB images' YCoCg-R planes; it codes an RGB image
+# as planes, and a resume keeps the flag in its printed command. Grey corpora and --planes
+# without --tile are refused.
+"$bbans" train --corpus rgb-train.ppm --test rgb-test.ppm -o pl.bbm --epochs 1 --tile 8x8 --crops 200 --test-crops 20 --planes "${tiny[@]}" 2> pl.err \
+  || bad "train --planes failed: $(tail -n 1 pl.err)"
+grep -q "colour images as their YCoCg-R planes" pl.err || bad "the --planes run does not say so"
+grep -q "image shape | 8x8 (a tile" pl.bbm.md || bad "the --planes model is not a grey 8x8 tile model: $(grep 'image shape' pl.bbm.md)"
+"$bbans" compress -v --method bits-back --model pl.bbm rgb.ppm pl.bbx 2> pl.out && "$bbans" decompress -q -c --model pl.bbm pl.bbx | cmp -s - rgb.ppm \
+  || bad "the --planes model does not round-trip an RGB image"
+grep -q "coding the 3 channels as planes" pl.out || bad "compress does not say it codes planes: $(cat pl.out)"
+expect_error "$bbans" train --corpus train.idx --test test.idx -o w.bbm --tile 8x8 --planes "${tiny[@]}"
+[[ "$last_error" == *"--planes needs colour images"* ]] || bad "--planes on a grey corpus: $last_error"
+expect_error "$bbans" train --corpus rgb-train.ppm --test rgb-test.ppm -o w.bbm --planes "${tiny[@]}"
+[[ "$last_error" == *"--planes needs --tile"* ]] || bad "--planes without --tile: $last_error"
 expect_error "$bbans" train --corpus train.idx --test test.idx -o w.bbm --validation 1.5 "${tiny[@]}"
 expect_error "$bbans" train --corpus train.idx --test test.idx -o w.bbm --patience 3 "${tiny[@]}"
 expect_error "$bbans" train --corpus train.idx --test test.idx -o w.bbm --free-bits -1 "${tiny[@]}"
