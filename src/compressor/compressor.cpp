@@ -9,6 +9,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <limits>
 #include <memory>
 #include <random>
 
@@ -353,44 +354,73 @@ Expected<ModelChoice> choose_model(const archive::Input& in, const ImageLayout& 
         else if (cfg.image_channels == 1 && l.channels >= 2 && models::likelihood_kind(cfg).codes_every_byte())
             candidates.push_back({k, l.channels});
     }
-    // Each candidate's -ELBO on the sample, on the threads (then compared in that order).
+    // Each candidate's -ELBO on the sample, on the threads (then compared in that order), in two
+    // rounds: every candidate on the first piece, then only those within 10% of the best there
+    // on the other pieces (a colour image has every grey model as a candidate too, as planes; a
+    // model that much worse on one piece does not win on the sample, and the choice's time on a
+    // large image halves). Piece i's latents are drawn with seed 1 + i, whatever the round.
     struct Score {
         bool fits = false;
-        double bpd = 0;
+        double bits = 0;
         std::string refused;
     };
-    auto score = [&](std::size_t j) -> Expected<Score> {
+    const auto piece_samples = [&](std::size_t a, std::size_t b) {
+        std::size_t n = 0;
+        for (std::size_t i = a; i < b; ++i) n += (*pieces)[i].rows * (*pieces)[i].cols * l.channels;
+        return static_cast<double>(n);
+    };
+    auto score = [&](std::size_t j, std::size_t first, std::size_t last) -> Expected<Score> {
         const std::size_t k = candidates[j].model;
         const auto& cfg = models[k].model->quantized().config();
         auto coder = coding::TiledCoder::make(models[k].model->quantized(), {}, candidates[j].planes);
         if (!coder) return coder.error();
         // A model whose likelihood codes only some sample values (Bernoulli: binary images) is a
         // candidate only if every sample of the input is one of them, not just the sample read.
-        if (auto all = codes_every_sample(in, l, *coder); !all) return all.error();
-        else if (!*all) {
-            const models::LikelihoodKind& kind = models::likelihood_kind(cfg);
-            Score refused;
-            refused.refused = "model ";
-            refused.refused += models[k].name;
-            refused.refused += " has the ";
-            refused.refused += kind.name();
-            refused.refused += " likelihood, which codes ";
-            refused.refused += kind.codable();
-            return refused;
+        if (first == 0) {
+            if (auto all = codes_every_sample(in, l, *coder); !all) return all.error();
+            else if (!*all) {
+                const models::LikelihoodKind& kind = models::likelihood_kind(cfg);
+                Score refused;
+                refused.refused = "model ";
+                refused.refused += models[k].name;
+                refused.refused += " has the ";
+                refused.refused += kind.name();
+                refused.refused += " likelihood, which codes ";
+                refused.refused += kind.codable();
+                return refused;
+            }
         }
-        std::mt19937_64 draw(1);
         double bits = 0;
-        for (const SamplePiece& p : *pieces)
+        for (std::size_t i = first; i < last; ++i) {
+            const SamplePiece& p = (*pieces)[i];
+            std::mt19937_64 draw(1 + i);
             bits += coder->neg_elbo_bits(std::span(sample_bytes).subspan(p.offset, p.rows * p.cols * l.channels), p.rows, p.cols, draw);
-        return Score{true, bits / static_cast<double>(sample_bytes.size()), {}};
+        }
+        return Score{true, bits, {}};
     };
-    auto take = [&](std::size_t j, Score&& sc) -> Status {
-        if (sc.fits && (!best.model || sc.bpd < best.bpd))
-            best.model = &models[candidates[j].model], best.planes = candidates[j].planes, best.bpd = sc.bpd;
-        if (!sc.refused.empty() && best.refused.empty()) best.refused = std::move(sc.refused);
+    std::vector<Score> scores(candidates.size());
+    auto first_round = [&](std::size_t j) { return score(j, 0, 1); };
+    auto keep = [&](std::size_t j, Score&& sc) -> Status {
+        scores[j] = std::move(sc);
         return Ok{};
     };
-    if (auto ok = archive::ordered_parallel<Score>(candidates.size(), threads, score, take); !ok) return ok.error();
+    if (auto ok = archive::ordered_parallel<Score>(candidates.size(), threads, first_round, keep); !ok) return ok.error();
+    double best_first = std::numeric_limits<double>::infinity();
+    for (const Score& sc : scores)
+        if (sc.fits) best_first = std::min(best_first, sc.bits);
+    std::vector<std::size_t> finalists;
+    for (std::size_t j = 0; j < candidates.size(); ++j) {
+        if (scores[j].fits && scores[j].bits <= 1.1 * best_first) finalists.push_back(j);
+        if (!scores[j].refused.empty() && best.refused.empty()) best.refused = scores[j].refused;
+    }
+    auto second_round = [&](std::size_t f) { return score(finalists[f], 1, pieces->size()); };
+    auto take = [&](std::size_t f, Score&& sc) -> Status {
+        const std::size_t j = finalists[f];
+        const double bpd = (scores[j].bits + sc.bits) / piece_samples(0, pieces->size());
+        if (!best.model || bpd < best.bpd) best.model = &models[candidates[j].model], best.planes = candidates[j].planes, best.bpd = bpd;
+        return Ok{};
+    };
+    if (auto ok = archive::ordered_parallel<Score>(finalists.size(), threads, second_round, take); !ok) return ok.error();
     if (best.model) best.sample_zstd_bpd = zstd_bpd(sample_bytes, zstd_level);
     return best;
 }
