@@ -45,8 +45,8 @@ Expected<CodingModel> load_model(const std::filesystem::path& path) {
     return m;
 }
 
-Expected<Evaluation> evaluate(const CodingModel& model, const io::ImageSet& images, std::uint64_t seed) {
-    auto coder = TiledCoder::make(model.quantized());
+Expected<Evaluation> evaluate(const CodingModel& model, const io::ImageSet& images, std::uint64_t seed, std::size_t planes) {
+    auto coder = TiledCoder::make(model.quantized(), {}, planes);
     if (!coder) return coder.error();
     if (images.channels != coder->channels()) return make_error("the images do not have the model's channels");
     if (images.count == 0) return make_error("no images to evaluate");

@@ -34,7 +34,8 @@ struct Evaluation {
     double latent_bpd = 0;    // of neg_elbo_bpd, the latents' part (-log2 p(z) + log2 q(z|x), the KL as coded)
     double latent2_bpd = 0;   // of latent_bpd, a hierarchical model's z2 part (-log2 p(z2) + log2 q(z2|z1))
 };
-Expected<Evaluation> evaluate(const CodingModel& model, const io::ImageSet& images, std::uint64_t seed);
+// planes: 0, or the images' channels for a grey model coding them as planes (TiledCoder::make).
+Expected<Evaluation> evaluate(const CodingModel& model, const io::ImageSet& images, std::uint64_t seed, std::size_t planes = 0);
 // The same on framed tiles (models::ImageSet with framed = true): each tile coded with the
 // context its frame gives, as a tile of a larger image is.
 Expected<Evaluation> evaluate_frames(const CodingModel& model, const models::ImageSet& frames, std::uint64_t seed);

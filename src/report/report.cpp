@@ -193,7 +193,7 @@ Expected<Figures> measure(std::span<const std::uint8_t> input, const CompressOpt
         }
     } else if (images && chosen) {
         t = Clock::now();
-        auto e = coding::evaluate(*chosen, *images, 0x5EED);
+        auto e = coding::evaluate(*chosen, *images, 0x5EED, s.model_planes);
         f.elbo_s = since(t);
         if (!e) return e.error();
         f.neg_elbo_bpd = e->neg_elbo_bpd;

@@ -161,4 +161,11 @@ printf '\x55' | dd of=broken.bbx bs=1 seek=20000 conv=notrunc status=none
 "$bbans" decompress --model "$model" broken.bbx broken.out 2>/dev/null && bad "corrupt bits-back file decoded"
 [ -e broken.out ] && bad "corrupt bits-back file left output"
 
+# A colour image that zstd codes smaller than the grey model as planes: the report still gives
+# the unused model's -ELBO on the planes (it once asked the model for RGB pixels and failed).
+python3 -c "open('flat.ppm', 'wb').write(b'P6\\n40 30\\n255\\n' + bytes([10, 200, 30] * 1200))"
+"$bbans" report --model "$model" --json flat.json flat.ppm > flat.txt 2> flat.err || bad "report of a flat colour image failed: $(cat flat.err)"
+grep -q '"method": "zstd"' flat.json && grep -q '"model_planes": 3' flat.json || bad "flat colour image: not zstd with a planes model: $(cat flat.json)"
+grep -q "model -ELBO" flat.txt || bad "flat colour image: no -ELBO of the unused model: $(cat flat.txt)"
+
 if [ $fails -eq 0 ]; then echo "report cli: all checks passed"; else echo "report cli: $fails checks failed"; exit 1; fi
