@@ -10,7 +10,7 @@
 # (compare.sh). portable_kernels.sh makes the same comparison within the build under test,
 # between its AVX2 and portable kernels, in seconds; this test takes minutes (CTest label slow).
 # usage: cross_build.sh SOURCE_DIR WORK_DIR THIS_FREQ_HASH THIS_BBANS MODEL[:MODEL...] IMAGES
-# (each model is compared in turn: a 28x28 one, a grey tile model, a colour tile model)
+# (each model is compared in turn: a 28x28 one, grey tile models (one with a head skip), a colour tile model)
 # The builds use 2 jobs, or CMAKE_BUILD_PARALLEL_LEVEL from the environment.
 set -euo pipefail
 src=$1; work=$2; this_hash=$3; this_bbans=$4; IFS=: read -r -a models <<< "$5"
