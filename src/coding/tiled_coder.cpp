@@ -155,9 +155,8 @@ Expected<TiledCoder> TiledCoder::make(const models::QuantizedVae& vae, CoderSett
         if (planes < 2 || planes > models::kMaxImageChannels)
             return make_error("images of " + std::to_string(planes) + " samples per pixel cannot be coded as planes");
         if (coder.config().image_channels != 1) return make_error("only a grey model codes images as planes");
-        std::vector<std::uint8_t> every(256);
-        for (std::size_t v = 0; v < every.size(); ++v) every[v] = static_cast<std::uint8_t>(v);
-        if (!coder.codable(every)) return make_error("a model codes images as planes only if its likelihood codes every byte");
+        if (!models::likelihood_kind(coder.config()).codes_every_byte())
+            return make_error("a model codes images as planes only if its likelihood codes every byte");
         coder.planes_ = planes;
     }
     return coder;

@@ -324,9 +324,7 @@ Expected<std::vector<SamplePiece>> read_sample(const archive::Input& in, const I
 // Whether the coder's likelihood can code every sample of the input's images (read in pieces of
 // 1 MiB); true at once for a likelihood that codes every value.
 Expected<bool> codes_every_sample(const archive::Input& in, const ImageLayout& l, const coding::TiledCoder& coder) {
-    std::vector<std::uint8_t> every(256);
-    for (std::size_t v = 0; v < every.size(); ++v) every[v] = static_cast<std::uint8_t>(v);
-    if (coder.codable(every)) return true;
+    if (models::likelihood_kind(coder.config()).codes_every_byte()) return true;
     constexpr std::uint64_t kPiece = std::uint64_t{1} << 20;
     const std::uint64_t total = l.count * l.image_bytes();
     for (std::uint64_t at = 0; at < total; at += kPiece) {
