@@ -19,10 +19,12 @@ for bin in "$@"; do
   inside=$(printf '%s\n' "$found" | grep -Ec "$kernels" || true)
   if [ -n "$outside" ]; then
     echo "FAIL: $(basename "$bin"): AVX instructions outside the dispatched kernels:"
-    printf '%s\n' "$outside" | head -20
+    head -20 <<<"$outside"
     status=1
   fi
-  if ! printf '%s\n' "$found" | grep -Eq '^bbans::models::PackedLinear::accumulate_avx2\('; then
+  # A here-string, not a pipe: under pipefail, grep -q quitting at its first match can kill a
+  # printf still writing (bash writes line by line) and turn a found kernel into a failure.
+  if ! grep -Eq '^bbans::models::PackedLinear::accumulate_avx2\(' <<<"$found"; then
     echo "FAIL: $(basename "$bin"): no AVX2 kernel (PackedLinear::accumulate_avx2) found"
     status=1
   fi
