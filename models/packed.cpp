@@ -90,72 +90,76 @@ BBANS_AVX2 inline __m256i requantize8(__m256i a, const std::int32_t* shift, cons
     return _mm256_min_epi32(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(hi)));
 }
 
-// The per-pixel head with one hidden layer, both layers in registers: R1 blocks of 8 hidden
-// rows, R2 blocks of 8 output rows. The hidden values are requantized and packed to int16
-// (exact: validate() bounds them to int16) without leaving registers, and the output layer
-// runs two sets of accumulators over alternate input pairs (independent additions; the sums
-// are exact int32 sums, so the grouping changes nothing). Same results as two
-// accumulate_avx2 calls with the int16 copy between them. With the head's skip (l2 reads
-// l1.out + l1.in values), the head's inputs x follow the hidden values in the output layer's
-// input vector.
-template <int R1, int R2>
-BBANS_AVX2 void head2(const PackedLinear& l1, const PackedLinear& l2, const std::int16_t* x, std::int32_t* out) {
-    __m256i a[R1];
-    for (int j = 0; j < R1; ++j) a[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(l1.bias.data() + 8 * j));
-    const std::size_t in1 = static_cast<std::size_t>(l1.in), stride1 = static_cast<std::size_t>(l1.out_pad) * 2;
-    for (std::size_t p = 0; p < static_cast<std::size_t>(l1.pairs); ++p) {
-        std::int32_t packed;
-        if (2 * p + 1 < in1) std::memcpy(&packed, x + 2 * p, sizeof packed);
-        else packed = static_cast<std::uint16_t>(x[2 * p]);
-        const __m256i xv = _mm256_set1_epi32(packed);
-        const std::int16_t* wp = l1.w.data() + p * stride1;
-        for (int j = 0; j < R1; ++j)
+// The per-pixel head, one layer at a time with every accumulator in registers (a head's layers
+// have at most 64 hidden rows and 16 output rows). Same results as accumulate_avx2 and the
+// int16 copy between layers: the sums are exact int32 sums, so neither the grouping nor the
+// order of the additions changes them.
+
+// x[2p], x[2p + 1] as one int32 (x[2p] in the low half: x86 is little-endian).
+inline std::int32_t pair_at(const std::int16_t* x, std::size_t p) {
+    std::int32_t v;
+    std::memcpy(&v, x + 2 * p, sizeof v);
+    return v;
+}
+
+// A hidden layer of R blocks of 8 rows: h[0, 8R) = its requantized rows as int16 (padding rows
+// 0; validate() bounds hidden values to int16, so the saturating pack is exact). x: l.in values.
+template <int R>
+BBANS_AVX2 void hidden_rows(const PackedLinear& l, const std::int16_t* x, std::int16_t* h) {
+    __m256i a[R];
+    for (int j = 0; j < R; ++j) a[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(l.bias.data() + 8 * j));
+    const auto in = static_cast<std::size_t>(l.in), stride = static_cast<std::size_t>(l.out_pad) * 2;
+    const std::int16_t* wp = l.w.data();
+    for (std::size_t p = 0; p < in / 2; ++p, wp += stride) {
+        const __m256i xv = _mm256_set1_epi32(pair_at(x, p));
+        for (int j = 0; j < R; ++j)
             a[j] = _mm256_add_epi32(a[j], _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + 16 * j)), xv));
     }
-    // Hidden rows as int16, in order (padding rows are 0), two rows of blocks at a time; then
-    // the skip's inputs, if any, and a 0 (a lone last input pairs with it).
-    alignas(32) std::int16_t h[8 * R1 + 16 + kMaxHeadSkip + 2];
-    for (int j = 0; j < R1; j += 2) {
-        const __m256i v0 = requantize8(a[j], l1.shift32.data() + 8 * j, l1.lo.data() + 8 * j, l1.hi.data() + 8 * j);
-        const __m256i v1 = j + 1 < R1 ? requantize8(a[j + 1], l1.shift32.data() + 8 * j + 8, l1.lo.data() + 8 * j + 8, l1.hi.data() + 8 * j + 8)
-                                      : _mm256_setzero_si256();
+    if (in % 2 != 0) {  // the last input alone (its pair's weight for input `in` is 0)
+        const __m256i xv = _mm256_set1_epi32(static_cast<std::uint16_t>(x[in - 1]));
+        for (int j = 0; j < R; ++j)
+            a[j] = _mm256_add_epi32(a[j], _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + 16 * j)), xv));
+    }
+    for (int j = 0; j < R; j += 2) {
+        const __m256i v0 = requantize8(a[j], l.shift32.data() + 8 * j, l.lo.data() + 8 * j, l.hi.data() + 8 * j);
+        const __m256i v1 = j + 1 < R ? requantize8(a[j + 1], l.shift32.data() + 8 * j + 8, l.lo.data() + 8 * j + 8, l.hi.data() + 8 * j + 8)
+                                     : _mm256_setzero_si256();
         // packs works within 128-bit lanes: [v0 0-3, v1 0-3, v0 4-7, v1 4-7]; permute to order.
         const __m256i packed16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(v0, v1), 0xD8);
-        _mm256_store_si256(reinterpret_cast<__m256i*>(h + 8 * j), packed16);
+        if (j + 1 < R) _mm256_storeu_si256(reinterpret_cast<__m256i*>(h + 8 * j), packed16);
+        else _mm_storeu_si128(reinterpret_cast<__m128i*>(h + 8 * j), _mm256_castsi256_si128(packed16));
     }
-    if (const auto skip = static_cast<std::size_t>(l2.in - l1.out); skip > 0) {
-        std::memcpy(h + l1.out, x, skip * sizeof(std::int16_t));
-        h[static_cast<std::size_t>(l2.in)] = 0;
-    }
-    __m256i b[R2], c[R2];
-    for (int j = 0; j < R2; ++j) {
-        b[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(l2.bias.data() + 8 * j));
+}
+
+// The output layer of R blocks of 8 rows: out[0, 8R) = its requantized rows. x: l.in values,
+// and x[l.in] = 0 when l.in is odd (a lone last input pairs with it). Two sets of accumulators
+// over alternate input pairs (independent additions).
+template <int R>
+BBANS_AVX2 void output_rows(const PackedLinear& l, const std::int16_t* x, std::int32_t* out) {
+    __m256i b[R], c[R];
+    for (int j = 0; j < R; ++j) {
+        b[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(l.bias.data() + 8 * j));
         c[j] = _mm256_setzero_si256();
     }
-    const std::size_t pairs2 = static_cast<std::size_t>(l2.pairs), stride2 = static_cast<std::size_t>(l2.out_pad) * 2;
+    const auto pairs = static_cast<std::size_t>(l.pairs), stride = static_cast<std::size_t>(l.out_pad) * 2;
     std::size_t p = 0;
-    for (; p + 1 < pairs2; p += 2) {
-        std::int32_t x0, x1;
-        std::memcpy(&x0, h + 2 * p, sizeof x0);
-        std::memcpy(&x1, h + 2 * p + 2, sizeof x1);
-        const __m256i xv0 = _mm256_set1_epi32(x0), xv1 = _mm256_set1_epi32(x1);
-        const std::int16_t* wp = l2.w.data() + p * stride2;
-        for (int j = 0; j < R2; ++j) {
+    for (; p + 1 < pairs; p += 2) {
+        const __m256i xv0 = _mm256_set1_epi32(pair_at(x, p)), xv1 = _mm256_set1_epi32(pair_at(x, p + 1));
+        const std::int16_t* wp = l.w.data() + p * stride;
+        for (int j = 0; j < R; ++j) {
             b[j] = _mm256_add_epi32(b[j], _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + 16 * j)), xv0));
-            c[j] = _mm256_add_epi32(c[j], _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + stride2 + 16 * j)), xv1));
+            c[j] = _mm256_add_epi32(c[j], _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + stride + 16 * j)), xv1));
         }
     }
-    if (p < pairs2) {  // (h is zero beyond its l2.in values, so a lone last input pairs with 0)
-        std::int32_t x0;
-        std::memcpy(&x0, h + 2 * p, sizeof x0);
-        const __m256i xv0 = _mm256_set1_epi32(x0);
-        const std::int16_t* wp = l2.w.data() + p * stride2;
-        for (int j = 0; j < R2; ++j)
+    if (p < pairs) {
+        const __m256i xv0 = _mm256_set1_epi32(pair_at(x, p));
+        const std::int16_t* wp = l.w.data() + p * stride;
+        for (int j = 0; j < R; ++j)
             b[j] = _mm256_add_epi32(b[j], _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + 16 * j)), xv0));
     }
-    for (int j = 0; j < R2; ++j)
+    for (int j = 0; j < R; ++j)
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8 * j),
-                            requantize8(_mm256_add_epi32(b[j], c[j]), l2.shift32.data() + 8 * j, l2.lo.data() + 8 * j, l2.hi.data() + 8 * j));
+                            requantize8(_mm256_add_epi32(b[j], c[j]), l.shift32.data() + 8 * j, l.lo.data() + 8 * j, l.hi.data() + 8 * j));
 }
 #endif
 
@@ -318,24 +322,30 @@ template void PackedLinear::forward(const std::int16_t*, std::int16_t*, Kernel) 
 // ---- PackedVae -----------------------------------------------------------------------------------
 
 namespace {
-// The fused kernel for the usual head (one hidden layer of at most 64 rows, at most 16 outputs,
-// shifts in 1..31), when the CPU has AVX2; else null. With the skip, the output layer also
-// reads the head's inputs (at most kMaxHeadSkip).
-PackedVae::Head2 fused_head(const std::vector<PackedLinear>& head, bool head_skip) {
+// The fused kernels for a head whose hidden layers have at most 64 rows and whose output layer
+// at most 16 (every shift in 1..31), when the CPU has AVX2; else none (output null). With the
+// skip, the output layer also reads the head's inputs (at most kMaxHeadSkip).
+PackedVae::FusedHead fused_head(const std::vector<PackedLinear>& head, bool head_skip) {
+    PackedVae::FusedHead f;
 #if defined(BBANS_HAVE_AVX2_KERNEL)
-    const std::int32_t skip = head_skip ? head[0].in : 0;
-    if (PackedLinear::has_avx2() && head.size() == 2 && head[0].plain_shifts && head[1].plain_shifts &&
-        head[1].in == head[0].out + skip && static_cast<std::size_t>(skip) <= kMaxHeadSkip && head[1].out_pad <= 16) {
-        const int r1 = head[0].out_pad / 8, r2 = head[1].out_pad / 8;
-        static constexpr PackedVae::Head2 k1[8] = {head2<1, 1>, head2<2, 1>, head2<3, 1>, head2<4, 1>, head2<5, 1>, head2<6, 1>, head2<7, 1>, head2<8, 1>};
-        static constexpr PackedVae::Head2 k2[8] = {head2<1, 2>, head2<2, 2>, head2<3, 2>, head2<4, 2>, head2<5, 2>, head2<6, 2>, head2<7, 2>, head2<8, 2>};
-        if (r1 >= 1 && r1 <= 8) return r2 == 1 ? k1[r1 - 1] : k2[r1 - 1];
+    const std::int32_t skip = head_skip ? head.front().in : 0;
+    if (!PackedLinear::has_avx2() || head.size() < 2 || static_cast<std::size_t>(skip) > kMaxHeadSkip) return f;
+    static constexpr PackedVae::HiddenKernel hidden[8] = {hidden_rows<1>, hidden_rows<2>, hidden_rows<3>, hidden_rows<4>,
+                                                          hidden_rows<5>, hidden_rows<6>, hidden_rows<7>, hidden_rows<8>};
+    for (std::size_t i = 0; i + 1 < head.size(); ++i) {
+        const PackedLinear& l = head[i];
+        const std::int32_t next_in = head[i + 1].in - (i + 2 == head.size() ? skip : 0);
+        if (!l.plain_shifts || l.out_pad > 64 || next_in != l.out) return {};
+        f.hidden.push_back(hidden[l.out_pad / 8 - 1]);
     }
+    const PackedLinear& last = head.back();
+    if (!last.plain_shifts || last.out_pad > 16) return {};
+    f.output = last.out_pad == 8 ? output_rows<1> : output_rows<2>;
 #else
     (void)head;
     (void)head_skip;
 #endif
-    return nullptr;
+    return f;
 }
 }  // namespace
 
@@ -358,7 +368,7 @@ Expected<PackedVae> PackedVae::make(const QuantizedVae& q) {
                 head.push_back(PackedLinear::pack(l));
                 p.head_width_ = std::max(p.head_width_, static_cast<std::size_t>(head.back().out_pad));
             }
-            p.head2_.push_back(fused_head(head, p.config_.head_skip));
+            p.fused_.push_back(fused_head(head, p.config_.head_skip));
         }
     return p;
 }
@@ -445,8 +455,23 @@ void PackedVae::head(const std::int16_t* input, std::size_t s, QPixelMixture& px
     const std::vector<PackedLinear>& layers = heads_[head_index];
     const std::size_t skip = config_.head_skip ? static_cast<std::size_t>(layers.front().in) : 0;  // inputs the last layer reads again
 #if defined(BBANS_HAVE_AVX2_KERNEL)
-    if (const Head2 fused = head2_[head_index]) {
-        fused(layers[0], layers[1], input, acc.data());
+    if (const FusedHead& fused = fused_[head_index]; fused.output != nullptr) {
+        // Two int16 buffers, each room for 64 hidden values, the skip's inputs and a 0.
+        constexpr std::size_t kBuf = 64 + kMaxHeadSkip + 2;
+        alignas(32) std::array<std::int16_t, 2 * kBuf> h;
+        const std::int16_t* x = input;
+        std::int16_t* last = h.data();
+        for (std::size_t i = 0; i < fused.hidden.size(); ++i) {
+            last = h.data() + (i % 2) * kBuf;
+            fused.hidden[i](layers[i], x, last);
+            x = last;
+        }
+        if (skip > 0) {  // the head's inputs after the last hidden layer's outputs, then a 0
+            const auto n = static_cast<std::size_t>(layers[layers.size() - 2].out);
+            std::copy_n(input, skip, last + n);
+            last[n + skip] = 0;
+        }
+        fused.output(layers.back(), x, acc.data());
     } else
 #endif
     if (head_width_ <= kWide) {

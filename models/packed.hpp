@@ -79,15 +79,21 @@ public:
     // layer, as QuantizedVae does.)
     void head(const std::int16_t* input, std::size_t s, QPixelMixture& out) const;
 
-    // A fused AVX2 kernel for a head with one hidden layer (packed.cpp).
-    using Head2 = void (*)(const PackedLinear&, const PackedLinear&, const std::int16_t*, std::int32_t*);
+    // The AVX2 kernels of a head whose layers fit in registers (packed.cpp): one per hidden
+    // layer (x -> int16 rows), and the output layer's (x -> int32 rows). output null: none.
+    using HiddenKernel = void (*)(const PackedLinear&, const std::int16_t*, std::int16_t*);
+    using OutputKernel = void (*)(const PackedLinear&, const std::int16_t*, std::int32_t*);
+    struct FusedHead {
+        std::vector<HiddenKernel> hidden;
+        OutputKernel output = nullptr;
+    };
 
 private:
     VaeConfig config_;
     std::vector<PackedLinear> encoder_, decoder_, encoder2_, prior1_;
     std::vector<std::vector<PackedLinear>> heads_;  // QuantizedVae::channel_head(s) for each head (none without a head)
     std::size_t head_width_ = 0;  // the widest head layer's out_pad
-    std::vector<Head2> head2_;    // per head: its fused kernel, or null
+    std::vector<FusedHead> fused_;  // per head: its fused kernels, or none
 };
 
 }  // namespace bbans::models

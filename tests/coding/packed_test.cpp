@@ -155,18 +155,20 @@ TEST_CASE("packed: PackedVae rejects a model that fails validation", "[packed]")
 }
 
 TEST_CASE("packed: the fused head kernel equals the reference for every head width it takes", "[packed]") {
-    // Hidden widths that fill 1 to 8 blocks of 8 rows, odd and even, with 1 to 5 components
-    // (1 or 2 output blocks); the fused AVX2 path is taken where the CPU has AVX2, and must
-    // give QuantizedVae's numbers whatever the shape.
+    // Hidden widths that fill 1 to 8 blocks of 8 rows, odd and even, in 1 to 3 hidden layers,
+    // with 1 to 5 components (1 or 2 output blocks); the fused AVX2 path is taken where the CPU
+    // has AVX2, and must give QuantizedVae's numbers whatever the shape.
     // With the head's skip too: the output layer then also reads the head's 15 inputs.
     for (const std::size_t hidden : {std::size_t{8}, std::size_t{13}, std::size_t{24}, std::size_t{40}, std::size_t{64}}) {
+        for (const std::uint32_t layers : {1U, 2U, 3U})
         for (const std::size_t components : {std::size_t{1}, std::size_t{5}})
         for (const bool skip : {false, true}) {
-            CAPTURE(hidden, components, skip);
+            CAPTURE(hidden, layers, components, skip);
             auto cfg = test::tiny_config(true, skip);
             cfg.head_hidden = hidden;
+            cfg.head_layers = layers;
             cfg.components = components;
-            auto vae = models::Vae::make(cfg, 100 + hidden + components);
+            auto vae = models::Vae::make(cfg, 100 + hidden + components + 7 * layers);
             REQUIRE(vae.has_value());
             test::set_skip_weights(*vae, hidden);
             const auto px = test::blob_images(16, cfg.rows, cfg.cols, 5);
