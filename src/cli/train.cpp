@@ -227,14 +227,14 @@ Expected<TrainingData> load_training_data_unchecked(TrainFlags& f) {
         auto test_images = load_image_list(f.test, "held-out corpus");
         if (!test_images) return test_images.error();
         if (f.planes) {
+            if (f.model.colour_transform != models::ColourTransform::none)
+                return make_error("--planes has its own colour transform (YCoCg-R); leave --colour-transform at none");
             // Each colour image as the grey image of its planes that compress codes with a grey
             // model (src/coding/tiled_coder.hpp, PLANES): crops then also straddle the seams.
             for (auto* list : {&*train_images, &*test_images})
                 for (io::ImageSet& set : *list) {
                     if (set.channels < 2)
                         return make_error("--planes needs colour images (2 to 4 channels), the corpus has " + std::to_string(set.channels));
-                    if (f.model.colour_transform != models::ColourTransform::none)
-                        return make_error("--planes has its own colour transform (YCoCg-R); leave --colour-transform at none");
                     std::vector<std::uint8_t> stacked;
                     stacked.reserve(set.pixels.size());
                     for (std::size_t i = 0; i < set.count; ++i) {

@@ -180,6 +180,8 @@ expect_error "$bbans" train --corpus train.idx --test test.idx -o w.bbm --tile 8
 [[ "$last_error" == *"--planes needs colour images"* ]] || bad "--planes on a grey corpus: $last_error"
 expect_error "$bbans" train --corpus rgb-train.ppm --test rgb-test.ppm -o w.bbm --planes "${tiny[@]}"
 [[ "$last_error" == *"--planes needs --tile"* ]] || bad "--planes without --tile: $last_error"
+expect_error "$bbans" train --corpus rgb-train.ppm --test rgb-test.ppm -o w.bbm --tile 8x8 --planes --colour-transform ycocg-r "${tiny[@]}"
+[[ "$last_error" == *"--planes has its own colour transform"* ]] || bad "--planes with --colour-transform: $last_error"
 expect_error "$bbans" train --corpus train.idx --test test.idx -o w.bbm --validation 1.5 "${tiny[@]}"
 expect_error "$bbans" train --corpus train.idx --test test.idx -o w.bbm --patience 3 "${tiny[@]}"
 expect_error "$bbans" train --corpus train.idx --test test.idx -o w.bbm --free-bits -1 "${tiny[@]}"

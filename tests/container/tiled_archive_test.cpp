@@ -55,6 +55,23 @@ Bytes ppm(std::size_t rows, std::size_t cols, std::uint64_t seed) {
     return b;
 }
 
+// Compresses `in` with each thread count and checks that every file is the same (each
+// summary first goes through check); returns that file.
+template <class Check>
+Bytes same_file_for_threads(const Bytes& in, CompressOptions o, std::span<const NamedModel> models,
+                            std::initializer_list<unsigned> threads, Check check) {
+    Bytes first;
+    for (const unsigned t : threads) {
+        o.threads = t;
+        auto c = compress(in, o, models, "x.ppm");
+        REQUIRE(c.has_value());
+        check(c->summary);
+        if (first.empty()) first = c->file;
+        CHECK(c->file == first);
+    }
+    return first;
+}
+
 }  // namespace
 
 TEST_CASE("tiled archive: one colour image in row chunks round-trips, any thread count", "[archive][tiled]") {
@@ -64,16 +81,10 @@ TEST_CASE("tiled archive: one colour image in row chunks round-trips, any thread
     o.method = archive::Method::bits_back;
     o.chunk_images = 10;  // rows per chunk, rounded down to the 8-row tile: 8 -> 5 chunks
     o.lanes = 2;
-    Bytes first;
-    for (unsigned threads : {1u, 2u, 5u}) {
-        o.threads = threads;
-        auto c = compress(in, o, models, "x.ppm");
-        REQUIRE(c.has_value());
-        CHECK(c->summary.method == archive::Method::bits_back);
-        CHECK(c->summary.chunks == 5);
-        if (first.empty()) first = c->file;
-        CHECK(c->file == first);
-    }
+    const Bytes first = same_file_for_threads(in, o, models, {1u, 2u, 5u}, [](const CompressSummary& summary) {
+        CHECK(summary.method == archive::Method::bits_back);
+        CHECK(summary.chunks == 5);
+    });
     auto back = decompress(first, resolve, {}, 3);
     REQUIRE(back.has_value());
     CHECK(*back == in);
@@ -131,19 +142,13 @@ TEST_CASE("tiled archive: a grey model codes colour images as planes, rows and s
     CompressOptions o;
     o.method = archive::Method::bits_back;
     o.chunk_images = 10;  // 8 rows per chunk: 5 chunks, each a stacked image of 3 x 8 rows
-    Bytes first;
-    for (unsigned threads : {1u, 2u, 7u}) {
-        o.threads = threads;
-        auto c = compress(in, o, models, "x.ppm");
-        REQUIRE(c.has_value());
-        CHECK(c->summary.method == archive::Method::bits_back);
-        CHECK(c->summary.model_planes == 3);
-        CHECK(c->summary.chunks == 5);
+    const Bytes first = same_file_for_threads(in, o, models, {1u, 2u, 7u}, [](const CompressSummary& summary) {
+        CHECK(summary.method == archive::Method::bits_back);
+        CHECK(summary.model_planes == 3);
+        CHECK(summary.chunks == 5);
         // seed: the last band of each chunk's stacked planes (the last chunk: 5 rows x 3 = 15, bands of 8)
-        CHECK(c->summary.stats.seed_samples == 4 * 8 * 23 + 7 * 23);
-        if (first.empty()) first = c->file;
-        CHECK(c->file == first);
-    }
+        CHECK(summary.stats.seed_samples == 4 * 8 * 23 + 7 * 23);
+    });
     archive::MemoryInput input(first);
     auto reader = ArchiveReader::open(input);
     REQUIRE(reader.has_value());
@@ -157,6 +162,7 @@ TEST_CASE("tiled archive: a grey model codes colour images as planes, rows and s
     a.count = 5, a.rows = 9, a.cols = 6, a.channels = 4;
     a.samples = test::colour_images(5, 9, 6, 4, 10);
     o.chunk_images = 2;
+    o.threads = 2;
     auto file = compress_images(a, o, models);
     REQUIRE(file.has_value());
     auto images = decompress_images(*file, resolve, 2);
