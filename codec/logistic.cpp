@@ -118,8 +118,12 @@ Interval LogisticMixture::interval(std::uint32_t v) const {
 Lookup<LogisticMixture> LogisticMixture::lookup(std::uint32_t cf) const {
     // The largest v in [0, 255] with cdf(v) <= cf; it is unique (cdf is strictly increasing),
     // so the search order cannot change the answer. Most of the mass sits near the heaviest
-    // component's mean: start there, gallop outwards, then bisect. A pixel at the guess takes
-    // two evaluations instead of the eight of a plain bisection (and the two give its interval).
+    // component's mean: start there. A pixel at the guess takes two evaluations instead of the
+    // eight of a plain bisection (and the two give its interval). On a miss (about a third of
+    // the pixels of the shipped models), a Newton step and a gallop bracket cf, then an
+    // interpolation search narrows the bracket: 2.1 calls of cdf() per decoded
+    // pixel of Fashion-MNIST training images (the edge buckets' calls included), against 2.7
+    // with a gallop from the guess and bisection (decompress 15-18% faster).
     std::uint32_t lo, hi;        // cdf(lo) <= cf < cdf(hi)
     std::uint32_t c_lo, c_hi;    // cdf(lo), cdf(hi)
     // Start at the heaviest component's quantile of cf: mean + scale * logit(cf / 2^prec).
@@ -131,31 +135,48 @@ Lookup<LogisticMixture> LogisticMixture::lookup(std::uint32_t cf) const {
     // Both ends of the guess's interval in one pass (interval() shares the components' loads).
     const Interval at_guess = interval(guess);
     const std::uint32_t c_guess = at_guess.start;
+    // A miss: one Newton step (the guess's frequency standing for the density), then a gallop
+    // (step doubling) from there until cf is bracketed.
+    const std::uint32_t f = std::max<std::uint32_t>(at_guess.freq, 1);
     if (c_guess <= cf) {
         lo = guess;
         c_lo = c_guess;
         hi = guess + 1;
         c_hi = at_guess.start + at_guess.freq;
-        for (std::uint32_t step = 1; hi < kLevels && c_hi <= cf; step *= 2) {
+        if (c_hi <= cf && hi < kLevels) {
+            const std::uint32_t t = std::min(kLevels, hi + (cf - c_hi) / f + 1);
+            const std::uint32_t c_t = cdf(t);
             lo = hi;
             c_lo = c_hi;
-            hi = std::min(kLevels, lo + 2 * step);
-            c_hi = cdf(hi);
+            hi = t;
+            c_hi = c_t;
+            for (std::uint32_t step = 1; hi < kLevels && c_hi <= cf; step *= 2) {
+                lo = hi;
+                c_lo = c_hi;
+                hi = std::min(kLevels, lo + step);
+                c_hi = cdf(hi);
+            }
         }
     } else {  // guess > 0, since cdf(0) = 0 <= cf
         hi = guess;
         c_hi = c_guess;
-        lo = guess - 1;
+        const std::uint32_t d = (c_guess - cf - 1) / f + 1;
+        lo = guess > d ? guess - d : 0;
         c_lo = cdf(lo);
         for (std::uint32_t step = 1; lo > 0 && c_lo > cf; step *= 2) {
             hi = lo;
             c_hi = c_lo;
-            lo = lo > 2 * step ? lo - 2 * step : 0;
+            lo = lo > step ? lo - step : 0;
             c_lo = cdf(lo);
         }
     }
-    while (hi - lo > 1) {
-        const std::uint32_t mid = lo + (hi - lo) / 2;
+    // Then interpolation search (the CDF is smooth), every other step a plain bisection so that
+    // a bad interpolation costs at most twice the steps of bisection. (cf - c_lo) (hi - lo) <
+    // 2^31 2^8, and c_lo <= cf < c_hi, so the division is by a positive number.
+    for (bool bisect = false; hi - lo > 1; bisect = !bisect) {
+        const std::uint32_t mid =
+            bisect ? lo + (hi - lo) / 2
+                   : std::clamp(lo + static_cast<std::uint32_t>(std::uint64_t{cf - c_lo} * (hi - lo) / (c_hi - c_lo)), lo + 1, hi - 1);
         const std::uint32_t c_mid = cdf(mid);
         if (c_mid <= cf) {
             lo = mid;

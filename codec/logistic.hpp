@@ -11,7 +11,8 @@
 // where F is evaluated with the integer sigmoid of fixed_point.hpp. C is strictly increasing
 // (F is non-decreasing and +v adds one per step), so every value has frequency >= 1.
 // push: two evaluations of C in one pass, O(K). pop: a search from the heaviest component's quantile of cf
-// (2 evaluations when the value is there, at most about 16 otherwise).
+// (2 evaluations when the value is there; otherwise a Newton step, a gallop and an interpolation
+// search, at most about 20).
 //
 // Parameters are integers: mean in 1/256 pixel (Q8), log of the scale in pixels (Q8 natural
 // log, clamped to [-8, 8]), and non-negative integer mixture weights (not all zero).

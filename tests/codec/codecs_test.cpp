@@ -146,6 +146,32 @@ TEST_CASE("codecs: discretized logistic and logistic mixture", "[codec][logistic
             REQUIRE(cf - found.interval.start < found.interval.freq);
         }
     }
+    SECTION("lookup finds every cf of mixtures that defeat its first guess") {
+        // Every cf of low-precision mixtures whose heaviest component is not where most cf
+        // values fall (far-apart modes, a broad component under a narrow one, tails at both
+        // edges): the Newton step, the gallop both ways and the interpolation search all run.
+        const std::vector<std::vector<LogisticParams>> mixtures{
+            {LogisticMixture::params_from_float(10, 0.3, 1000), LogisticMixture::params_from_float(240, 0.3, 999),
+             LogisticMixture::params_from_float(128, 60, 998)},
+            {LogisticMixture::params_from_float(128, 0.05, 5000), LogisticMixture::params_from_float(128, 200, 4000)},
+            {LogisticMixture::params_from_float(-30, 2, 10), LogisticMixture::params_from_float(290, 2, 9),
+             LogisticMixture::params_from_float(0, 0.01, 8), LogisticMixture::params_from_float(255, 0.01, 7)},
+            {LogisticMixture::params_from_float(60, 4, 3), LogisticMixture::params_from_float(70, 1, 2),
+             LogisticMixture::params_from_float(200, 30, 2), LogisticMixture::params_from_float(201, 0.5, 2),
+             LogisticMixture::params_from_float(100, 9, 1)}};
+        for (const auto& comps : mixtures)
+            for (const unsigned prec : {9u, 12u, 15u}) {
+                auto model = LogisticMixture::make(comps, prec);
+                REQUIRE(model.has_value());
+                std::uint32_t symbol = 0;
+                for (std::uint32_t cf = 0; cf < (1u << prec); ++cf) {
+                    while (model->cdf(symbol + 1) <= cf) ++symbol;  // the reference: a linear scan
+                    const auto found = model->lookup(cf);
+                    REQUIRE(found.symbol == symbol);
+                    REQUIRE(found.interval == model->interval(symbol));
+                }
+            }
+    }
     SECTION("bad parameters") {
         const std::vector<LogisticParams> none;
         REQUIRE_FALSE(LogisticMixture::make(none, 16).has_value());
