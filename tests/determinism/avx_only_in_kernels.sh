@@ -7,7 +7,7 @@
 # -march/-mavx flags and with BBANS_NATIVE=OFF.
 # usage: avx_only_in_kernels.sh BINARY...
 set -euo pipefail
-kernels='^(bbans::models::PackedLinear::accumulate_avx2|void bbans::models::\(anonymous namespace\)::((dense_)?block|head2)<[0-9, ]+>|bbans::models::\(anonymous namespace\)::requantize8)\('
+kernels='^(bbans::models::PackedLinear::accumulate_avx2|void bbans::models::\(anonymous namespace\)::((dense_)?block|hidden_rows|output_rows)<[0-9, ]+>|bbans::models::\(anonymous namespace\)::requantize8)\('
 status=0
 for bin in "$@"; do
   # function name <TAB> number of AVX instructions in it, for every function that has any
