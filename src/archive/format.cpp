@@ -153,7 +153,7 @@ std::vector<std::uint8_t> write_directory(std::span<const Entry> entries) {
             w.u8(static_cast<std::uint8_t>(e.model->name.size()));
             w.bytes(std::span(reinterpret_cast<const std::uint8_t*>(e.model->name.data()), e.model->name.size()));
             w.u8(e.model->lanes);
-            w.u8(e.model->planes), w.u16(0);
+            w.u8(e.model->planes), w.u8(static_cast<std::uint8_t>(e.model->scale_offset)), w.u8(0);
         }
         w.u32(static_cast<std::uint32_t>(e.chunks.size()));
         for (const ChunkRecord& c : e.chunks) {
@@ -337,14 +337,17 @@ Expected<Entry> parse_entry(ByteReader& r, const std::string& where, std::uint64
         ModelRef m;
         std::span<const std::uint8_t> id;
         std::uint8_t name_n = 0;
-        std::uint16_t r1 = 0;
-        if (!(r.bytes(16, id) && r.u8(name_n) && read_string(r, name_n, m.name) && r.u8(m.lanes) && r.u8(m.planes) && r.u16(r1)))
+        std::uint8_t offset = 0, r1 = 0;
+        if (!(r.bytes(16, id) && r.u8(name_n) && read_string(r, name_n, m.name) && r.u8(m.lanes) && r.u8(m.planes) && r.u8(offset) &&
+              r.u8(r1)))
             return bad("truncated in its model block");
         std::copy(id.begin(), id.end(), m.identity.begin());
         if (m.lanes == 0) return bad("0 lanes");
         if (m.planes != 0 && (m.planes < 2 || m.planes != e.images->channels))
             return bad("codes " + std::to_string(m.planes) + " planes of images with " + std::to_string(e.images->channels) + " channels");
-        if (r1 != 0) return bad("reserved model bytes set");
+        m.scale_offset = static_cast<std::int8_t>(offset);
+        if (m.scale_offset == -128) return bad("scale offset -128 (out of range -127..127)");
+        if (r1 != 0) return bad("reserved model byte set");
         e.model = std::move(m);
     }
 

@@ -78,6 +78,10 @@ struct ModelRef {
     // 0: the model codes the images' pixels. P in 2..4 (the images' channels): a grey model codes
     // the P channels as planes (src/coding/tiled_coder.hpp, PLANES).
     std::uint8_t planes = 0;
+    // Added to every logistic component's log-scale, in 1/64 nat (-127..127; 0: none): the
+    // calibration the compressor chose for the entry (coding::CoderSettings::scale_offset_q8 =
+    // 4 x this).
+    std::int8_t scale_offset = 0;
 };
 
 struct ChunkRecord {

@@ -140,7 +140,8 @@ void print_summary(const std::string& in, const CompressSummary& s, std::uint64_
         const double net = net_bits_per_dim(s);
         char line[256];
         std::snprintf(line, sizeof line, " with model %s: %zu images in %zu chunks, net %.4f bits/dim vs model -ELBO %.4f on a sample",
-                      (s.model_name + planes_note(s.model_planes)).c_str(), s.images, s.chunks, net, s.sample_neg_elbo_bpd);
+                      (s.model_name + planes_note(s.model_planes) + scale_offset_note(s.scale_offset)).c_str(), s.images, s.chunks, net,
+                      s.sample_neg_elbo_bpd);
         std::cerr << line;
     } else if (!s.why_fallback.empty()) {
         std::cerr << ": " << s.why_fallback;
@@ -642,7 +643,7 @@ int run_info(const std::string& path) {
         if (e.model) {
             std::cout << "model:             " << (e.model->name.empty() ? std::string("(unnamed)") : archive::printable(e.model->name)) << ", identity "
                       << archive::to_hex(e.model->identity) << " (" << shipped_name(e.model->identity) << ")"
-                      << planes_note(e.model->planes) << "\n"
+                      << planes_note(e.model->planes) << scale_offset_note(e.model->scale_offset) << "\n"
                       << "rate:              " << rate(stored, e.images->count * e.images->image_bytes()) << " bits/dim (chunk data), "
                       << int{e.model->lanes} << " lanes\n";
         }

@@ -6,12 +6,12 @@
 // A SampleCodec is a struct of static functions and a Scratch:
 //   Scratch                 the per-sample working state (parameters and symbol model), reused
 //                           from sample to sample without re-initialization
-//   model(vae, in, ch, prec, s)
+//   model(vae, in, ch, settings, s)
 //                           in: the sample's inputs as the likelihood takes them (its
 //                           decoder_channels() values, then its context if the likelihood
 //                           reads one), ch: its channel in its pixel (0..S-1, which picks the
 //                           head of a model with per-channel heads); s.model becomes the
-//                           sample's symbol model at prec bits
+//                           sample's symbol model (SampleSettings: its precision, ...)
 //   symbol(v) / value(s)    a sample value <-> the model's symbol (a value the likelihood
 //                           cannot code maps to a symbol with an empty interval, which push
 //                           refuses)
@@ -31,8 +31,16 @@ namespace bbans::coding {
 
 // Pixel mixture parameters from the quantized head -> the codec's integer parameters
 // (vae_coder.cpp). Mixture weights are e^(logit - max logit) in Q20 from the codec's integer exp
-// table; components more than 8 nats below the best get weight 0.
-void pixel_model(const models::QPixelMixture& px, unsigned precision, codec::LogisticMixture& out);
+// table; components more than 8 nats below the best get weight 0; scale_offset_q8 is added to
+// every component's log-scale.
+void pixel_model(const models::QPixelMixture& px, unsigned precision, codec::LogisticMixture& out, std::int32_t scale_offset_q8);
+
+// What a band's sample models take beyond the model (CoderSettings): the symbol models'
+// precision, and the offset added to every logistic component's log-scale (Q8 nats).
+struct SampleSettings {
+    unsigned precision = 24;
+    std::int32_t scale_offset_q8 = 0;
+};
 
 // The discretized logistic mixture: the head turns the sample's C channels and 12 (or more)
 // context values into K components.
@@ -42,9 +50,9 @@ struct MixtureSampleCodec {
         models::QPixelMixture params;
         Model model;
     };
-    static void model(const models::PackedVae& vae, const std::int16_t* in, std::size_t ch, unsigned prec, Scratch& s) {
+    static void model(const models::PackedVae& vae, const std::int16_t* in, std::size_t ch, const SampleSettings& set, Scratch& s) {
         vae.head(in, ch, s.params);
-        pixel_model(s.params, prec, s.model);
+        pixel_model(s.params, set.precision, s.model, set.scale_offset_q8);
     }
     static std::uint32_t symbol(std::uint8_t v) { return v; }
     static std::uint8_t value(std::uint32_t s) { return static_cast<std::uint8_t>(s); }
@@ -63,8 +71,8 @@ struct BernoulliSampleCodec {
         const std::int64_t p_q31 = codec::fixed::sigmoid_q31(std::int64_t{logit_q8} << (codec::fixed::kArgFrac - models::kQPixelFrac));
         return static_cast<std::uint32_t>(p_q31 >> (31 - prec));
     }
-    static void model(const models::PackedVae&, const std::int16_t* in, std::size_t, unsigned prec, Scratch& s) {
-        s.model = Model(one_frequency(in[0], prec), prec);
+    static void model(const models::PackedVae&, const std::int16_t* in, std::size_t, const SampleSettings& set, Scratch& s) {
+        s.model = Model(one_frequency(in[0], set.precision), set.precision);  // (no scales to offset)
     }
     static std::uint32_t symbol(std::uint8_t v) { return v == 0 ? 0u : v == 255 ? 1u : 2u; }
     static std::uint8_t value(std::uint32_t s) { return s != 0 ? 255 : 0; }

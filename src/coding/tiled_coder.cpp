@@ -13,9 +13,9 @@ namespace bbans::coding {
 
 // ---- BandCodec ------------------------------------------------------------------------------------
 
-BandCodec::BandCodec(std::shared_ptr<const models::PackedVae> vae, std::vector<std::int16_t> channels, unsigned precision,
+BandCodec::BandCodec(std::shared_ptr<const models::PackedVae> vae, std::vector<std::int16_t> channels, SampleSettings settings,
                      std::vector<std::uint8_t> frame, std::size_t rows, std::size_t width)
-    : vae_(std::move(vae)), channels_(std::move(channels)), prec_(precision), frame_(std::move(frame)) {
+    : vae_(std::move(vae)), channels_(std::move(channels)), settings_(settings), frame_(std::move(frame)) {
     const auto& cfg = vae_->config();
     const std::size_t S = cfg.image_channels;
     geometry_ = {rows, width, S};
@@ -48,7 +48,7 @@ void BandCodec::model_from(const std::uint8_t* frame, std::size_t r, std::size_t
     const std::uint8_t* centre = frame + geometry_.at(r, c) + s;
     const std::ptrdiff_t* off = offsets_.data() + s * context_;
     for (std::size_t k = 0; k < context_; ++k) in[C + k] = models::Frame::used(s, k) ? centre[off[k]] : 0;
-    K::model(*vae_, in.data(), s, prec_, out);
+    K::model(*vae_, in.data(), s, settings_, out);
 }
 
 template <class K>
@@ -87,7 +87,7 @@ BandCodec::symbol_type BandCodec::pop_with(codec::Message& m) const {
 template <class K>
 double BandCodec::cost_bits_with(const symbol_type& x) const {
     const std::size_t S = geometry_.S, W = geometry_.cols;
-    const double total = std::ldexp(1.0, static_cast<int>(prec_));
+    const double total = std::ldexp(1.0, static_cast<int>(settings_.precision));
     const std::vector<std::uint8_t> f = filled(x);
     double bits = 0;
     typename K::Scratch sample;
@@ -116,6 +116,33 @@ BandCodec::symbol_type BandCodec::pop(codec::Message& m) const {
 double BandCodec::cost_bits(const symbol_type& x) const {
     if (x.size() != geometry_.rows * geometry_.cols * geometry_.S) return std::numeric_limits<double>::infinity();
     return with_sample_codec(vae_->config().likelihood, [&](auto k) { return cost_bits_with<decltype(k)>(x); });
+}
+
+void BandCodec::mixture_samples(const symbol_type& x, std::size_t every, std::size_t& phase, std::vector<MixtureSample>& out) const {
+    if (vae_->config().likelihood != models::Likelihood::logistic_mixture || every == 0 ||
+        x.size() != geometry_.rows * geometry_.cols * geometry_.S)
+        return;
+    const std::size_t S = geometry_.S, W = geometry_.cols;
+    const std::vector<std::uint8_t> f = filled(x);
+    MixtureSampleCodec::Scratch sample;
+    for (std::size_t q = 0; q < x.size(); ++q) {
+        if ((q + phase) % every != 0) continue;
+        const std::size_t p = q / S;
+        model_from<MixtureSampleCodec>(f.data(), p / W, p % W, q % S, sample);
+        out.push_back({sample.params, x[q]});
+    }
+    phase = (phase + x.size()) % every;
+}
+
+double mixture_bits(std::span<const MixtureSample> samples, unsigned precision, std::int32_t scale_offset_q8) {
+    const double total = std::ldexp(1.0, static_cast<int>(precision));
+    codec::LogisticMixture m;
+    double bits = 0;
+    for (const MixtureSample& s : samples) {
+        pixel_model(s.params, precision, m, scale_offset_q8);
+        bits -= std::log2(static_cast<double>(m.interval(s.value).freq) / total);
+    }
+    return bits;
 }
 
 codec::LogisticMixture BandCodec::model_at(const symbol_type& x, std::size_t r, std::size_t c, std::size_t s) const {
@@ -222,7 +249,8 @@ BandCodec TiledCoder::likelihood(const Latent& z, std::vector<std::uint8_t> fram
         for (std::size_t i = 0; i < L; ++i) zq[i] = grid_.centre_q16(z[t * L + i]);
         vae_->decoder_channels(zq, std::span(channels.data() + t * per_tile, per_tile));
     }
-    return BandCodec(vae_, std::move(channels), settings_.likelihood_precision, std::move(frame), rows, width);
+    return BandCodec(vae_, std::move(channels), SampleSettings{settings_.likelihood_precision, settings_.scale_offset_q8}, std::move(frame), rows,
+                     width);
 }
 
 template <class Net>
@@ -255,6 +283,22 @@ double TiledCoder::cost_bits(const std::vector<codec::GaussianBuckets>& models, 
     for (std::size_t i = 0; i < models.size(); ++i)
         bits -= std::log2(static_cast<double>(models[i].interval(z[i]).freq) / std::ldexp(1.0, static_cast<int>(models[i].precision())));
     return bits;
+}
+
+std::span<const std::uint8_t> TiledCoder::model_space(std::span<const std::uint8_t> image, std::vector<std::uint8_t>& buffer) const {
+    if (config().colour_transform == models::ColourTransform::none) return image;
+    buffer.assign(image.begin(), image.end());
+    models::colour_forward(config().colour_transform, buffer, config().image_channels);
+    return buffer;
+}
+
+std::vector<std::uint8_t> TiledCoder::frame_interior(std::span<const std::uint8_t> frame, std::size_t rows, std::size_t width) const {
+    const models::Frame f{rows, width, config().image_channels};
+    const std::size_t row_bytes = width * config().image_channels;
+    std::vector<std::uint8_t> band(rows * row_bytes);
+    for (std::size_t r = 0; r < rows; ++r)
+        std::copy_n(frame.begin() + static_cast<std::ptrdiff_t>(f.at(r, 0)), row_bytes, band.begin() + static_cast<std::ptrdiff_t>(r * row_bytes));
+    return band;
 }
 
 std::vector<std::uint8_t> TiledCoder::band_frame(std::span<const std::uint8_t> image, std::size_t rows_total, std::size_t cols,
@@ -318,11 +362,7 @@ Status TiledCoder::push_coded(codec::Message& m, std::span<const std::uint8_t> i
                               std::size_t seed, std::vector<std::uint64_t>* band_bits) const {
     const std::size_t S = config().image_channels;
     std::vector<std::uint8_t> transformed;  // the image in the model's colour space, if it has one
-    if (config().colour_transform != models::ColourTransform::none) {
-        transformed.assign(image.begin(), image.end());
-        models::colour_forward(config().colour_transform, transformed, S);
-        image = transformed;
-    }
+    image = model_space(image, transformed);
     if (auto ok = codable(image); !ok) return ok;
     const std::size_t T = config().rows, bands = (rows + T - 1) / T, row_bytes = cols * S;
     const Latent central(tiles(cols) * config().latent, grid_.buckets() / 2);

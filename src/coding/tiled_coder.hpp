@@ -75,13 +75,23 @@
 
 namespace bbans::coding {
 
+// A sample's mixture as the head gives it (before any scale offset) and the sample's value:
+// what choosing a scale offset needs (TiledCoder::mixture_samples, mixture_bits).
+struct MixtureSample {
+    models::QPixelMixture params;
+    std::uint8_t value = 0;
+};
+// -log2 of the samples' probabilities under their mixtures with scale_offset_q8 added to every
+// log-scale, at `precision` bits (the coder's frequencies, without coding).
+double mixture_bits(std::span<const MixtureSample> samples, unsigned precision, std::int32_t scale_offset_q8);
+
 // The likelihood of one band given its tiles' decoder channels. The symbol is the band's
 // samples (rows x width x S bytes, row-major, interleaved); the frame gives the context
 // around it (models::Frame of rows x width: its margins are read, its interior is not).
 class BandCodec {
 public:
     using symbol_type = std::vector<std::uint8_t>;
-    BandCodec(std::shared_ptr<const models::PackedVae> vae, std::vector<std::int16_t> channels, unsigned precision,
+    BandCodec(std::shared_ptr<const models::PackedVae> vae, std::vector<std::int16_t> channels, SampleSettings settings,
               std::vector<std::uint8_t> frame, std::size_t rows, std::size_t width);
 
     void push(codec::Message& m, const symbol_type& x) const;
@@ -91,6 +101,10 @@ public:
     // The model of sample s of pixel (r, c), given the band's samples x (only those before it
     // are read). For tests and tools, logistic-mixture models only; x must have the band's size.
     codec::LogisticMixture model_at(const symbol_type& x, std::size_t r, std::size_t c, std::size_t s) const;
+    // Appends the head's mixture and the value of samples q of x (raster order) with
+    // (q + phase) % every == 0 to out (logistic-mixture models only); phase becomes the next
+    // band's, so that a sequence of bands keeps one sample in `every`.
+    void mixture_samples(const symbol_type& x, std::size_t every, std::size_t& phase, std::vector<MixtureSample>& out) const;
 
 private:
     static constexpr std::size_t kMaxHeadInputs = 64 + models::head_context_size(models::kMaxImageChannels);
@@ -108,7 +122,7 @@ private:
 
     std::shared_ptr<const models::PackedVae> vae_;
     std::vector<std::int16_t> channels_;  // tiles x (T * U * S * C)
-    unsigned prec_;
+    SampleSettings settings_;
     std::vector<std::uint8_t> frame_;
     models::Frame geometry_;
     std::size_t channels_per_sample_;                    // C: the decoder's channels of a sample
@@ -165,6 +179,14 @@ public:
     double frame_neg_elbo_bits(std::span<const std::uint8_t> frame, std::size_t rows, std::size_t width, Draw&& draw,
                                double* latent_bits = nullptr, double* latent2_bits = nullptr) const;
 
+    // Every `every`-th sample of the image (in the order push codes them, planes stacked) with
+    // its mixture under latents drawn as neg_elbo_bits draws them (logistic-mixture models;
+    // nothing for others): mixture_bits of the result estimates the likelihood's bits under any
+    // scale offset from one pass of the network.
+    template <class Draw>
+    std::vector<MixtureSample> mixture_samples(std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols, Draw&& draw,
+                                               std::size_t every) const;
+
     // Bands of an image of `rows` rows (of the stacked image, with planes).
     std::size_t bands(std::size_t rows) const { return (coded_rows(rows) + config().rows - 1) / config().rows; }
     // Samples in the `seed` bands pushed first (the image's last ones, coded without bits back).
@@ -198,6 +220,15 @@ private:
     // The frame of the band of `rows` rows from row r0 of the image.
     std::vector<std::uint8_t> band_frame(std::span<const std::uint8_t> image, std::size_t rows_total, std::size_t cols,
                                          std::size_t r0, std::size_t rows) const;
+    // The image in the model's colour space (a copy in `buffer` if the model transforms it).
+    std::span<const std::uint8_t> model_space(std::span<const std::uint8_t> image, std::vector<std::uint8_t>& buffer) const;
+    // A band's latent drawn as neg_elbo_bits draws it (z1 from q(z1|x), then z2 from q(z2|z1) for a
+    // hierarchical model); bits gets -log2 p(z) + log2 q(z|x) of both layers, bits2 z2's part.
+    template <class Draw>
+    Latent draw_band_latent(std::span<const std::uint8_t> band, std::size_t rows, std::size_t width, Draw&& draw, double& bits,
+                            double& bits2) const;
+    // The band's samples (rows x width x S) from its frame.
+    std::vector<std::uint8_t> frame_interior(std::span<const std::uint8_t> frame, std::size_t rows, std::size_t width) const;
     // A latent drawn from the models by `draw` (as coding pops it: cf uniform at their
     // precision); bits is increased by its log2 Q, and by prior_bits per dim.
     template <class Draw>
@@ -217,24 +248,57 @@ private:
 template <class Draw>
 double TiledCoder::frame_neg_elbo_bits(std::span<const std::uint8_t> frame, std::size_t rows, std::size_t width,
                                        Draw&& draw, double* latent_bits, double* latent2_bits) const {
-    const models::Frame f{rows, width, config().image_channels};
-    if (frame.size() != f.size()) return std::numeric_limits<double>::infinity();
-    std::vector<std::uint8_t> band(rows * width * config().image_channels);
-    const std::size_t row_bytes = width * config().image_channels;
-    for (std::size_t r = 0; r < rows; ++r)
-        std::copy_n(frame.begin() + static_cast<std::ptrdiff_t>(f.at(r, 0)), row_bytes, band.begin() + static_cast<std::ptrdiff_t>(r * row_bytes));
+    if (frame.size() != models::Frame{rows, width, config().image_channels}.size()) return std::numeric_limits<double>::infinity();
+    const std::vector<std::uint8_t> band = frame_interior(frame, rows, width);
+    double bits = 0, bits2 = 0;
+    const Latent z = draw_band_latent(band, rows, width, draw, bits, bits2);
+    if (latent_bits) *latent_bits += bits;
+    if (latent2_bits) *latent2_bits += bits2;
+    return bits + likelihood(z, std::vector<std::uint8_t>(frame.begin(), frame.end()), rows, width).cost_bits(band);
+}
+
+template <class Draw>
+Latent TiledCoder::draw_band_latent(std::span<const std::uint8_t> band, std::size_t rows, std::size_t width, Draw&& draw, double& bits,
+                                    double& bits2) const {
     // + log2 q(z1|x), and - log2 p(z) per dim with one latent layer (uniform buckets)
     const bool hier = config().hierarchical();
     const double uniform = static_cast<double>(grid_.prior_precision());
-    double bits = 0, bits2 = 0;
-    const Latent z = draw_latent(posterior_models(band, rows, width), draw, hier ? 0.0 : uniform, bits);
+    double b1 = 0, b2 = 0;
+    const Latent z = draw_latent(posterior_models(band, rows, width), draw, hier ? 0.0 : uniform, b1);
     if (hier) {
-        const Latent z2 = draw_latent(posterior2_models(z), draw, uniform, bits2);  // + log2 q(z2|z1) - log2 p(z2)
-        bits += cost_bits(prior1_models(z2), z);                                    // - log2 p(z1|z2)
+        const Latent z2 = draw_latent(posterior2_models(z), draw, uniform, b2);  // + log2 q(z2|z1) - log2 p(z2)
+        b1 += cost_bits(prior1_models(z2), z);                                   // - log2 p(z1|z2)
     }
-    if (latent_bits) *latent_bits += bits + bits2;
-    if (latent2_bits) *latent2_bits += bits2;
-    return bits + bits2 + likelihood(z, std::vector<std::uint8_t>(frame.begin(), frame.end()), rows, width).cost_bits(band);
+    bits += b1 + b2;
+    bits2 += b2;
+    return z;
+}
+
+template <class Draw>
+std::vector<MixtureSample> TiledCoder::mixture_samples(std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols,
+                                                       Draw&& draw, std::size_t every) const {
+    std::vector<MixtureSample> out;
+    if (config().likelihood != models::Likelihood::logistic_mixture || every == 0 || rows < 1 || cols < 1 ||
+        image.size() != rows * cols * channels())
+        return out;
+    std::vector<std::uint8_t> stacked, transformed;
+    if (planes_) {
+        stacked = to_planes(image, planes_);
+        image = stacked;
+        rows *= planes_;
+    }
+    image = model_space(image, transformed);
+    const std::size_t T = config().rows;
+    std::size_t phase = 0;
+    for (std::size_t r0 = 0; r0 < rows; r0 += T) {
+        const std::size_t n = std::min(T, rows - r0);
+        std::vector<std::uint8_t> frame = band_frame(image, rows, cols, r0, n);
+        const std::vector<std::uint8_t> band = frame_interior(frame, n, cols);
+        double bits = 0, bits2 = 0;
+        const Latent z = draw_band_latent(band, n, cols, draw, bits, bits2);
+        likelihood(z, std::move(frame), n, cols).mixture_samples(band, every, phase, out);
+    }
+    return out;
 }
 
 template <class Draw>
@@ -261,11 +325,7 @@ template <class Draw>
 double TiledCoder::neg_elbo_coded(std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols, Draw&& draw,
                                   std::size_t skip_last, double* latent_bits, double* latent2_bits) const {
     std::vector<std::uint8_t> transformed;  // as push codes it: in the model's colour space
-    if (config().colour_transform != models::ColourTransform::none) {
-        transformed.assign(image.begin(), image.end());
-        models::colour_forward(config().colour_transform, transformed, config().image_channels);
-        image = transformed;
-    }
+    image = model_space(image, transformed);
     double bits = 0;
     const std::size_t T = config().rows, n_bands = (rows + T - 1) / T;
     for (std::size_t b = 0; b + skip_last < n_bands; ++b) {

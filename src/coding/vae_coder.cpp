@@ -11,23 +11,23 @@
 
 namespace bbans::coding {
 
-void pixel_model(const models::QPixelMixture& px, unsigned precision, codec::LogisticMixture& out) {
+void pixel_model(const models::QPixelMixture& px, unsigned precision, codec::LogisticMixture& out, std::int32_t scale_offset_q8) {
     const std::size_t k = px.k;
     const std::int32_t best = *std::max_element(px.logits.begin(), px.logits.begin() + static_cast<std::ptrdiff_t>(k));
     std::array<codec::LogisticParams, codec::LogisticMixture::kMaxComponents> comps;
     for (std::size_t j = 0; j < k; ++j) {
         const std::int32_t below = best - px.logits[j];  // Q8 nats, >= 0
         const std::uint32_t w = below > codec::fixed::kLogScaleMax ? 0u : codec::fixed::exp_neg_q20(below);
-        comps[j] = {px.means[j], px.log_scales[j], w};
+        comps[j] = {px.means[j], px.log_scales[j] + scale_offset_q8, w};
     }
     // The best component has weight 2^20, so the weights are valid; k <= kMaxComponents is
     // checked when the coder is made, and the precision by the coder's settings.
     (void)out.assign(std::span(comps.data(), k), precision);
 }
 
-codec::LogisticMixture pixel_model(const models::QPixelMixture& px, unsigned precision) {
+codec::LogisticMixture pixel_model(const models::QPixelMixture& px, unsigned precision, std::int32_t scale_offset_q8) {
     codec::LogisticMixture m;
-    pixel_model(px, precision, m);
+    pixel_model(px, precision, m, scale_offset_q8);
     return m;
 }
 
@@ -135,6 +135,10 @@ Expected<CoderParts> coder_parts(const models::QuantizedVae& vae, CoderSettings 
         return make_error("the model's posterior precision must be above its prior precision and at most 31");
     if (settings.likelihood_precision < 9 || settings.likelihood_precision > codec::kMaxPrecision)
         return make_error("likelihood precision out of range 9..31");
+    if (settings.scale_offset_q8 != 0 && cfg.likelihood != models::Likelihood::logistic_mixture)
+        return make_error("a scale offset needs a logistic-mixture model, the model's likelihood has no scales");
+    if (settings.scale_offset_q8 < -kMaxScaleOffsetQ8 || settings.scale_offset_q8 > kMaxScaleOffsetQ8)
+        return make_error("scale offset out of range -" + std::to_string(kMaxScaleOffsetQ8) + ".." + std::to_string(kMaxScaleOffsetQ8) + " (Q8 nats)");
     auto packed = models::PackedVae::make(vae);
     if (!packed) return packed.error();
     return CoderParts{std::make_shared<const models::PackedVae>(std::move(*packed)), std::move(*grid)};

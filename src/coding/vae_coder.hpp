@@ -35,9 +35,11 @@ using Latent = std::vector<std::uint32_t>;  // one bucket index per latent dimen
 
 // Pixel mixture parameters from the quantized head -> the codec's integer parameters.
 // Mixture weights are e^(logit - max logit) in Q20 from the codec's integer exp table;
-// components more than 8 nats below the best get weight 0.
-codec::LogisticMixture pixel_model(const models::QPixelMixture& px, unsigned precision);
-void pixel_model(const models::QPixelMixture& px, unsigned precision, codec::LogisticMixture& out);  // in place
+// components more than 8 nats below the best get weight 0. scale_offset_q8 (CoderSettings) is
+// added to every component's log-scale.
+codec::LogisticMixture pixel_model(const models::QPixelMixture& px, unsigned precision, std::int32_t scale_offset_q8 = 0);
+void pixel_model(const models::QPixelMixture& px, unsigned precision, codec::LogisticMixture& out,
+                 std::int32_t scale_offset_q8 = 0);  // in place
 
 // The likelihood codec of one image given the decoder channels for its latent.
 class ImageCodec {
@@ -75,7 +77,13 @@ private:
 
 struct CoderSettings {
     unsigned likelihood_precision = 24;
+    // Added to the log-scale of every logistic component the head gives (Q8 nats, at most
+    // kMaxScaleOffsetQ8 either way): widens (> 0) or narrows (< 0) every pixel's distribution, a
+    // calibration the compressor may choose per entry (docs/format.md, model block). TiledCoder
+    // only; VaeCoder (version 1 files) takes 0.
+    std::int32_t scale_offset_q8 = 0;
 };
+inline constexpr std::int32_t kMaxScaleOffsetQ8 = 508;  // 127 x 4: the format's int8 in 1/64 nat
 
 // What every coder of a model holds: the model's layers packed for fast integer inference
 // (shared by the coder's copies and the codecs it makes), and its latent bucket grid. Checks

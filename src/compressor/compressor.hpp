@@ -54,6 +54,10 @@ struct CompressOptions {
     // The models were named by the user (--model): an input that none of them can code (not
     // images, or another shape) is an error rather than a zstd/xz entry.
     bool require_model = false;
+    // Bits-back with a logistic-mixture model: the offset added to every component's log-scale,
+    // in 1/64 nat (-127..127; docs/format.md, model block). Unset: chosen per entry on the sample
+    // the model was chosen by (0 unless another value lowers its likelihood bits by 0.1%).
+    std::optional<int> scale_offset;
 };
 
 // The images per bits-back chunk for these options and images of `samples_per_image` samples.
@@ -69,6 +73,7 @@ struct CompressSummary {
     std::string model_name;            // the model used, or chosen and then not used
     std::string model_identity;
     std::size_t model_planes = 0;      // 0, or P: the grey model codes the images as P planes
+    int scale_offset = 0;              // bits-back: 1/64 nat added to every logistic log-scale
     std::string why_fallback;          // for zstd/xz/stored: why bits-back coding was not used
     double sample_neg_elbo_bpd = 0;    // the chosen model on the sample it was chosen by
     BitsBackStats stats;               // bits-back only, summed over the chunks (see bits_back.hpp)
@@ -82,6 +87,8 @@ double net_bits_per_dim(const CompressSummary& s);
 // "" for a model coding the pixels; ", coding the P channels as planes (YCoCg-R)" or "... as
 // planes" (P = 2) for a grey model coding them as planes (coding/tiled_coder.hpp, PLANES).
 std::string planes_note(std::size_t planes);
+// "" for a scale offset of 0; else ", log-scales offset by +0.250 nat" (offset in 1/64 nat).
+std::string scale_offset_note(int offset);
 
 // A model that the writer may use, with the name the user knows it by.
 struct NamedModel {

@@ -65,6 +65,7 @@ public:
     Object& text(const std::string& key, const std::string& v) { return raw(key, json_string(v)); }
     Object& text_or_null(const std::string& key, const std::string& v) { return raw(key, v.empty() ? "null" : json_string(v)); }
     Object& integer(const std::string& key, std::uint64_t v) { return raw(key, std::to_string(v)); }
+    Object& signed_integer(const std::string& key, std::int64_t v) { return raw(key, std::to_string(v)); }
     Object& number(const std::string& key, double v, int decimals, bool present = true) {
         return raw(key, present && std::isfinite(v) ? format("%.*f", decimals, v) : "null");
     }
@@ -101,7 +102,8 @@ std::string figures_json(const ImageFigures& f, const std::vector<CodecInfo>& co
             .text_or_null("why_not_bits_back", f.why_not_bits_back)
             .text_or_null("model_name", f.model_name)
             .text_or_null("model_identity", f.model_identity)
-            .integer("model_planes", f.model_planes);
+            .integer("model_planes", f.model_planes)
+            .signed_integer("scale_offset", f.scale_offset);
     o.integer("bbans_bits", f.bbans_bits)
         .number("bbans_bpsp", rate(static_cast<double>(f.bbans_bits), f.samples), 6)
         .integer("bbx_bits", f.bbx_bits)
@@ -196,6 +198,7 @@ Expected<std::optional<ImageFigures>> measure_image(const std::string& name, std
     f.model_name = s->model_name;
     f.model_identity = s->model_identity;
     f.model_planes = s->model_planes;
+    f.scale_offset = s->scale_offset;
     f.bbans_bits = s->output_bytes * 8;
     f.bbx_bits = *archive_size * 8;
     if (s->method == archive::Method::bits_back && s->stats.samples > s->stats.seed_samples) {

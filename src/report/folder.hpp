@@ -54,6 +54,7 @@ struct ImageFigures {
     std::string method;        // bits-back, zstd, xz or stored
     std::string model_name, model_identity;  // the model chosen for the file (used or not), or empty
     std::size_t model_planes = 0;            // 0, or P: the grey model codes the images as P planes
+    int scale_offset = 0;                    // 1/64 nat added to every logistic log-scale (bits-back)
     std::string why_not_bits_back;
     std::uint64_t bbans_bits = 0;  // the entry's chunks
     std::uint64_t bbx_bits = 0;    // the one-file .bbx (container overhead included)

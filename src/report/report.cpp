@@ -43,6 +43,7 @@ public:
     // An empty string is written as null (not measured, or not applicable).
     JsonObject& text_or_null(const char* key, std::string_view v) { return raw(key, v.empty() ? "null" : json_string(v)); }
     JsonObject& integer(const char* key, std::uint64_t v) { return raw(key, std::to_string(v)); }
+    JsonObject& signed_integer(const char* key, std::int64_t v) { return raw(key, std::to_string(v)); }
     // Non-finite numbers (not allowed in JSON) and numbers marked absent are written as null.
     JsonObject& number(const char* key, double v, int decimals, bool present = true) {
         return raw(key, present && std::isfinite(v) ? format("%.*f", decimals, v) : "null");
@@ -127,7 +128,8 @@ Expected<Figures> measure(std::span<const std::uint8_t> input, const CompressOpt
     f.model_name = s.model_name;
     f.model_identity = s.model_identity;
     f.model_planes = s.model_planes;
-    f.model = f.bits_back ? s.model_name + " (" + s.model_identity + ")" + planes_note(s.model_planes) : "none";
+    f.scale_offset = s.scale_offset;
+    f.model = f.bits_back ? s.model_name + " (" + s.model_identity + ")" + planes_note(s.model_planes) + scale_offset_note(s.scale_offset) : "none";
     f.chunks = s.chunks;
 
     const coding::CodingModel* chosen = nullptr;
@@ -267,6 +269,7 @@ std::string json(const Figures& f) {
         .text_or_null("model_name", f.model_name)
         .text_or_null("model_identity", f.model_identity)
         .integer("model_planes", f.model_planes)
+        .signed_integer("scale_offset", f.scale_offset)
         .boolean("model_used", f.bits_back)
         .number("neg_elbo_bpd", f.neg_elbo_bpd, 6, f.has_elbo)
         .number("neg_elbo_likelihood_bpd", f.neg_elbo_bpd - f.latent_bpd, 6, f.has_elbo)

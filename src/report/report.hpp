@@ -27,6 +27,7 @@ struct Figures {
     // The model chosen for the images (empty if none fits), whether or not the method uses it.
     std::string model_name, model_identity;
     std::size_t model_planes = 0;  // 0, or P: the grey model coded the images as P planes
+    int scale_offset = 0;          // 1/64 nat added to every logistic log-scale (bits-back)
     bool bits_back = false;   // the method is bits-back: the rates below are measured
     double net_bpd = 0;       // bits-back images only: message growth after the seed image(s)
     double total_bpd = 0;     // every byte of the .bbx file, per input byte

@@ -144,7 +144,7 @@ int main(int argc, char** argv) {
         t = Clock::now();
         for (std::size_t p = 0; p < D; ++p) {
             packed->head(in.data() + p * I, 0, px);
-            coding::pixel_model(px, prec, mix);
+            coding::pixel_model(px, prec, mix, 0);
             sink += mix.interval(x[p]).freq;
         }
         model_s += seconds_since(t);

@@ -126,3 +126,17 @@ TEST_CASE("Bernoulli: a grey image is refused with a clear error, the message un
     REQUIRE_FALSE(whole.has_value());
     CHECK(whole.error().message.find("logistic-mixture") != std::string::npos);
 }
+
+TEST_CASE("Bernoulli: a scale offset (logistic scales only) is refused, none is fine", "[coding][bernoulli][scale_offset]") {
+    const auto q = bernoulli_model(36);
+    REQUIRE(coding::TiledCoder::make(q).has_value());
+    coding::CoderSettings s;
+    s.scale_offset_q8 = 8;
+    auto coder = coding::TiledCoder::make(q, s);
+    REQUIRE_FALSE(coder.has_value());
+    CHECK_THAT(coder.error().message, Catch::Contains("needs a logistic-mixture model"));
+    // The sample mixtures the compressor chooses an offset by: none for this likelihood.
+    std::mt19937_64 draw(1);
+    const auto px = binary_images(1, 8, 8, 3);
+    CHECK(coding::TiledCoder::make(q)->mixture_samples(px, 8, 8, draw, 1).empty());
+}

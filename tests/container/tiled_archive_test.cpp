@@ -194,3 +194,41 @@ TEST_CASE("tiled archive: the model choice takes planes or the colour model, whi
     CHECK(c->summary.model_planes == (planes_better ? 3u : 0u));
     CHECK(c->file == (planes_better ? grey->file : rgb->file));
 }
+
+TEST_CASE("tiled archive: the scale offset is chosen on the sample, stored in the model block, forced or refused", "[archive][tiled][scale_offset]") {
+    const NamedModel models[] = {{"tiny-grey", &grey_model()}};
+    // Noise: the model trained on smooth blobs gives every pixel too narrow a distribution.
+    std::string header = "P5\n40 30\n255\n";
+    Bytes in(header.begin(), header.end());
+    std::mt19937_64 rng(41);
+    for (int i = 0; i < 40 * 30; ++i) in.push_back(static_cast<std::uint8_t>(rng()));
+    CompressOptions o;
+    o.method = archive::Method::bits_back;
+    auto chosen = compress(in, o, models, "noise.pgm");
+    REQUIRE(chosen.has_value());
+    CHECK(chosen->summary.scale_offset > 0);  // wider
+    o.scale_offset = 0;
+    auto none = compress(in, o, models, "noise.pgm");
+    REQUIRE(none.has_value());
+    CHECK(none->summary.scale_offset == 0);
+    CHECK(chosen->file.size() < none->file.size());
+    o.scale_offset = -37;
+    auto forced = compress(in, o, models, "noise.pgm");
+    REQUIRE(forced.has_value());
+    for (const auto* c : {&*chosen, &*none, &*forced}) {
+        archive::MemoryInput input(c->file);
+        auto reader = ArchiveReader::open(input);
+        REQUIRE(reader.has_value());
+        CHECK(int{reader->entries().at(0).model->scale_offset} == c->summary.scale_offset);
+        auto back = decompress(c->file, resolve);
+        if (!back) FAIL(back.error().message);
+        CHECK(*back == in);
+    }
+    CHECK(forced->summary.scale_offset == -37);
+    for (const int bad : {-128, 128, 1000}) {
+        o.scale_offset = bad;
+        auto refused = compress(in, o, models, "noise.pgm");
+        REQUIRE_FALSE(refused.has_value());
+        CHECK_THAT(refused.error().message, Catch::Contains("scale offset must be -127..127"));
+    }
+}

@@ -249,6 +249,20 @@ int main(int argc, char** argv) {
     good("v2-ppm-planes-bits-back", planes_ppm, planes_file);
     bad("v2-ppm-planes-two", edited(planes_file, [](auto& es) { es[0].model->planes = 2; }), "codes 2 planes of images with 3 channels");
     bad("v2-ppm-planes-cleared", edited(planes_file, [](auto& es) { es[0].model->planes = 0; }), "its images have 3 channels, its model 1");
+    // A PGM (two MNIST digits side by side) coded with a scale offset of -24/64 nat (session
+    // 10; the model block's scale offset byte), in chunks of 14 rows; and that entry with the
+    // offset -128 (must fail: the range is -127..127).
+    Bytes wide = bytes_of("P5\n# scale offset\n56 28\n255\n");
+    for (std::size_t r = 0; r < 28; ++r)
+        for (std::size_t d = 0; d < 2; ++d)
+            wide.insert(wide.end(), mnist_idx.begin() + static_cast<std::ptrdiff_t>(16 + d * 784 + r * 28),
+                        mnist_idx.begin() + static_cast<std::ptrdiff_t>(16 + d * 784 + r * 28 + 28));
+    CompressOptions offset = bb;
+    offset.chunk_images = 14;
+    offset.scale_offset = -24;
+    const Bytes offset_file = archive_of(wide, "wide.pgm", offset, mnist);
+    good("v2-pgm-scale-offset", wide, offset_file);
+    bad("v2-scale-offset-min", edited(offset_file, [](auto& es) { es[0].model->scale_offset = -128; }), "scale offset -128");
     bad("v2-future-version", [&] {
             Bytes g = text_file;
             g[4] = 3;
