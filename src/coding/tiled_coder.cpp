@@ -1,6 +1,7 @@
 #include "src/coding/tiled_coder.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <array>
 #include <limits>
 #include <stdexcept>
@@ -374,7 +375,7 @@ Status TiledCoder::push_coded(codec::Message& m, std::span<const std::uint8_t> i
         if (k < seed) likelihood(central, std::move(frame), n, cols).push(m, band);
         else with_band_bits_back(*this, std::move(frame), n, cols, [&](const auto& codec) { codec.push(m, band); });
         if (!m.ok()) return make_error(std::string("coding band ") + std::to_string(b) + " failed: " + codec::to_string(m.status()));
-        if (band_bits) band_bits->push_back(m.size_bits());
+        if (band_bits) band_bits->push_back(static_cast<std::uint64_t>(std::llround(m.content_bits())));
     }
     return Ok{};
 }

@@ -152,7 +152,7 @@ public:
     // user's colour space: a model with a colour transform codes the transformed pixels, and pop
     // returns them transformed back. The first
     // `seed` bands pushed (the image's last ones) are pushed without bits back. If band_bits is
-    // given, m.size_bits() after each band pushed is appended to it.
+    // given, m.content_bits() (rounded) after each band pushed is appended to it.
     Status push(codec::Message& m, std::span<const std::uint8_t> image, std::size_t rows, std::size_t cols,
                 std::size_t seed = 0, std::vector<std::uint64_t>* band_bits = nullptr) const;
     std::vector<std::uint8_t> pop(codec::Message& m, std::size_t rows, std::size_t cols, std::size_t seed = 0) const;

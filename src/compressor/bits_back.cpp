@@ -1,5 +1,6 @@
 #include "src/compressor/bits_back.hpp"
 
+#include <cmath>
 #include <string>
 
 namespace bbans {
@@ -17,7 +18,7 @@ Expected<EncodedImages> encode_images(const coding::TiledCoder& coder, const io:
         if (auto ok = coder.push(m, images.image(i), images.rows, images.cols, seed, band_bits); !ok)
             return make_error("coding image " + std::to_string(i) + ": " + ok.error().message);
         if (!m.ok()) return make_error(std::string("coding image ") + std::to_string(i) + " failed: " + codec::to_string(m.status()));
-        out.stats.bits_after.push_back(m.size_bits());
+        out.stats.bits_after.push_back(static_cast<std::uint64_t>(std::llround(m.content_bits())));
         if (progress && (i % 64 == 63 || i + 1 == images.count)) progress(i + 1, images.count);
     }
     auto bytes = m.to_bytes();

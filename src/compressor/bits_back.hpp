@@ -16,8 +16,10 @@ namespace bbans {
 struct BitsBackStats {
     std::uint64_t message_bits = 0;      // the serialized message(s)
     std::uint64_t initial_bits = 0;      // words drawn from the virtual bottom, times 32
-    // size_bits() of the message after each image (for the running rate); summed over chunks,
-    // each chunk's values offset by the message bits of the chunks before it
+    // The message's content_bits() (rounded) after each image: its information, exact to a bit,
+    // where size_bits() moves in 32-bit words (for the running rate and the seed / net split
+    // below); summed over chunks, each chunk's values offset by the message bits of the chunks
+    // before it
     std::vector<std::uint64_t> bits_after;
     // Summed over chunks by the archive writer:
     std::size_t chunks = 0;
@@ -40,7 +42,7 @@ struct EncodedImages {
 };
 
 // images: rows x cols x channels samples each, channels as the model's.
-// band_bits: if given, the message size after each band (TiledCoder::push).
+// band_bits: if given, the message's content bits after each band (TiledCoder::push).
 Expected<EncodedImages> encode_images(const coding::TiledCoder& coder, const io::ImageSet& images, std::size_t lanes,
                                       std::size_t seed_bands, const Progress& progress = {},
                                       std::vector<std::uint64_t>* band_bits = nullptr);

@@ -9,6 +9,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <limits>
 #include <map>
@@ -263,7 +264,7 @@ Expected<ChunkOut> image_chunk(const archive::Input& in, const ImageLayout& l, b
                 out.stats.neg_elbo_bits += coder.neg_elbo_bits(px.subspan(i * per, per), set.rows, set.cols, draw, 0,
                                                                &out.stats.latent_bits, &out.stats.latent2_bits);
     }
-    const std::uint64_t empty = codec::Message(options.lanes).size_bits();
+    const auto empty = static_cast<std::uint64_t>(std::llround(codec::Message(options.lanes).content_bits()));  // 0
     const auto& b = row_units ? band_bits : out.stats.bits_after;
     out.stats.chunks = 1;
     out.stats.seed_images = seed;
