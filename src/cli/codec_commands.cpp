@@ -40,6 +40,7 @@ struct CodecFlags {
     bool test = false, list = false;
     unsigned threads = 0;
     std::size_t chunk = 0;
+    std::optional<int> scale_offset;
 };
 
 // "\rcompress a.idx: 1234/10000 images" on a terminal while a long entry is coded.
@@ -296,6 +297,7 @@ Expected<CompressOptions> compress_options(const CodecFlags& f) {
     }
     o.threads = thread_count(f.threads);
     o.chunk_images = f.chunk;
+    o.scale_offset = f.scale_offset;
     return o;
 }
 
@@ -678,6 +680,9 @@ void add_codec_commands(CLI::App& app, RunState& state) {
     c->add_option("--shape", cf.shape, "treat the input as raw concatenated images of this shape, e.g. 28x28");
     c->add_option("--method", cf.method, "force a method: stored, zstd, xz or bits-back");
     c->add_option("--chunk", cf.chunk, "images per bits-back chunk (default: about 2^20 pixels' worth)")->check(CLI::Range(1, 1 << 30));
+    c->add_option("--scale-offset", cf.scale_offset,
+                  "bits-back: add N/64 nat to every logistic log-scale, -127..127 (default: chosen per input on a sample; 0 turns it off)")
+        ->check(CLI::Range(-127, 127));
     c->callback([&state] { state.exit_code = run_compress(cf); });
 
     auto* d = app.add_subcommand("decompress", "restore the original files from .bbx archives");

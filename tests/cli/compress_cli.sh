@@ -74,6 +74,15 @@ err=$("$bbans" decompress future.bbx 2>&1); [[ "$err" == *"version 7"* ]] || bad
 "$bbans" info good.bbx | grep -q "original size:     784016 bytes" || bad "info does not show the original size"
 "$bbans" info good.bbx | grep -q "(shipped model mnist)" || bad "info does not name the shipped model"
 
+# --scale-offset: forced, stored, shown, decoded; out of range refused before any work.
+"$bbans" compress -f --model mnist --scale-offset -20 digits.idx offset.bbx || bad "compress --scale-offset"
+"$bbans" info offset.bbx | grep -q "log-scales offset by -0.312 nat" || bad "info does not show the scale offset: $("$bbans" info offset.bbx | grep model)"
+"$bbans" decompress -f offset.bbx -o offset.out && cmp -s offset.out digits.idx || bad "--scale-offset round trip"
+cmp -s offset.bbx good.bbx && bad "--scale-offset -20 made the same file as the default"
+expect_error "$bbans" compress -f --scale-offset 128 digits.idx wide.bbx
+[[ "$last_error" == *"--scale-offset"* ]] || bad "--scale-offset 128: $last_error"
+[ -e wide.bbx ] && bad "a refused --scale-offset left an output"
+
 # No temporary files are left behind anywhere.
 leftovers=$(find . -name '.*tmp*' | head -5)
 [ -z "$leftovers" ] || bad "temporary files left: $leftovers"
