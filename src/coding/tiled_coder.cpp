@@ -1,8 +1,8 @@
 #include "src/coding/tiled_coder.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <array>
+#include <cmath>
 #include <limits>
 #include <stdexcept>
 #include <string>
