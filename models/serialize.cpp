@@ -26,6 +26,16 @@ namespace {
 using OArchive = cereal::PortableBinaryOutputArchive;
 using IArchive = cereal::PortableBinaryInputArchive;
 
+// Reads bytes in place (std::ispanstream is C++23): a model file is parsed without a copy of
+// its payload. The get area is only ever read, so the const_cast is never written through.
+class MemoryBuf : public std::streambuf {
+public:
+    explicit MemoryBuf(std::string_view bytes) {
+        char* p = const_cast<char*>(bytes.data());
+        setg(p, p, p + bytes.size());
+    }
+};
+
 // A malformed payload. Thrown inside the parser only; turned into an Error at the boundary.
 struct FormatError : std::runtime_error {
     using std::runtime_error::runtime_error;
@@ -190,7 +200,8 @@ std::string model_payload(const Vae& vae) {
 
 // Throws FormatError / cereal::Exception on malformed input.
 Vae parse_model_payload(std::string_view payload) {
-    std::istringstream is(std::string(payload), std::ios::binary);
+    MemoryBuf buf(payload);
+    std::istream is(&buf);
     IArchive ar(is);
     VaeConfig config;
     read_config(ar, config);
@@ -384,7 +395,8 @@ Expected<Checkpoint> deserialize_checkpoint(std::string_view file_bytes) {
     auto payload = unwrap_container(kCheckpointMagic, file_bytes);
     if (!payload) return payload.error();
     return guarded("invalid checkpoint", [&]() -> Expected<Checkpoint> {
-        std::istringstream is(std::string(*payload), std::ios::binary);
+        MemoryBuf buf(*payload);
+        std::istream is(&buf);
         IArchive ar(is);
         const std::string model = get_blob(ar, payload->size(), "model");
         Checkpoint ck{parse_model_payload(model), {}};
@@ -465,7 +477,8 @@ Expected<CodingModelFile> deserialize_coding_model(std::string_view file_bytes) 
     auto payload = unwrap_container(kCodingModelMagic, file_bytes);
     if (!payload) return payload.error();
     return guarded("invalid model file", [&]() -> Expected<CodingModelFile> {
-        std::istringstream is{std::string(*payload), std::ios::binary};
+        MemoryBuf buf(*payload);
+        std::istream is(&buf);
         IArchive ar(is);
         VaeConfig config;
         read_config(ar, config);
