@@ -56,43 +56,9 @@ bool same_pixels(std::span<const std::uint8_t> a, std::span<const std::uint8_t> 
 // ---- JSON ---------------------------------------------------------------------------------------
 
 // Members of an object as rendered JSON values; written one per line at an indentation.
-class Object {
-public:
-    Object& raw(const std::string& key, std::string value) {
-        members_.emplace_back(key, std::move(value));
-        return *this;
-    }
-    Object& text(const std::string& key, const std::string& v) { return raw(key, json_string(v)); }
-    Object& text_or_null(const std::string& key, const std::string& v) { return raw(key, v.empty() ? "null" : json_string(v)); }
-    Object& integer(const std::string& key, std::uint64_t v) { return raw(key, std::to_string(v)); }
-    Object& signed_integer(const std::string& key, std::int64_t v) { return raw(key, std::to_string(v)); }
-    Object& number(const std::string& key, double v, int decimals, bool present = true) {
-        return raw(key, present && std::isfinite(v) ? format("%.*f", decimals, v) : "null");
-    }
-    Object& boolean(const std::string& key, bool v) { return raw(key, v ? "true" : "false"); }
-    std::string str(int indent) const {
-        const std::string pad(static_cast<std::size_t>(indent) + 2, ' ');
-        std::string out = "{";
-        for (std::size_t i = 0; i < members_.size(); ++i)
-            out += (i ? ",\n" : "\n") + pad + json_string(members_[i].first) + ": " + members_[i].second;
-        return out + "\n" + std::string(static_cast<std::size_t>(indent), ' ') + "}";
-    }
-
-private:
-    std::vector<std::pair<std::string, std::string>> members_;
-};
-
-std::string array(const std::vector<std::string>& items, int indent) {
-    if (items.empty()) return "[]";
-    const std::string pad(static_cast<std::size_t>(indent) + 2, ' ');
-    std::string out = "[";
-    for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ",\n" : "\n") + pad + items[i];
-    return out + "\n" + std::string(static_cast<std::size_t>(indent), ' ') + "]";
-}
-
 // One file's (or the aggregate's) figures; `indent` is where the object starts.
 std::string figures_json(const ImageFigures& f, const std::vector<CodecInfo>& codecs, bool aggregate, int indent) {
-    Object o;
+    JsonObject o;
     if (!aggregate) o.text("name", f.name).text("format", f.format);
     o.integer("file_bytes", f.file_bytes).integer("images", f.images);
     if (!aggregate) o.integer("rows", f.rows).integer("cols", f.cols).integer("channels", f.channels);
@@ -122,7 +88,7 @@ std::string figures_json(const ImageFigures& f, const std::vector<CodecInfo>& co
         .number("elbo_s", f.elbo_s, 6);
     for (std::size_t k = 0; k < codecs.size() && k < f.references.size(); ++k) {
         const CodecFigure& c = f.references[k];
-        Object r;
+        JsonObject r;
         if (c.ok) r.integer("bits", c.bits);
         else r.raw("bits", "null");
         r.number("bpsp", rate(static_cast<double>(c.bits), f.samples), 6, c.ok).text_or_null("error", c.error);
@@ -412,7 +378,7 @@ std::string folder_table(const FolderFigures& f) {
 }
 
 std::string folder_json(const FolderFigures& f) {
-    Object o;
+    JsonObject o;
     o.text("bbans_version", kVersion).text("input", f.input_name).text("input_kind", "folder").text("rate_unit", "bits/subpixel");
     o.text("samples_are", "rows x cols x channels of each image (times the images of an IDX file)");
     o.text("bbans_bits_are", "each file's entry as coded (its chunks); the container's header, directory, chunk index and trailer are "
@@ -421,22 +387,22 @@ std::string folder_json(const FolderFigures& f) {
     o.text("neg_elbo_bits_are", "the chosen integer model's negative ELBO on the units net counts, exactly as coded");
     o.integer("threads", f.threads);
     std::vector<std::string> codecs, missing, models, skipped;
-    codecs.push_back(Object().text("key", "bbans").text("name", "bbans").text("settings", std::string("bbans ") + kVersion).str(4));
+    codecs.push_back(JsonObject().text("key", "bbans").text("name", "bbans").text("settings", std::string("bbans ") + kVersion).str(4));
     for (const CodecInfo& c : f.codecs) {
         std::string settings = c.settings;
         if (c.key == "png") settings = "the input's own size for PNG files (source: file), else " + c.settings + " (source: libpng)";
-        codecs.push_back(Object().text("key", c.key).text("name", c.name).text("settings", settings).str(4));
+        codecs.push_back(JsonObject().text("key", c.key).text("name", c.name).text("settings", settings).str(4));
     }
     for (const std::string& m : f.missing) missing.push_back(json_string(m));
     std::map<std::string, std::string> seen;  // name -> identity of the models chosen
     for (const ImageFigures& i : f.images)
         if (!i.model_name.empty()) seen.emplace(i.model_name, i.model_identity);
-    for (const auto& [name, identity] : seen) models.push_back(Object().text("name", name).text("identity", identity).str(4));
-    for (const auto& [name, why] : f.skipped) skipped.push_back(Object().text("name", name).text("why", why).str(4));
-    o.raw("codecs", array(codecs, 2)).raw("codecs_missing", array(missing, 2)).raw("models", array(models, 2)).raw("skipped", array(skipped, 2));
+    for (const auto& [name, identity] : seen) models.push_back(JsonObject().text("name", name).text("identity", identity).str(4));
+    for (const auto& [name, why] : f.skipped) skipped.push_back(JsonObject().text("name", name).text("why", why).str(4));
+    o.raw("codecs", json_array(codecs, 2)).raw("codecs_missing", json_array(missing, 2)).raw("models", json_array(models, 2)).raw("skipped", json_array(skipped, 2));
     std::vector<std::string> images;
     for (const ImageFigures& i : f.images) images.push_back(figures_json(i, f.codecs, false, 4));
-    o.raw("images", array(images, 2));
+    o.raw("images", json_array(images, 2));
     o.raw("aggregate", figures_json(f.total, f.codecs, true, 2));
     o.integer("files", f.images.size());
     o.boolean("exact", f.total.exact);

@@ -36,30 +36,6 @@ std::string format(const char* fmt, Args... args) {
     return b;
 }
 
-// A JSON object written member by member, one per line.
-class JsonObject {
-public:
-    JsonObject& text(const char* key, std::string_view v) { return raw(key, json_string(v)); }
-    // An empty string is written as null (not measured, or not applicable).
-    JsonObject& text_or_null(const char* key, std::string_view v) { return raw(key, v.empty() ? "null" : json_string(v)); }
-    JsonObject& integer(const char* key, std::uint64_t v) { return raw(key, std::to_string(v)); }
-    JsonObject& signed_integer(const char* key, std::int64_t v) { return raw(key, std::to_string(v)); }
-    // Non-finite numbers (not allowed in JSON) and numbers marked absent are written as null.
-    JsonObject& number(const char* key, double v, int decimals, bool present = true) {
-        return raw(key, present && std::isfinite(v) ? format("%.*f", decimals, v) : "null");
-    }
-    JsonObject& boolean(const char* key, bool v) { return raw(key, v ? "true" : "false"); }
-    std::string str() const { return out_ + "\n}\n"; }
-
-private:
-    JsonObject& raw(const char* key, const std::string& value) {
-        out_ += out_.size() > 1 ? ",\n  " : "\n  ";
-        out_ += json_string(key) + ": " + value;
-        return *this;
-    }
-    std::string out_ = "{";
-};
-
 // ---- plot axes ----------------------------------------------------------------------------------
 
 // A round step (1, 2, 2.5 or 5 times a power of ten) that cuts `span` into about `parts`.
@@ -294,7 +270,7 @@ std::string json(const Figures& f) {
         .number("xz_s", f.xz_s, 6)
         .number("elbo_s", f.elbo_s, 6, f.has_elbo)
         .boolean("exact", f.exact);
-    return o.str();
+    return o.str() + "\n";
 }
 
 std::string svg(const Figures& f) {

@@ -1,5 +1,6 @@
 #include "src/report/text.hpp"
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 
@@ -95,6 +96,34 @@ std::string xml_text(std::string_view s) {
         }
     });
     return out;
+}
+
+JsonObject& JsonObject::raw(std::string_view key, std::string value) {
+    members_.emplace_back(std::string(key), std::move(value));
+    return *this;
+}
+
+JsonObject& JsonObject::number(std::string_view key, double v, int decimals, bool present) {
+    if (!present || !std::isfinite(v)) return raw(key, "null");
+    char b[64];
+    std::snprintf(b, sizeof b, "%.*f", decimals, v);
+    return raw(key, b);
+}
+
+std::string JsonObject::str(int indent) const {
+    const std::string pad(static_cast<std::size_t>(indent) + 2, ' ');
+    std::string out = "{";
+    for (std::size_t i = 0; i < members_.size(); ++i)
+        out += (i ? ",\n" : "\n") + pad + json_string(members_[i].first) + ": " + members_[i].second;
+    return out + "\n" + std::string(static_cast<std::size_t>(indent), ' ') + "}";
+}
+
+std::string json_array(const std::vector<std::string>& items, int indent) {
+    if (items.empty()) return "[]";
+    const std::string pad(static_cast<std::size_t>(indent) + 2, ' ');
+    std::string out = "[";
+    for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ",\n" : "\n") + pad + items[i];
+    return out + "\n" + std::string(static_cast<std::size_t>(indent), ' ') + "]";
 }
 
 }  // namespace bbans::report
