@@ -60,22 +60,38 @@ BBANS_AVX2 void block(const std::int16_t* w, std::size_t pair_stride, const NonZ
     for (int j = 0; j < R; ++j) _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + 8 * j), a[j]);
 }
 
-// The same for every input pair, read straight from x (no list of non-zero pairs).
+// x[2p], x[2p + 1] as one int32 (x[2p] in the low half: x86 is little-endian).
+inline std::int32_t pair_at(const std::int16_t* x, std::size_t p) {
+    std::int32_t v;
+    std::memcpy(&v, x + 2 * p, sizeof v);
+    return v;
+}
+
+// a[0, R) += every input pair's weights times the pair, read straight from x (no list of
+// non-zero pairs); w points at row 0 of this block within pair 0, x holds `in` values. An odd
+// last input goes alone (its pair's weight for input `in` is 0 in the packed layout).
+template <int R>
+BBANS_AVX2 inline void madd_pairs(__m256i* a, const std::int16_t* w, std::size_t pair_stride, const std::int16_t* x, std::size_t in) {
+    const std::int16_t* wp = w;
+    for (std::size_t p = 0; p < in / 2; ++p, wp += pair_stride) {
+        const __m256i xv = _mm256_set1_epi32(pair_at(x, p));
+        for (int j = 0; j < R; ++j)
+            a[j] = _mm256_add_epi32(a[j], _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + 16 * j)), xv));
+    }
+    if (in % 2 != 0) {
+        const __m256i xv = _mm256_set1_epi32(static_cast<std::uint16_t>(x[in - 1]));
+        for (int j = 0; j < R; ++j)
+            a[j] = _mm256_add_epi32(a[j], _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + 16 * j)), xv));
+    }
+}
+
+// acc[0, 8R) = bias[0, 8R) + madd_pairs over every input pair.
 template <int R>
 BBANS_AVX2 void dense_block(const std::int16_t* w, std::size_t pair_stride, const std::int16_t* x, std::size_t in,
                             const std::int32_t* bias, std::int32_t* acc) {
     __m256i a[R];
     for (int j = 0; j < R; ++j) a[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + 8 * j));
-    const std::size_t pairs = (in + 1) / 2;
-    for (std::size_t p = 0; p < pairs; ++p) {
-        std::int32_t packed;  // x[2p] in the low half (x86 is little-endian)
-        if (2 * p + 1 < in) std::memcpy(&packed, x + 2 * p, sizeof packed);
-        else packed = static_cast<std::uint16_t>(x[2 * p]);  // odd in: the last input alone
-        const __m256i xv = _mm256_set1_epi32(packed);
-        const std::int16_t* wp = w + p * pair_stride;
-        for (int j = 0; j < R; ++j)
-            a[j] = _mm256_add_epi32(a[j], _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + 16 * j)), xv));
-    }
+    madd_pairs<R>(a, w, pair_stride, x, in);
     for (int j = 0; j < R; ++j) _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + 8 * j), a[j]);
 }
 
@@ -95,31 +111,13 @@ BBANS_AVX2 inline __m256i requantize8(__m256i a, const std::int32_t* shift, cons
 // int16 copy between layers: the sums are exact int32 sums, so neither the grouping nor the
 // order of the additions changes them.
 
-// x[2p], x[2p + 1] as one int32 (x[2p] in the low half: x86 is little-endian).
-inline std::int32_t pair_at(const std::int16_t* x, std::size_t p) {
-    std::int32_t v;
-    std::memcpy(&v, x + 2 * p, sizeof v);
-    return v;
-}
-
 // A hidden layer of R blocks of 8 rows: h[0, 8R) = its requantized rows as int16 (padding rows
 // 0; validate() bounds hidden values to int16, so the saturating pack is exact). x: l.in values.
 template <int R>
 BBANS_AVX2 void hidden_rows(const PackedLinear& l, const std::int16_t* x, std::int16_t* h) {
     __m256i a[R];
     for (int j = 0; j < R; ++j) a[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(l.bias.data() + 8 * j));
-    const auto in = static_cast<std::size_t>(l.in), stride = static_cast<std::size_t>(l.out_pad) * 2;
-    const std::int16_t* wp = l.w.data();
-    for (std::size_t p = 0; p < in / 2; ++p, wp += stride) {
-        const __m256i xv = _mm256_set1_epi32(pair_at(x, p));
-        for (int j = 0; j < R; ++j)
-            a[j] = _mm256_add_epi32(a[j], _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + 16 * j)), xv));
-    }
-    if (in % 2 != 0) {  // the last input alone (its pair's weight for input `in` is 0)
-        const __m256i xv = _mm256_set1_epi32(static_cast<std::uint16_t>(x[in - 1]));
-        for (int j = 0; j < R; ++j)
-            a[j] = _mm256_add_epi32(a[j], _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + 16 * j)), xv));
-    }
+    madd_pairs<R>(a, l.w.data(), static_cast<std::size_t>(l.out_pad) * 2, x, static_cast<std::size_t>(l.in));
     for (int j = 0; j < R; j += 2) {
         const __m256i v0 = requantize8(a[j], l.shift32.data() + 8 * j, l.lo.data() + 8 * j, l.hi.data() + 8 * j);
         const __m256i v1 = j + 1 < R ? requantize8(a[j + 1], l.shift32.data() + 8 * j + 8, l.lo.data() + 8 * j + 8, l.hi.data() + 8 * j + 8)
