@@ -86,18 +86,19 @@ inline void cut_frame(const std::uint8_t* image, std::size_t H, std::size_t W, c
     }
 }
 
-// The normalized neighbours of pixel (r, c) of a rows x cols image (row-major bytes) into out[12].
+// The neighbours of pixel (r, c) of a rows x cols image (row-major bytes) into out[12], each
+// value / divisor (normalized by default; divisor 1: the bytes, as the integer model takes them).
 // Reads only pixels before (r, c) in raster order, so `image` may be partially decoded.
 template <class T>
 inline void neighbourhood(const std::uint8_t* image, std::size_t rows, std::size_t cols, std::size_t r, std::size_t c,
-                          T* out) {
+                          T* out, T divisor = T(255)) {
     for (std::size_t k = 0; k < kNeighbours; ++k) {
         const auto rr = static_cast<std::ptrdiff_t>(r) + kNeighbourOffsets[k].dr;
         const auto cc = static_cast<std::ptrdiff_t>(c) + kNeighbourOffsets[k].dc;
         if (rr < 0 || cc < 0 || rr >= static_cast<std::ptrdiff_t>(rows) || cc >= static_cast<std::ptrdiff_t>(cols)) {
             out[k] = T(0);
         } else {
-            out[k] = static_cast<T>(image[static_cast<std::size_t>(rr) * cols + static_cast<std::size_t>(cc)]) / T(255);
+            out[k] = static_cast<T>(image[static_cast<std::size_t>(rr) * cols + static_cast<std::size_t>(cc)]) / divisor;
         }
     }
 }

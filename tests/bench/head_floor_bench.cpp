@@ -126,14 +126,8 @@ int main(int argc, char** argv) {
         packed->posterior(x, mean, log_scale);
         packed->decoder_channels(mean, ch);
         for (std::size_t p = 0; p < D; ++p) {
-            const std::size_t r = p / cfg.cols, c = p % cfg.cols;
             std::copy_n(ch.data() + p * C, C, in.data() + p * I);
-            for (std::size_t k = 0; k < models::kNeighbours; ++k) {
-                const auto rr = static_cast<std::ptrdiff_t>(r) + models::kNeighbourOffsets[k].dr;
-                const auto cc = static_cast<std::ptrdiff_t>(c) + models::kNeighbourOffsets[k].dc;
-                const bool out = rr < 0 || cc < 0 || rr >= static_cast<std::ptrdiff_t>(cfg.rows) || cc >= static_cast<std::ptrdiff_t>(cfg.cols);
-                in[p * I + C + k] = out ? 0 : x[static_cast<std::size_t>(rr) * cfg.cols + static_cast<std::size_t>(cc)];
-            }
+            models::neighbourhood(x.data(), cfg.rows, cfg.cols, p / cfg.cols, p % cfg.cols, in.data() + p * I + C, std::int16_t{1});
         }
         t = Clock::now();
         for (std::size_t p = 0; p < D; ++p) {

@@ -58,13 +58,7 @@ int main(int argc, char** argv) {
             net.posterior(x, mean, ls);
             net.decoder_channels(mean, ch);
             for (std::size_t p = 0; p < D; ++p) {
-                const std::size_t r = p / cfg.cols, c = p % cfg.cols;
-                for (std::size_t k = 0; k < models::kNeighbours; ++k) {
-                    const auto rr = static_cast<std::ptrdiff_t>(r) + models::kNeighbourOffsets[k].dr;
-                    const auto cc = static_cast<std::ptrdiff_t>(c) + models::kNeighbourOffsets[k].dc;
-                    nb[k] = (rr < 0 || cc < 0 || rr >= static_cast<std::ptrdiff_t>(cfg.rows) || cc >= static_cast<std::ptrdiff_t>(cfg.cols))
-                                ? 0 : x[static_cast<std::size_t>(rr) * cfg.cols + static_cast<std::size_t>(cc)];
-                }
+                models::neighbourhood(x.data(), cfg.rows, cfg.cols, p / cfg.cols, p % cfg.cols, nb, std::uint8_t{1});
                 net.pixel_params(ch.data() + p * C, nb, 0, px);
                 sink += px.means[0];
             }
