@@ -363,7 +363,7 @@ py::list list_models(const std::vector<std::string>& model_dirs, const std::vect
     std::vector<std::string> warnings;
     {
         py::gil_scoped_release nogil;
-        cat.emplace(Catalog::open("", search, Load::all));
+        cat.emplace(Catalog::open("", search));
         if (*cat) {
             warnings = (*cat)->warnings();
             for (const NamedModel& nm : (*cat)->models()) rows.push_back(summarize(nm.name, (*cat)->path_of(nm), *nm.model, warnings));

@@ -127,22 +127,12 @@ const fs::path& Catalog::path_of(const NamedModel& model) const {
     return none;
 }
 
-bool superseded(const std::string& name, const std::vector<FoundModel>& found) {
-    const std::size_t dash = name.rfind("-v");
-    if (dash == std::string::npos || dash == 0 || dash + 2 == name.size()) return false;
-    if (!std::all_of(name.begin() + static_cast<std::ptrdiff_t>(dash + 2), name.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
-        return false;
-    const std::string_view base(name.data(), dash);
-    return std::any_of(found.begin(), found.end(), [&](const FoundModel& f) { return f.name == base; });
-}
-
-Expected<Catalog> Catalog::open(const std::string& name_or_path, const ModelSearch& search, Load which) {
+Expected<Catalog> Catalog::open(const std::string& name_or_path, const ModelSearch& search) {
     Catalog c;
     c.found_ = scan(search, c.warnings_);
     c.tried_.assign(c.found_.size(), false);
     if (name_or_path.empty()) {
         for (std::size_t i = 0; i < c.found_.size(); ++i) {
-            if (which == Load::current && superseded(c.found_[i].name, c.found_)) continue;  // resolve() may load it
             c.tried_[i] = true;
             if (auto ok = c.add(c.found_[i]); !ok) c.warn_once(ok.error().message);
         }

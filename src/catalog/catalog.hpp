@@ -40,21 +40,12 @@ struct FoundModel {
     std::filesystem::path path;
 };
 
-// Which models Catalog::open("") loads. A model NAME-vN (N digits) is superseded when a model
-// NAME is on the search path too: the older versions ship so that their files still decode, and
-// they are not compress()'s candidates (which halves the loading time of the shipped models).
-enum class Load {
-    current,  // every model but the superseded ones (resolve() still finds those, loading them then)
-    all,      // every model on the search path (bbans models)
-};
-bool superseded(const std::string& name, const std::vector<FoundModel>& found);
-
 class Catalog {
 public:
-    // name_or_path empty: the models on the search path that `which` says (those that fail to
-    // load are skipped with a warning). Otherwise the model of that name on the search path, or
-    // else a model file at that path; an error if it is neither or does not load.
-    static Expected<Catalog> open(const std::string& name_or_path, const ModelSearch& search, Load which = Load::current);
+    // name_or_path empty: every model on the search path (those that fail to load are skipped
+    // with a warning). Otherwise the model of that name on the search path, or else a model
+    // file at that path; an error if it is neither or does not load.
+    static Expected<Catalog> open(const std::string& name_or_path, const ModelSearch& search);
     static Expected<Catalog> open(const std::string& name_or_path) { return open(name_or_path, ModelSearch::standard({})); }
 
     // The loaded models, sorted by name: the candidates for compress().

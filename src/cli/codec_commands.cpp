@@ -569,9 +569,8 @@ int run_decompress(const CodecFlags& f) {
 
 std::string shipped_name(const archive::ModelId& id) {
     if (auto catalog = Catalog::open(""))
-        if (auto found = catalog->resolve(id))  // loads a superseded model (NAME-vN) if it is the one
-            for (const NamedModel& m : catalog->models())
-                if (m.model == *found) return "shipped model " + m.name;
+        for (const NamedModel& m : catalog->models())
+            if (m.model->identity() == id) return "shipped model " + m.name;
     return "not a shipped model: decompress needs --model with its file";
 }
 

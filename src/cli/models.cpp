@@ -114,7 +114,7 @@ int run_models(const ModelsFlags& f) {
     const ModelSearch search = ModelSearch::standard(f.model_dirs);
     if (f.verbose)
         for (const fs::path& dir : search.dirs) std::cerr << "bbans: model directory " << dir.string() << '\n';
-    auto catalog = Catalog::open("", search, Load::all);
+    auto catalog = Catalog::open("", search);
     if (!catalog) return fail(catalog.error().message);
     std::vector<std::string> warnings = catalog->warnings();
     std::vector<Row> rows;

@@ -105,7 +105,7 @@ JsonObject& JsonObject::raw(std::string_view key, std::string value) {
 
 JsonObject& JsonObject::number(std::string_view key, double v, int decimals, bool present) {
     if (!present || !std::isfinite(v)) return raw(key, "null");
-    char b[64];
+    char b[512];  // room for any double in %f
     std::snprintf(b, sizeof b, "%.*f", decimals, v);
     return raw(key, b);
 }

@@ -100,21 +100,6 @@ assert (m["rows"], m["cols"], m["channels"], m["latent"], m["neg_elbo_bpd"]) == 
 assert m["bytes"] > 1000000 and m["path"].endswith("/mnist.bbm"), m
 PY
 
-# Superseded versions: NAME-vN is listed but is not a compress candidate when NAME is on the
-# path (it ships to decode its old files). A directory whose mnist.bbm is a copy of
-# fashion-mnist supersedes the shipped mnist-v1 and mnist-v2, which would otherwise beat every
-# other model on digits; a file they made still decodes and is named by info, loaded on demand.
-mkdir sup && cp "$shipped/fashion-mnist.bbm" sup/mnist.bbm
-out=$("$bbans" models --model-dir sup 2>/dev/null)
-for name in mnist-v1 mnist-v2; do [ -n "$(row "$out" $name)" ] || bad "superseded $name not listed: $out"; done
-"$bbans" compress -v --method bits-back --model-dir sup d.idx sup.bbx 2> v.txt || bad "compress with mnist superseded failed: $(cat v.txt)"
-grep -q "model mnist-v" v.txt && bad "a superseded model was a candidate: $(cat v.txt)"
-grep -q "bits-back with model" v.txt || bad "compress with mnist superseded did not use bits-back: $(cat v.txt)"
-"$bbans" compress -q --model mnist-v2 d.idx v2.bbx || bad "compress --model mnist-v2"
-"$bbans" info v2.bbx | grep -q "(shipped model mnist-v2)" || bad "info does not name the superseded mnist-v2"
-"$bbans" decompress -q --model-dir sup v2.bbx -o v2.out && cmp -s v2.out d.idx || bad "a file of a superseded model did not decode"
-rm -r sup sup.bbx v2.bbx v2.out v.txt
-
 # Unknown models: one error line, exit 1.
 expect_error "$bbans" compress --model nosuch x.idx
 [[ "$last_error" == "bbans: no model named 'nosuch'"* ]] || bad "unknown model error: $last_error"
