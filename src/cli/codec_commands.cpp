@@ -174,8 +174,11 @@ Status compress_one(const CodecFlags& f, const CompressOptions& base, Models& mo
         sink = std::make_unique<AtomicOutput>(std::move(*file));
     }
     ArchiveWriter writer(*sink);
-    auto candidates = models.get();
-    if (!candidates) return candidates.error();
+    // Model files are loaded when the first entry of images needs them (not for other files);
+    // a model named with --model at once, so that a wrong name is the first error.
+    if (!f.model.empty())
+        if (auto named = models.get(); !named) return named.error();
+    const ArchiveWriter::ModelSource candidates = [&models] { return models.get(); };
     CompressOptions options = base;
     CompressSummary total;
     std::optional<struct stat> input_stat;
@@ -193,7 +196,7 @@ Status compress_one(const CodecFlags& f, const CompressOptions& base, Models& mo
             auto input = FileInput::open(item.path);
             if (!input) return input.error();
             options.progress = progress_line(f, "compress " + item.path.string());
-            auto s = writer.add(meta_of(archive::Kind::file, item.name, item.st), **input, options, *candidates);
+            auto s = writer.add(meta_of(archive::Kind::file, item.name, item.st), **input, options, candidates);
             if (!s) return make_error(item.path.string() + ": " + s.error().message);
             if (f.verbose && !f.quiet) print_summary(item.path.string(), *s, s->output_bytes);
             total.input_bytes += s->input_bytes;
@@ -219,7 +222,7 @@ Status compress_one(const CodecFlags& f, const CompressOptions& base, Models& mo
         }
         options.progress = progress_line(f, "compress " + display_input(in));
         options.require_model = !f.model.empty();  // --model on one file: it must code it
-        auto s = writer.add(meta, *input, options, *candidates);
+        auto s = writer.add(meta, *input, options, candidates);
         if (!s) return make_error(display_input(in) + ": " + s.error().message);
         auto size = writer.finish();
         if (!size) return size.error();

@@ -567,6 +567,11 @@ Status ArchiveWriter::add_directory(const EntryMeta& meta) {
 
 Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archive::Input& in, const CompressOptions& options,
                                              std::span<const NamedModel> models) {
+    return add(meta, in, options, ModelSource([models]() -> Expected<std::span<const NamedModel>> { return models; }));
+}
+
+Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archive::Input& in, const CompressOptions& options,
+                                             const ModelSource& model_source) {
     if (auto ok = start(); !ok) return ok.error();
     if (meta.kind == archive::Kind::directory) return make_error("internal error: add() of a directory");
     if (meta.kind == archive::Kind::file ? !archive::valid_name(meta.name) : !meta.name.empty() && !archive::valid_name(meta.name))
@@ -607,8 +612,21 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
     std::optional<ChunkOut> first_chunk;   // coded while deciding; reused
     std::optional<ByteChoice> byte_choice; // the byte methods' trial on the first chunk, if made
     std::uint64_t per_chunk = 0;
+    // The candidates, from the source the first time they are needed.
+    std::optional<std::span<const NamedModel>> asked;
+    auto candidates = [&]() -> Expected<std::span<const NamedModel>> {
+        if (!asked) {
+            auto m = model_source();
+            if (!m) return m.error();
+            asked = *m;
+        }
+        return *asked;
+    };
     if (found && !bytes_forced) {
         const ImageLayout& l = found->images;
+        auto given = candidates();
+        if (!given) return given.error();
+        const std::span<const NamedModel> models = *given;
         auto choice = choose_model(*src, l, models, options.zstd_level, std::max(1u, options.threads), options.scale_offset);
         if (!choice) return choice.error();
         if (!choice->model) {
@@ -671,8 +689,11 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
     }
     if (bits_back_forced && e.method != Method::bits_back)
         return make_error("--method bits-back: " + (why.empty() ? std::string("no model can code this input") : why));
-    if (options.require_model && !bytes_forced && s.model_name.empty())
-        return make_error("model " + model_names(models) + " cannot code this input: " + (why.empty() ? std::string("not images") : why));
+    if (options.require_model && !bytes_forced && s.model_name.empty()) {
+        auto given = candidates();
+        if (!given) return given.error();
+        return make_error("model " + model_names(*given) + " cannot code this input: " + (why.empty() ? std::string("not images") : why));
+    }
     if (meta.kind == archive::Kind::file && e.method != Method::bits_back && e.layout != Layout::none && e.layout != Layout::png &&
         e.layout != Layout::ppm) {
         // Coded as bytes: an IDX or PGM file is kept as an opaque file (its chunks cover every

@@ -113,6 +113,12 @@ public:
     // bits-back (the best on a sample of the images is used); may be empty.
     Expected<CompressSummary> add(const EntryMeta& meta, const archive::Input& content, const CompressOptions& options,
                                   std::span<const NamedModel> models);
+    // The same with the candidates asked for only when the entry needs them (images to code, or
+    // options.require_model), so that a caller loads model files only then. The span returned
+    // must stay valid until add() returns; an error from the source is add()'s error.
+    using ModelSource = std::function<Expected<std::span<const NamedModel>>()>;
+    Expected<CompressSummary> add(const EntryMeta& meta, const archive::Input& content, const CompressOptions& options,
+                                  const ModelSource& models);
     Status add_directory(const EntryMeta& meta);
     // Writes the directory and trailer; returns the archive's size. Nothing may be added after.
     Expected<std::uint64_t> finish();

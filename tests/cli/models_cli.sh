@@ -58,6 +58,15 @@ out=$("$bbans" models --model-dir mine 2> err.txt); rc=$?
 grep -qx "bbans: warning: mine/junk.bbm: not a bbans model file (bad magic)" err.txt || bad "junk warning: $(cat err.txt)"
 [ -z "$(row "$out" junk)" ] || bad "junk listed: $out"
 for name in digits mnist fashion-mnist; do [ -n "$(row "$out" $name)" ] || bad "$name not listed beside junk: $out"; done
+# Model files are read only when an input has images to code: compressing a text file beside
+# the broken model warns of nothing (and takes no model-loading time); an image file warns.
+printf 'plain text, not images\n' > notes.txt
+"$bbans" compress --model-dir mine notes.txt notes.bbx 2> err.txt || bad "compress of a text file failed: $(cat err.txt)"
+[ -s err.txt ] && bad "compress of a text file read the model files: $(cat err.txt)"
+"$bbans" decompress -q notes.bbx -o notes.out && cmp -s notes.txt notes.out || bad "text file round trip"
+"$bbans" compress --model-dir mine "$samples/mnist-test-1000-images-idx3-ubyte" -o digits.bbx 2> err.txt || bad "compress of digits failed"
+grep -q "^bbans: warning: mine/junk.bbm: " err.txt || bad "compress of images did not load the models: $(cat err.txt)"
+rm notes.txt notes.bbx notes.out digits.bbx
 # An explicitly named broken model is an error.
 printf 'x' > x.idx
 expect_error "$bbans" report --model-dir mine --model junk x.idx

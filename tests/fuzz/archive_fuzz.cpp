@@ -191,7 +191,7 @@ bool check_archive(ByteSpan file) {
         archive::MemoryInput content(outputs[i]);
         CompressOptions oi = o;
         if (e.kind == archive::Kind::image_set) oi.raw_shape = io::Shape{e.images->rows, e.images->cols};
-        auto s = w.add({e.kind, e.name, e.has_metadata, e.mode, e.mtime_sec, e.mtime_nsec}, content, oi, {});
+        auto s = w.add({e.kind, e.name, e.has_metadata, e.mode, e.mtime_sec, e.mtime_nsec}, content, oi, std::span<const NamedModel>{});
         if (!s) fuzz::violated(BBANS_FUZZ_TARGET, s.error().message.c_str(), __FILE__, __LINE__);
     }
     FUZZ_CHECK(w.finish().has_value());
