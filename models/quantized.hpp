@@ -189,5 +189,9 @@ struct CodingModelFile {
 
 std::string serialize_coding_model(const ModelInfo& info, const QuantizedVae& q);
 Expected<CodingModelFile> deserialize_coding_model(std::string_view file_bytes);
+// The configuration at the start of a coding model file, from its first bytes (a few hundred
+// suffice), without reading or checking the rest: to know what a model codes before loading it.
+// An error if the bytes do not start a coding model file or end inside the configuration.
+Expected<VaeConfig> peek_coding_config(std::string_view file_prefix);
 
 }  // namespace bbans::models

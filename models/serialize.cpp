@@ -471,6 +471,21 @@ std::string serialize_coding_model(const ModelInfo& info, const QuantizedVae& q)
     return wrap_container(kCodingModelMagic, std::move(os).str());
 }
 
+Expected<VaeConfig> peek_coding_config(std::string_view file_prefix) {
+    if (file_prefix.size() < kHeaderBytes || file_prefix.substr(0, kCodingModelMagic.size()) != kCodingModelMagic)
+        return make_error("not the start of a bbans coding model file");
+    if (get_le(file_prefix, 8, 4) != kFormatVersion) return make_error("unsupported model file format version");
+    return guarded("invalid model file", [&]() -> Expected<VaeConfig> {
+        MemoryBuf buf(file_prefix.substr(kHeaderBytes));
+        std::istream is(&buf);
+        IArchive ar(is);
+        VaeConfig config;
+        read_config(ar, config);
+        if (auto st = config.validate(); !st) throw FormatError(st.error().message);
+        return config;
+    });
+}
+
 Expected<CodingModelFile> deserialize_coding_model(std::string_view file_bytes) {
     if (file_bytes.size() >= kModelMagic.size() && file_bytes.substr(0, kModelMagic.size()) == kModelMagic)
         return make_error("not a bbans coding model file (this is a float model file, which cannot code; `bbans train` writes coding model files)");

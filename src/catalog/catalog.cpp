@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -111,9 +112,40 @@ Status Catalog::add(const FoundModel& found) {
     auto m = coding::load_model(found.path);
     if (!m) return m.error();  // "PATH: reason"
     loaded_.push_back(std::make_unique<coding::CodingModel>(std::move(*m)));
-    named_.push_back({found.name, loaded_.back().get()});
-    paths_.push_back(found.path);
+    // Kept sorted by name (models loaded on demand arrive in any order); equal names keep the
+    // order they came in.
+    const auto at = std::upper_bound(named_.begin(), named_.end(), found.name,
+                                     [](const std::string& name, const NamedModel& n) { return name < n.name; });
+    const auto i = at - named_.begin();
+    named_.insert(at, {found.name, loaded_.back().get()});
+    paths_.insert(paths_.begin() + i, found.path);
     return Ok{};
+}
+
+namespace {
+
+// The configuration from the first bytes of a model file, or nothing if they do not tell.
+std::optional<models::VaeConfig> peek_config(const fs::path& path) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) return std::nullopt;
+    std::string head(4096, '\0');
+    f.read(head.data(), static_cast<std::streamsize>(head.size()));
+    head.resize(static_cast<std::size_t>(f.gcount()));
+    auto cfg = models::peek_coding_config(head);
+    if (!cfg) return std::nullopt;
+    return *cfg;
+}
+
+}  // namespace
+
+const std::vector<NamedModel>& Catalog::candidates_for(std::size_t channels) {
+    for (std::size_t i = 0; i < found_.size(); ++i) {
+        if (tried_[i]) continue;
+        if (const auto cfg = peek_config(found_[i].path); cfg && !planes_for(*cfg, channels)) continue;
+        tried_[i] = true;
+        if (auto ok = add(found_[i]); !ok) warn_once(ok.error().message);
+    }
+    return named_;
 }
 
 void Catalog::warn_once(const std::string& warning) {
@@ -127,11 +159,12 @@ const fs::path& Catalog::path_of(const NamedModel& model) const {
     return none;
 }
 
-Expected<Catalog> Catalog::open(const std::string& name_or_path, const ModelSearch& search) {
+Expected<Catalog> Catalog::open(const std::string& name_or_path, const ModelSearch& search, Load when) {
     Catalog c;
     c.found_ = scan(search, c.warnings_);
     c.tried_.assign(c.found_.size(), false);
     if (name_or_path.empty()) {
+        if (when == Load::on_demand) return c;
         for (std::size_t i = 0; i < c.found_.size(); ++i) {
             c.tried_[i] = true;
             if (auto ok = c.add(c.found_[i]); !ok) c.warn_once(ok.error().message);

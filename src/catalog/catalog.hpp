@@ -40,16 +40,27 @@ struct FoundModel {
     std::filesystem::path path;
 };
 
+// When Catalog::open("") loads the models of the search path.
+enum class Load {
+    all,        // at once
+    on_demand,  // by candidates_for() and resolve(), as an input needs them
+};
+
 class Catalog {
 public:
     // name_or_path empty: every model on the search path (those that fail to load are skipped
-    // with a warning). Otherwise the model of that name on the search path, or else a model
-    // file at that path; an error if it is neither or does not load.
-    static Expected<Catalog> open(const std::string& name_or_path, const ModelSearch& search);
+    // with a warning), now or on demand. Otherwise the model of that name on the search path,
+    // or else a model file at that path; an error if it is neither or does not load.
+    static Expected<Catalog> open(const std::string& name_or_path, const ModelSearch& search, Load when = Load::all);
     static Expected<Catalog> open(const std::string& name_or_path) { return open(name_or_path, ModelSearch::standard({})); }
 
     // The loaded models, sorted by name: the candidates for compress().
     const std::vector<NamedModel>& models() const { return named_; }
+    // models(), after loading each model of the search path not tried yet that can code images
+    // of `channels` channels (compress's planes_for()); the configuration is read from a file's
+    // first bytes, and a file whose first bytes do not tell is loaded (and skipped with a
+    // warning if it fails). A model that cannot code them stays unloaded (resolve() finds it).
+    const std::vector<NamedModel>& candidates_for(std::size_t channels);
     // The file a model of models() was loaded from.
     const std::filesystem::path& path_of(const NamedModel& model) const;
     // For decompress(): the loaded model with that identity, or else one found on the search path.

@@ -88,16 +88,22 @@ EntryMeta meta_of(archive::Kind kind, const std::string& name, const struct stat
 
 // ---- compress -----------------------------------------------------------------------------------
 
+// The candidates: the model named with --model, or the search path's models that can code the
+// images' channels, each loaded when an input first needs it.
 struct Models {
     const CodecFlags& flags;
     std::optional<Catalog> catalog;
-    Expected<std::span<const NamedModel>> get() {
+    std::size_t warned = 0;  // catalog warnings printed so far
+    Expected<std::span<const NamedModel>> get(std::size_t channels) {
         if (!catalog) {
-            auto c = Catalog::open(flags.model, ModelSearch::standard(flags.model_dirs));
+            auto c = Catalog::open(flags.model, ModelSearch::standard(flags.model_dirs), Load::on_demand);
             if (!c) return c.error();
             catalog = std::move(*c);
-            if (!flags.quiet) warn(catalog->warnings());
         }
+        if (flags.model.empty()) catalog->candidates_for(channels);
+        const auto& w = catalog->warnings();
+        if (!flags.quiet && w.size() > warned) warn(std::vector<std::string>(w.begin() + static_cast<std::ptrdiff_t>(warned), w.end()));
+        warned = w.size();
         return std::span<const NamedModel>(catalog->models());
     }
 };
@@ -177,8 +183,8 @@ Status compress_one(const CodecFlags& f, const CompressOptions& base, Models& mo
     // Model files are loaded when the first entry of images needs them (not for other files);
     // a model named with --model at once, so that a wrong name is the first error.
     if (!f.model.empty())
-        if (auto named = models.get(); !named) return named.error();
-    const ArchiveWriter::ModelSource candidates = [&models] { return models.get(); };
+        if (auto named = models.get(0); !named) return named.error();
+    const ArchiveWriter::ModelSource candidates = [&models](std::size_t channels) { return models.get(channels); };
     CompressOptions options = base;
     CompressSummary total;
     std::optional<struct stat> input_stat;

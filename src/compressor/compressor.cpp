@@ -400,12 +400,8 @@ Expected<ModelChoice> choose_model(const archive::Input& in, const ImageLayout& 
         std::size_t model = 0, planes = 0;
     };
     std::vector<Candidate> candidates;
-    for (std::size_t k = 0; k < models.size(); ++k) {
-        const auto& cfg = models[k].model->quantized().config();
-        if (cfg.image_channels == l.channels) candidates.push_back({k, 0});
-        else if (cfg.image_channels == 1 && l.channels >= 2 && models::likelihood_kind(cfg).codes_every_byte())
-            candidates.push_back({k, l.channels});
-    }
+    for (std::size_t k = 0; k < models.size(); ++k)
+        if (const auto planes = planes_for(models[k].model->quantized().config(), l.channels)) candidates.push_back({k, *planes});
     // Each candidate's -ELBO on the sample, on the threads (then compared in that order), in two
     // rounds: every candidate on the first piece, then only those within 10% of the best there
     // on the other pieces (a colour image has every grey model as a candidate too, as planes; a
@@ -513,6 +509,13 @@ std::string quoted(const std::string& name) { return name.empty() ? std::string(
 
 }  // namespace
 
+std::optional<std::size_t> planes_for(const models::VaeConfig& cfg, std::size_t channels) {
+    if (channels == 0) return std::nullopt;
+    if (cfg.image_channels == channels) return 0;
+    if (cfg.image_channels == 1 && channels >= 2 && channels <= 4 && models::likelihood_kind(cfg).codes_every_byte()) return channels;
+    return std::nullopt;
+}
+
 std::string planes_note(std::size_t planes) {
     if (planes == 0) return {};
     return ", coding the " + std::to_string(planes) + " channels as planes" + (planes >= 3 ? std::string(" (YCoCg-R)") : std::string());
@@ -567,7 +570,7 @@ Status ArchiveWriter::add_directory(const EntryMeta& meta) {
 
 Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archive::Input& in, const CompressOptions& options,
                                              std::span<const NamedModel> models) {
-    return add(meta, in, options, ModelSource([models]() -> Expected<std::span<const NamedModel>> { return models; }));
+    return add(meta, in, options, ModelSource([models](std::size_t) -> Expected<std::span<const NamedModel>> { return models; }));
 }
 
 Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archive::Input& in, const CompressOptions& options,
@@ -613,18 +616,10 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
     std::optional<ByteChoice> byte_choice; // the byte methods' trial on the first chunk, if made
     std::uint64_t per_chunk = 0;
     // The candidates, from the source the first time they are needed.
-    std::optional<std::span<const NamedModel>> asked;
-    auto candidates = [&]() -> Expected<std::span<const NamedModel>> {
-        if (!asked) {
-            auto m = model_source();
-            if (!m) return m.error();
-            asked = *m;
-        }
-        return *asked;
-    };
+    auto candidates = [&](std::size_t channels) { return model_source(channels); };
     if (found && !bytes_forced) {
         const ImageLayout& l = found->images;
-        auto given = candidates();
+        auto given = candidates(l.channels);
         if (!given) return given.error();
         const std::span<const NamedModel> models = *given;
         auto choice = choose_model(*src, l, models, options.zstd_level, std::max(1u, options.threads), options.scale_offset);
@@ -690,7 +685,7 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
     if (bits_back_forced && e.method != Method::bits_back)
         return make_error("--method bits-back: " + (why.empty() ? std::string("no model can code this input") : why));
     if (options.require_model && !bytes_forced && s.model_name.empty()) {
-        auto given = candidates();
+        auto given = candidates(found ? found->images.channels : 0);
         if (!given) return given.error();
         return make_error("model " + model_names(*given) + " cannot code this input: " + (why.empty() ? std::string("not images") : why));
     }

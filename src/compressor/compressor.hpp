@@ -90,6 +90,11 @@ std::string planes_note(std::size_t planes);
 // "" for a scale offset of 0; else ", log-scales offset by +0.250 nat" (offset in 1/64 nat).
 std::string scale_offset_note(int offset);
 
+// How a model of configuration cfg codes images of `channels` channels: 0 = as they are (its
+// channels are theirs), `channels` = as that many planes (a grey model whose likelihood codes
+// every byte, for 2 to 4 channels); nothing if it cannot. compress()'s candidates are these.
+std::optional<std::size_t> planes_for(const models::VaeConfig& cfg, std::size_t channels);
+
 // A model that the writer may use, with the name the user knows it by.
 struct NamedModel {
     std::string name;
@@ -116,7 +121,8 @@ public:
     // The same with the candidates asked for only when the entry needs them (images to code, or
     // options.require_model), so that a caller loads model files only then. The span returned
     // must stay valid until add() returns; an error from the source is add()'s error.
-    using ModelSource = std::function<Expected<std::span<const NamedModel>>()>;
+    // The source is given the images' channels (0 when there are no images).
+    using ModelSource = std::function<Expected<std::span<const NamedModel>>(std::size_t channels)>;
     Expected<CompressSummary> add(const EntryMeta& meta, const archive::Input& content, const CompressOptions& options,
                                   const ModelSource& models);
     Status add_directory(const EntryMeta& meta);

@@ -67,6 +67,16 @@ printf 'plain text, not images\n' > notes.txt
 "$bbans" compress --model-dir mine "$samples/mnist-test-1000-images-idx3-ubyte" -o digits.bbx 2> err.txt || bad "compress of digits failed"
 grep -q "^bbans: warning: mine/junk.bbm: " err.txt || bad "compress of images did not load the models: $(cat err.txt)"
 rm notes.txt notes.bbx notes.out digits.bbx
+# ... and only the models that can code the input's channels: a truncated RGB model is not read
+# for grey images (its first bytes say RGB), and is read, and warned about, for an RGB image.
+mkdir rgbonly && head -c 200000 "$shipped/photo-rgb.bbm" > rgbonly/rgbcut.bbm
+"$bbans" compress --model-dir rgbonly "$samples/mnist-test-1000-images-idx3-ubyte" -o digits.bbx 2> err.txt || bad "compress of digits failed"
+[ -s err.txt ] && bad "compress of grey images read an RGB model file: $(cat err.txt)"
+{ printf 'P6\n16 16\n255\n'; head -c 768 /dev/urandom; } > c.ppm
+"$bbans" compress --model-dir rgbonly c.ppm -o c.bbx 2> err.txt || bad "compress of an RGB PPM failed: $(cat err.txt)"
+grep -q "^bbans: warning: rgbonly/rgbcut.bbm: model file is truncated" err.txt || bad "compress of RGB did not read the RGB model: $(cat err.txt)"
+"$bbans" decompress -q c.bbx -o c.out && cmp -s c.ppm c.out || bad "RGB PPM round trip"
+rm -r rgbonly digits.bbx c.ppm c.bbx c.out
 # An explicitly named broken model is an error.
 printf 'x' > x.idx
 expect_error "$bbans" report --model-dir mine --model junk x.idx

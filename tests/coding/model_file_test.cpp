@@ -63,6 +63,44 @@ TEST_CASE("model file: a valid file loads and its identity is its payload hash",
     CHECK(m->identity_hex() == models::hash128(*payload).hex());
 }
 
+TEST_CASE("model file: peek_coding_config reads the configuration from the first bytes, and refuses any shorter prefix", "[model_file]") {
+    const std::string& file = model_file();
+    auto full = coding::parse_model(as_bytes(file));
+    REQUIRE(full.has_value());
+    const models::VaeConfig& want = full->file.config();
+    // A whole file and a 4 KiB prefix (what the catalog reads) give the file's configuration.
+    for (std::size_t n : {file.size(), std::size_t{4096}}) {
+        auto cfg = models::peek_coding_config(std::string_view(file).substr(0, n));
+        REQUIRE(cfg.has_value());
+        CHECK(cfg->rows == want.rows);
+        CHECK(cfg->cols == want.cols);
+        CHECK(cfg->image_channels == want.image_channels);
+        CHECK(cfg->latent == want.latent);
+        CHECK(cfg->likelihood == want.likelihood);
+        CHECK(cfg->head_hidden == want.head_hidden);
+    }
+    // Every prefix either gives that configuration or is an error (never a crash); the short
+    // ones are errors, and from some length on every prefix gives it.
+    std::size_t first_ok = 0;
+    for (std::size_t n = 0; n <= 512; ++n) {
+        auto cfg = models::peek_coding_config(std::string_view(file).substr(0, n));
+        if (cfg) {
+            CHECK(cfg->rows == want.rows);
+            if (first_ok == 0) first_ok = n;
+        } else {
+            CHECK(first_ok == 0);  // no error after a prefix that was enough
+        }
+    }
+    CHECK(first_ok > kHeader);
+    // Not a coding model file: the float model's magic, a damaged magic, another version.
+    std::string bad = file;
+    bad[0] = 'X';
+    CHECK_FALSE(models::peek_coding_config(bad).has_value());
+    bad = file;
+    bad[8] = 99;
+    CHECK_FALSE(models::peek_coding_config(bad).has_value());
+}
+
 TEST_CASE("model file: every prefix of the header, and prefixes into the payload, are truncated", "[model_file]") {
     const std::string& file = model_file();
     REQUIRE(file.size() > kHeader + kHash + 1000);
