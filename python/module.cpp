@@ -106,7 +106,8 @@ Pixels pixels_of(const py::handle& obj) {
 }
 
 // The candidates for compression: one Model, a name or path (then it must code the images, as
-// with the CLI's --model), or every model on the search path.
+// with the CLI's --model), or the models on the search path (those that can code images of
+// `channels` channels when that is known: the others are not read).
 struct Candidates {
     std::optional<Catalog> catalog;
     std::vector<NamedModel> named;
@@ -115,17 +116,19 @@ struct Candidates {
 };
 
 // Call without the GIL (it loads files). A Model is taken from `given`, read with the GIL held.
-Expected<Candidates> candidates(const Model* given, const std::string& name, const ModelSearch& search) {
+Expected<Candidates> candidates(const Model* given, const std::string& name, const ModelSearch& search,
+                                std::optional<std::size_t> channels = std::nullopt) {
     Candidates c;
     if (given) {
         c.named.push_back({given->name, given->model});
         c.required = true;
         return c;
     }
-    auto cat = Catalog::open(name, search);
+    const bool on_demand = name.empty() && channels;
+    auto cat = Catalog::open(name, search, on_demand ? Load::on_demand : Load::all);
     if (!cat) return cat.error();
     c.catalog = std::move(*cat);
-    c.named = c.catalog->models();
+    c.named = on_demand ? c.catalog->candidates_for(*channels) : c.catalog->models();
     c.required = !name.empty();
     c.warnings = c.catalog->warnings();
     return c;
@@ -168,7 +171,7 @@ py::bytes compress(const py::object& array, const py::object& model, unsigned th
     std::optional<Expected<std::vector<std::uint8_t>>> file;
     {
         py::gil_scoped_release nogil;
-        models.emplace(candidates(m.model, m.name, search));
+        models.emplace(candidates(m.model, m.name, search, px.view.channels));
         if (*models) {
             o.require_model = (*models)->required;
             file.emplace(compress_images(px.view, o, (*models)->named));
@@ -324,7 +327,7 @@ std::string report(const py::object& array, const py::object& model, unsigned th
     std::optional<Expected<report::Figures>> figures;
     {
         py::gil_scoped_release nogil;
-        models.emplace(candidates(m.model, m.name, search));
+        models.emplace(candidates(m.model, m.name, search, px.view.channels));
         if (*models) figures.emplace(report_images(px.view, o, (*models)->named));
     }
     if (!*models) raise_model_error(models->error());
