@@ -145,6 +145,14 @@ void write_train(OArchive& ar, const TrainConfig& t, bool with_runtime) {
     if (with_runtime) ar(t.threads, t.progress_every);
     if (ext) ar(t.kl_warmup_steps, t.free_bits, t.shift);
 }
+// read_config, then the configuration's own checks (throws FormatError if they fail).
+VaeConfig read_valid_config(IArchive& ar) {
+    VaeConfig config;
+    read_config(ar, config);
+    if (auto st = config.validate(); !st) throw FormatError(st.error().message);
+    return config;
+}
+
 void read_train(IArchive& ar, TrainConfig& t, bool with_runtime) {
     ar(t.epochs, t.batch_size, t.seed, t.shards, t.learning_rate, t.final_lr_fraction, t.warmup_steps);
     std::uint8_t schedule = 0;
@@ -203,9 +211,7 @@ Vae parse_model_payload(std::string_view payload) {
     MemoryBuf buf(payload);
     std::istream is(&buf);
     IArchive ar(is);
-    VaeConfig config;
-    read_config(ar, config);
-    if (auto st = config.validate(); !st) throw FormatError(st.error().message);
+    const VaeConfig config = read_valid_config(ar);
     ModelInfo info;
     read_info(ar, info);
     auto made = Vae::make(config, 0);
@@ -479,9 +485,7 @@ Expected<VaeConfig> peek_coding_config(std::string_view file_prefix) {
         MemoryBuf buf(file_prefix.substr(kHeaderBytes));
         std::istream is(&buf);
         IArchive ar(is);
-        VaeConfig config;
-        read_config(ar, config);
-        if (auto st = config.validate(); !st) throw FormatError(st.error().message);
+        const VaeConfig config = read_valid_config(ar);
         return config;
     });
 }
@@ -495,9 +499,7 @@ Expected<CodingModelFile> deserialize_coding_model(std::string_view file_bytes) 
         MemoryBuf buf(*payload);
         std::istream is(&buf);
         IArchive ar(is);
-        VaeConfig config;
-        read_config(ar, config);
-        if (auto st = config.validate(); !st) throw FormatError(st.error().message);
+        const VaeConfig config = read_valid_config(ar);
         CodingModelFile f;
         read_info(ar, f.info);
         auto enc = read_qlayers(ar, "encoder");
