@@ -141,7 +141,8 @@ std::optional<models::VaeConfig> peek_config(const fs::path& path) {
 const std::vector<NamedModel>& Catalog::candidates_for(std::size_t channels) {
     for (std::size_t i = 0; i < found_.size(); ++i) {
         if (tried_[i]) continue;
-        if (const auto cfg = peek_config(found_[i].path); cfg && !planes_for(*cfg, channels)) continue;
+        if (!peeked_[i]) peeked_[i] = peek_config(found_[i].path);
+        if (const auto& cfg = *peeked_[i]; cfg && !planes_for(*cfg, channels)) continue;
         tried_[i] = true;
         if (auto ok = add(found_[i]); !ok) warn_once(ok.error().message);
     }
@@ -163,6 +164,7 @@ Expected<Catalog> Catalog::open(const std::string& name_or_path, const ModelSear
     Catalog c;
     c.found_ = scan(search, c.warnings_);
     c.tried_.assign(c.found_.size(), false);
+    c.peeked_.assign(c.found_.size(), std::nullopt);
     if (name_or_path.empty()) {
         if (when == Load::on_demand) return c;
         for (std::size_t i = 0; i < c.found_.size(); ++i) {

@@ -77,6 +77,10 @@ private:
     void warn_once(const std::string& warning);
     std::vector<FoundModel> found_;  // the search path's models
     std::vector<bool> tried_;        // found_[i] has been loaded (or failed to)
+    // found_[i]'s configuration from its first bytes, once candidates_for() has read them
+    // (outer empty: not read yet; inner empty: they do not tell), so a folder of images reads
+    // each file's first bytes once, not once per image.
+    std::vector<std::optional<std::optional<models::VaeConfig>>> peeked_;
     std::vector<std::unique_ptr<coding::CodingModel>> loaded_;
     std::vector<NamedModel> named_;
     std::vector<std::filesystem::path> paths_;  // paths_[i] is the file of named_[i]
