@@ -108,7 +108,7 @@ std::vector<FoundModel> Catalog::scan(const ModelSearch& search, std::vector<std
     return found;
 }
 
-Status Catalog::add(const FoundModel& found) {
+Expected<const coding::CodingModel*> Catalog::add(const FoundModel& found) {
     auto m = coding::load_model(found.path);
     if (!m) return m.error();  // "PATH: reason"
     loaded_.push_back(std::make_unique<coding::CodingModel>(std::move(*m)));
@@ -119,7 +119,7 @@ Status Catalog::add(const FoundModel& found) {
     const auto i = at - named_.begin();
     named_.insert(at, {found.name, loaded_.back().get()});
     paths_.insert(paths_.begin() + i, found.path);
-    return Ok{};
+    return loaded_.back().get();
 }
 
 namespace {
@@ -143,10 +143,19 @@ const std::vector<NamedModel>& Catalog::candidates_for(std::size_t channels) {
         if (tried_[i]) continue;
         if (!peeked_[i]) peeked_[i] = peek_config(found_[i].path);
         if (const auto& cfg = *peeked_[i]; cfg && !planes_for(*cfg, channels)) continue;
-        tried_[i] = true;
-        if (auto ok = add(found_[i]); !ok) warn_once(ok.error().message);
+        load_found(i);
     }
     return named_;
+}
+
+const coding::CodingModel* Catalog::load_found(std::size_t i) {
+    tried_[i] = true;
+    auto m = add(found_[i]);
+    if (!m) {
+        warn_once(m.error().message);
+        return nullptr;
+    }
+    return *m;
 }
 
 void Catalog::warn_once(const std::string& warning) {
@@ -167,10 +176,7 @@ Expected<Catalog> Catalog::open(const std::string& name_or_path, const ModelSear
     c.peeked_.assign(c.found_.size(), std::nullopt);
     if (name_or_path.empty()) {
         if (when == Load::on_demand) return c;
-        for (std::size_t i = 0; i < c.found_.size(); ++i) {
-            c.tried_[i] = true;
-            if (auto ok = c.add(c.found_[i]); !ok) c.warn_once(ok.error().message);
-        }
+        for (std::size_t i = 0; i < c.found_.size(); ++i) c.load_found(i);
         return c;
     }
     for (std::size_t i = 0; i < c.found_.size(); ++i)
@@ -197,13 +203,12 @@ Expected<const coding::CodingModel*> Catalog::resolve(const container::ModelId& 
     // Not among those loaded: try the other models on the search path.
     for (std::size_t i = 0; i < found_.size(); ++i) {
         if (tried_[i]) continue;
-        tried_[i] = true;
-        if (std::any_of(named_.begin(), named_.end(), [&](const NamedModel& m) { return m.name == found_[i].name; })) continue;
-        if (auto ok = add(found_[i]); !ok) {
-            warn_once(ok.error().message);
+        if (std::any_of(named_.begin(), named_.end(), [&](const NamedModel& m) { return m.name == found_[i].name; })) {
+            tried_[i] = true;  // a model file given by path has this name: it stands for it
             continue;
         }
-        if (named_.back().model->identity() == id) return named_.back().model;
+        // (Not named_.back(): named_ is sorted by name, and this model may sort before others.)
+        if (const coding::CodingModel* m = load_found(i); m && m->identity() == id) return m;
     }
     return make_error("this .bbx file needs model " + container::to_hex(id) +
                       ", which is not among the available models (use --model with its file, or --model-dir with its directory)");

@@ -73,7 +73,10 @@ public:
     static std::vector<FoundModel> scan(const ModelSearch& search, std::vector<std::string>& warnings);
 
 private:
-    Status add(const FoundModel& found);
+    // Loads a model file into models() (kept sorted by name); the model loaded.
+    Expected<const coding::CodingModel*> add(const FoundModel& found);
+    // add(found_[i]), marking it tried; a file that fails is a warning (once), and nullptr.
+    const coding::CodingModel* load_found(std::size_t i);
     void warn_once(const std::string& warning);
     std::vector<FoundModel> found_;  // the search path's models
     std::vector<bool> tried_;        // found_[i] has been loaded (or failed to)

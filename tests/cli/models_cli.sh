@@ -77,6 +77,18 @@ mkdir rgbonly && head -c 200000 "$shipped/photo-rgb.bbm" > rgbonly/rgbcut.bbm
 grep -q "^bbans: warning: rgbonly/rgbcut.bbm: model file is truncated" err.txt || bad "compress of RGB did not read the RGB model: $(cat err.txt)"
 "$bbans" decompress -q c.bbx -o c.out && cmp -s c.ppm c.out || bad "RGB PPM round trip"
 rm -r rgbonly digits.bbx c.ppm c.bbx c.out
+# A folder whose first image needs a photo model and whose second needs fashion-mnist, which
+# sorts before it: decompress loads the first entry's model by name, then finds the other on the
+# search path (a model loaded later may sort before those loaded earlier).
+mkdir mixed
+LC_ALL=C awk 'BEGIN { printf "P6\n96 64\n255\n"; for (y = 0; y < 64; y++) for (x = 0; x < 96; x++)
+  printf "%c%c%c", 1 + (2 * x + y) % 250, 1 + (3 * y + x % 3) % 250, 1 + int((x + y) / 2) % 250 }' > mixed/0.ppm
+{ printf 'P5\n28 28\n255\n'; tail -c +17 "$samples/fashion-mnist-test-first1000-images-idx3-ubyte" | head -c 784; } > mixed/a.pgm
+"$bbans" compress -q mixed -o mixed.bbx || bad "compress of a mixed folder failed"
+[ "$("$bbans" decompress -l mixed.bbx | grep -c ' bits-back ')" -eq 2 ] || bad "mixed folder: not both images by bits-back: $("$bbans" decompress -l mixed.bbx)"
+"$bbans" decompress -q mixed.bbx -o mixed.out 2> err.txt && diff -r mixed mixed.out > /dev/null ||
+  bad "mixed folder round trip: $(cat err.txt)"
+rm -rf mixed mixed.bbx mixed.out
 # An explicitly named broken model is an error.
 printf 'x' > x.idx
 expect_error "$bbans" report --model-dir mine --model junk x.idx
