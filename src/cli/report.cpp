@@ -12,6 +12,7 @@
 #include "src/cli/commands.hpp"
 #include "src/cli/paths.hpp"
 #include "src/io/files.hpp"
+#include "src/io/images.hpp"
 #include "src/report/folder.hpp"
 #include "src/report/reference_codecs.hpp"
 #include "src/report/report.hpp"
@@ -118,10 +119,15 @@ int run_report(const ReportFlags& f) {
 
     auto input = io::read_file(f.input == "-" ? std::string("/dev/stdin") : f.input);
     if (!input) return fail(f.input == "-" ? "standard input: " + input.error().message : input.error().message);
-    auto catalog = Catalog::open(f.model, ModelSearch::standard(f.model_dirs));
+    auto catalog = Catalog::open(f.model, ModelSearch::standard(f.model_dirs), Load::on_demand);
     if (!catalog) return fail(catalog.error().message);
+    // As compress does: only the models that can code the input's channels are read (none for
+    // an input that is not images).
+    std::span<const NamedModel> models = catalog->models();
+    if (f.model.empty())
+        if (const auto images = io::parse_images(*input, options.raw_shape)) models = catalog->candidates_for(images->channels);
     if (!f.quiet) warn(catalog->warnings());
-    auto figures = report::measure(*input, options, catalog->models());
+    auto figures = report::measure(*input, options, models);
     if (!figures) return fail(display_input(f.input) + ": " + figures.error().message);
     figures->input_name = f.input;
     if (!f.quiet) table_out << report::table(*figures) << std::flush;

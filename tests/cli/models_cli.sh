@@ -64,8 +64,14 @@ printf 'plain text, not images\n' > notes.txt
 "$bbans" compress --model-dir mine notes.txt notes.bbx 2> err.txt || bad "compress of a text file failed: $(cat err.txt)"
 [ -s err.txt ] && bad "compress of a text file read the model files: $(cat err.txt)"
 "$bbans" decompress -q notes.bbx -o notes.out && cmp -s notes.txt notes.out || bad "text file round trip"
+"$bbans" report --model-dir mine notes.txt > /dev/null 2> err.txt || bad "report of a text file failed: $(cat err.txt)"
+[ -s err.txt ] && bad "report of a text file read the model files: $(cat err.txt)"
 "$bbans" compress --model-dir mine "$samples/mnist-test-1000-images-idx3-ubyte" -o digits.bbx 2> err.txt || bad "compress of digits failed"
 grep -q "^bbans: warning: mine/junk.bbm: " err.txt || bad "compress of images did not load the models: $(cat err.txt)"
+"$bbans" report --model-dir mine "$samples/mnist-test-1000-images-idx3-ubyte" > report.txt 2> err.txt || bad "report of digits failed"
+grep -q "^bbans: warning: mine/junk.bbm: " err.txt || bad "report of images did not load the models: $(cat err.txt)"
+grep -q "method  *bits-back, model mnist " report.txt || bad "report of digits did not use mnist: $(cat report.txt)"
+rm report.txt
 rm notes.txt notes.bbx notes.out digits.bbx
 # ... and only the models that can code the input's channels: a truncated RGB model is not read
 # for grey images (its first bytes say RGB), and is read, and warned about, for an RGB image.
