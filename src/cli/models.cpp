@@ -8,13 +8,13 @@
 #include <iostream>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "src/cli/catalog.hpp"
 #include "src/cli/commands.hpp"
 #include "src/coding/model_file.hpp"
 #include "src/io/files.hpp"
+#include "src/report/text.hpp"
 
 namespace bbans::cli {
 
@@ -52,24 +52,6 @@ std::string human_size(std::uintmax_t bytes) {
     return buf;
 }
 
-std::string json_string(std::string_view s) {
-    std::string out = "\"";
-    for (const char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += ch;
-        } else if (c < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out += buf;
-        } else {
-            out += ch;
-        }
-    }
-    return out + "\"";
-}
-
 void print_table(const std::vector<Row>& rows) {
     const std::vector<std::string> header{"NAME", "SHAPE", "LATENT", "-ELBO", "SIZE", "PATH"};
     std::vector<std::size_t> width(header.size());
@@ -97,17 +79,23 @@ void print_table(const std::vector<Row>& rows) {
     for (const Row& r : rows) line(cells(r));
 }
 
+// A JSON array of objects, one per model (the fields Python's bbans.models() returns).
 void print_json(const std::vector<Row>& rows) {
-    std::cout << "[";
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-        const ModelSummary& r = rows[i].m;
-        char elbo[32] = "null";
-        if (r.neg_elbo_bpd) std::snprintf(elbo, sizeof elbo, "%.4f", *r.neg_elbo_bpd);
-        std::cout << (i ? ",\n " : "\n ") << "{\"name\": " << json_string(r.name) << ", \"rows\": " << r.rows << ", \"cols\": " << r.cols
-                  << ", \"channels\": " << r.channels << ", \"latent\": " << r.latent << ", \"neg_elbo_bpd\": " << elbo
-                  << ", \"bytes\": " << (r.bytes ? *r.bytes : 0) << ", \"path\": " << json_string(r.path.string()) << "}";
+    std::vector<std::string> items;
+    for (const Row& row : rows) {
+        const ModelSummary& r = row.m;
+        items.push_back(report::JsonObject()
+                            .text("name", r.name)
+                            .integer("rows", r.rows)
+                            .integer("cols", r.cols)
+                            .integer("channels", r.channels)
+                            .integer("latent", r.latent)
+                            .number("neg_elbo_bpd", r.neg_elbo_bpd.value_or(0), 4, r.neg_elbo_bpd.has_value())
+                            .integer("bytes", r.bytes.value_or(0))
+                            .text("path", r.path.string())
+                            .str(2));
     }
-    std::cout << (rows.empty() ? "]\n" : "\n]\n");
+    std::cout << report::json_array(items, 0) << '\n';
 }
 
 int run_models(const ModelsFlags& f) {
