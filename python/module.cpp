@@ -199,7 +199,7 @@ public:
                         if (auto c = Catalog::open(hint_, search_)) catalog_ = std::move(*c);
             }
             if (!catalog_) {
-                auto c = Catalog::open("", search_);
+                auto c = Catalog::open("", search_, Load::on_demand);
                 if (!c) return c.error();
                 catalog_ = std::move(*c);
             }

@@ -100,7 +100,7 @@ struct Models {
             if (!c) return c.error();
             catalog = std::move(*c);
         }
-        if (flags.model.empty()) catalog->candidates_for(channels);
+        if (flags.model.empty() && channels > 0) catalog->candidates_for(channels);
         const auto& w = catalog->warnings();
         if (!flags.quiet && w.size() > warned) warn(std::vector<std::string>(w.begin() + static_cast<std::ptrdiff_t>(warned), w.end()));
         warned = w.size();
@@ -181,9 +181,9 @@ Status compress_one(const CodecFlags& f, const CompressOptions& base, Models& mo
     }
     ArchiveWriter writer(*sink);
     // Model files are loaded when the first entry of images needs them (not for other files);
-    // a model named with --model at once, so that a wrong name is the first error.
-    if (!f.model.empty())
-        if (auto named = models.get(0); !named) return named.error();
+    // a model named with --model at once, so that a wrong name is the first error. The search
+    // path is scanned now (a --model-dir that cannot be read is a warning even for a text file).
+    if (auto named = models.get(0); !named) return named.error();
     const ArchiveWriter::ModelSource candidates = [&models](std::size_t channels) { return models.get(channels); };
     CompressOptions options = base;
     CompressSummary total;
@@ -342,6 +342,7 @@ struct Resolver {
     // The model name the archive records: loaded first (the others only if its identity is not
     // the one needed), so that decompression does not load every model on the search path.
     std::string hint;
+    std::size_t warned = 0;  // catalog warnings printed so far
     ModelResolver get() {
         return [this](const archive::ModelId& id) -> Expected<const coding::CodingModel*> {
             if (!catalog) {
@@ -354,16 +355,17 @@ struct Resolver {
                     if (std::any_of(found.begin(), found.end(), [&](const FoundModel& m) { return m.name == hint; }))
                         if (auto c = Catalog::open(hint, search)) catalog = std::move(*c);
                 }
-                if (!catalog) {  // no hint, or not on the search path under that name: all of them
-                    auto c = Catalog::open(flags.model, search);
+                if (!catalog) {  // no hint, or not on the search path under that name: any of them
+                    auto c = Catalog::open(flags.model, search, Load::on_demand);
                     if (!c) return c.error();
                     catalog = std::move(*c);
                 }
             }
-            const std::size_t seen = catalog->warnings().size();
             auto m = catalog->resolve(id);
-            if (!flags.quiet)
-                warn(std::vector<std::string>(catalog->warnings().begin() + static_cast<std::ptrdiff_t>(seen), catalog->warnings().end()));
+            // (Including those of opening the catalog: an unreadable --model-dir, a broken file.)
+            const auto& w = catalog->warnings();
+            if (!flags.quiet && w.size() > warned) warn(std::vector<std::string>(w.begin() + static_cast<std::ptrdiff_t>(warned), w.end()));
+            warned = w.size();
             return m;
         };
     }

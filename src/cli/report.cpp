@@ -12,7 +12,6 @@
 #include "src/cli/commands.hpp"
 #include "src/cli/paths.hpp"
 #include "src/io/files.hpp"
-#include "src/io/images.hpp"
 #include "src/report/folder.hpp"
 #include "src/report/reference_codecs.hpp"
 #include "src/report/report.hpp"
@@ -121,12 +120,17 @@ int run_report(const ReportFlags& f) {
     if (!input) return fail(f.input == "-" ? "standard input: " + input.error().message : input.error().message);
     auto catalog = Catalog::open(f.model, ModelSearch::standard(f.model_dirs), Load::on_demand);
     if (!catalog) return fail(catalog.error().message);
-    // As compress does: only the models that can code the input's channels are read (none for
-    // an input that is not images).
-    std::span<const NamedModel> models = catalog->models();
-    if (f.model.empty())
-        if (const auto images = io::parse_images(*input, options.raw_shape)) models = catalog->candidates_for(images->channels);
     if (!f.quiet) warn(catalog->warnings());
+    // As compress does: only the models that can code the input's channels are read, when the
+    // compressor finds images (none for an input that is not images).
+    std::size_t warned = catalog->warnings().size();
+    const ArchiveWriter::ModelSource models = [&](std::size_t channels) -> Expected<std::span<const NamedModel>> {
+        if (f.model.empty()) catalog->candidates_for(channels);
+        const auto& w = catalog->warnings();
+        if (!f.quiet && w.size() > warned) warn(std::vector<std::string>(w.begin() + static_cast<std::ptrdiff_t>(warned), w.end()));
+        warned = w.size();
+        return std::span<const NamedModel>(catalog->models());
+    };
     auto figures = report::measure(*input, options, models);
     if (!figures) return fail(display_input(f.input) + ": " + figures.error().message);
     figures->input_name = f.input;

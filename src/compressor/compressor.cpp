@@ -487,9 +487,12 @@ std::string shape_text(const ImageLayout& l) {
     return std::to_string(l.rows) + "x" + std::to_string(l.cols) + (l.channels == 1 ? "" : "x" + std::to_string(l.channels));
 }
 
-std::string model_names(std::span<const NamedModel> models) {
+// The names of the models that can code images of `channels` channels (whatever their shape):
+// the same list whichever models a caller loaded for earlier inputs.
+std::string model_names(std::span<const NamedModel> models, std::size_t channels) {
     std::string names;
-    for (const NamedModel& m : models) names += (names.empty() ? "" : ", ") + m.name;
+    for (const NamedModel& m : models)
+        if (planes_for(m.model->quantized().config(), channels)) names += (names.empty() ? "" : ", ") + m.name;
     return names;
 }
 
@@ -625,8 +628,10 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
         auto choice = choose_model(*src, l, models, options.zstd_level, std::max(1u, options.threads), options.scale_offset);
         if (!choice) return choice.error();
         if (!choice->model) {
-            const std::string known = model_names(models);
-            why = "no model codes " + shape_text(l) + " images" + (known.empty() ? std::string(" (no models available)") : " (models: " + known + ")");
+            const std::string known = model_names(models, l.channels);
+            why = "no model codes " + shape_text(l) + " images" +
+                  (known.empty() ? " (no model for images of " + std::to_string(l.channels) + (l.channels == 1 ? " channel)" : " channels)")
+                                 : " (models for " + std::to_string(l.channels) + (l.channels == 1 ? " channel: " : " channels: ") + known + ")");
             if (!choice->refused.empty()) why += "; " + choice->refused;
         } else {
             s.model_name = choice->model->name;
@@ -687,7 +692,9 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
     if (options.require_model && !bytes_forced && s.model_name.empty()) {
         auto given = candidates(found ? found->images.channels : 0);
         if (!given) return given.error();
-        return make_error("model " + model_names(*given) + " cannot code this input: " + (why.empty() ? std::string("not images") : why));
+        std::string named;
+        for (const NamedModel& m : *given) named += (named.empty() ? "" : ", ") + m.name;
+        return make_error("model " + named + " cannot code this input: " + (why.empty() ? std::string("not images") : why));
     }
     if (meta.kind == archive::Kind::file && e.method != Method::bits_back && e.layout != Layout::none && e.layout != Layout::png &&
         e.layout != Layout::ppm) {
@@ -946,6 +953,12 @@ Expected<Bytes> ArchiveReader::images(std::size_t i, std::uint64_t first, std::u
 // ---- one-entry shortcuts ------------------------------------------------------------------------
 
 Expected<Compressed> compress(std::span<const std::uint8_t> input, const CompressOptions& options, std::span<const NamedModel> models,
+                              const std::string& name) {
+    return compress(input, options, ArchiveWriter::ModelSource([models](std::size_t) -> Expected<std::span<const NamedModel>> { return models; }),
+                    name);
+}
+
+Expected<Compressed> compress(std::span<const std::uint8_t> input, const CompressOptions& options, const ArchiveWriter::ModelSource& models,
                               const std::string& name) {
     archive::MemoryOutput out;
     ArchiveWriter w(out);

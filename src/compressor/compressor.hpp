@@ -173,6 +173,9 @@ struct Compressed {
 // One input as a one-entry archive in memory (entry `name`, no metadata).
 Expected<Compressed> compress(std::span<const std::uint8_t> input, const CompressOptions& options,
                               std::span<const NamedModel> models, const std::string& name = "data");
+// The same with the candidates asked for only when the input has images (ArchiveWriter::add).
+Expected<Compressed> compress(std::span<const std::uint8_t> input, const CompressOptions& options,
+                              const ArchiveWriter::ModelSource& models, const std::string& name = "data");
 
 // A one-entry archive (version 2) or a version 1 file back to its bytes, checksums verified.
 Expected<std::vector<std::uint8_t>> decompress(std::span<const std::uint8_t> file, const ModelResolver& resolve,

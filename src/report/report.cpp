@@ -71,6 +71,18 @@ std::string grouped(std::uint64_t v) {
 std::string rate_text(double bpd) { return format("%.4f", bpd); }
 
 Expected<Figures> measure(std::span<const std::uint8_t> input, const CompressOptions& options, std::span<const NamedModel> models) {
+    return measure(input, options, ArchiveWriter::ModelSource([models](std::size_t) -> Expected<std::span<const NamedModel>> { return models; }));
+}
+
+Expected<Figures> measure(std::span<const std::uint8_t> input, const CompressOptions& options, const ArchiveWriter::ModelSource& source) {
+    // The candidates compression was offered (none if it did not ask: the input is not images);
+    // the -ELBO and the decompression below use the same.
+    std::span<const NamedModel> models;
+    const ArchiveWriter::ModelSource offer = [&](std::size_t channels) -> Expected<std::span<const NamedModel>> {
+        auto given = source(channels);
+        if (given) models = *given;
+        return given;
+    };
     Figures f;
     f.input_bytes = input.size();
     f.threads = std::max(1u, options.threads);
@@ -92,7 +104,7 @@ Expected<Figures> measure(std::span<const std::uint8_t> input, const CompressOpt
     t = Clock::now();
     CompressOptions with_rate = options;
     with_rate.running_rate = true;
-    auto c = compress(input, with_rate, models);
+    auto c = compress(input, with_rate, offer);
     f.compress_s = since(t);
     if (!c) return c.error();
     const CompressSummary& s = c->summary;

@@ -49,6 +49,9 @@ struct Figures {
 };
 
 Expected<Figures> measure(std::span<const std::uint8_t> input, const CompressOptions& options, std::span<const NamedModel> models);
+// The same with the candidates asked for as compress asks for them: only if the input has images,
+// given their channel count (so that a caller loads only the model files it needs).
+Expected<Figures> measure(std::span<const std::uint8_t> input, const CompressOptions& options, const ArchiveWriter::ModelSource& models);
 
 // A rate as the table prints it (4 decimals); the plot's labels use the same.
 std::string rate_text(double bpd);

@@ -66,11 +66,22 @@ printf 'plain text, not images\n' > notes.txt
 "$bbans" decompress -q notes.bbx -o notes.out && cmp -s notes.txt notes.out || bad "text file round trip"
 "$bbans" report --model-dir mine notes.txt > /dev/null 2> err.txt || bad "report of a text file failed: $(cat err.txt)"
 [ -s err.txt ] && bad "report of a text file read the model files: $(cat err.txt)"
+gzip -c "$samples/mnist-test-1000-images-idx3-ubyte" > digits.gz   # kept as bytes (gzip): no model needed
+"$bbans" report --model-dir mine digits.gz > /dev/null 2> err.txt || bad "report of a gzip file failed: $(cat err.txt)"
+[ -s err.txt ] && bad "report of a gzip file read the model files: $(cat err.txt)"
+# ... but a model directory that cannot be read is a warning, whatever the input.
+"$bbans" compress --model-dir no-such-dir notes.txt -f -o notes.bbx 2> err.txt || bad "compress with a missing --model-dir failed"
+grep -q "^bbans: warning: no-such-dir: cannot read model directory" err.txt || bad "compress: no warning for a missing --model-dir: $(cat err.txt)"
+rm digits.gz
 "$bbans" compress --model-dir mine "$samples/mnist-test-1000-images-idx3-ubyte" -o digits.bbx 2> err.txt || bad "compress of digits failed"
 grep -q "^bbans: warning: mine/junk.bbm: " err.txt || bad "compress of images did not load the models: $(cat err.txt)"
 "$bbans" report --model-dir mine "$samples/mnist-test-1000-images-idx3-ubyte" > report.txt 2> err.txt || bad "report of digits failed"
 grep -q "^bbans: warning: mine/junk.bbm: " err.txt || bad "report of images did not load the models: $(cat err.txt)"
 grep -q "method  *bits-back, model mnist " report.txt || bad "report of digits did not use mnist: $(cat report.txt)"
+# decompress, too, says when a model directory cannot be read (the model may be the one it needs).
+"$bbans" decompress --model-dir no-such-dir digits.bbx -o digits.out 2> err.txt || bad "decompress with a missing --model-dir failed"
+grep -q "^bbans: warning: no-such-dir: cannot read model directory" err.txt || bad "decompress: no warning for a missing --model-dir: $(cat err.txt)"
+rm digits.out
 rm report.txt
 rm notes.txt notes.bbx notes.out digits.bbx
 # ... and only the models that can code the input's channels: a truncated RGB model is not read
@@ -145,8 +156,12 @@ expect_error "$bbans" report --model nosuch x.idx
 [ -e x.idx.bbx ] && bad "a failed compress left x.idx.bbx"
 # A file whose model is nowhere on the path names the model it needs.
 cp "$golden/unknown-model.bbx" u.bbx
-expect_error env BBANS_MODEL_DIR="$work/mine" "$bbans" decompress u.bbx
+expect_error env BBANS_MODEL_DIR="$work/mine" "$bbans" decompress -q u.bbx
 [[ "$last_error" == *"needs model f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"* ]] || bad "missing model not named: $last_error"
+# Without -q, the model files that could not be read are named first (one may be the model needed).
+env BBANS_MODEL_DIR="$work/mine" "$bbans" decompress u.bbx 2> err.txt && bad "decompress without its model succeeded"
+[[ "$(head -n 1 err.txt)" == "bbans: warning: $work/mine/junk.bbm: "* && "$(tail -n 1 err.txt)" == *"needs model f0f1"* ]] ||
+  bad "decompress without its model: no warning about the broken model file first: $(cat err.txt)"
 [ -e u ] && bad "a failed decompress left output"
 
 if [ $fails -eq 0 ]; then echo "models cli: all checks passed"; else echo "models cli: $fails checks failed"; exit 1; fi

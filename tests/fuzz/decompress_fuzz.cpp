@@ -216,7 +216,7 @@ bool check_file(ByteSpan file) {
     FUZZ_CHECK(out->size() == info->header.original_size);
     FUZZ_CHECK(container::content_checksum(*out) == info->header.checksum);
 
-    auto again = bbans::compress(*out, CompressOptions{}, {});
+    auto again = bbans::compress(*out, CompressOptions{}, std::span<const bbans::NamedModel>{});
     if (!again) fuzz::violated(BBANS_FUZZ_TARGET, again.error().message.c_str(), __FILE__, __LINE__);
     FUZZ_CHECK(again->summary.input_bytes == out->size());
     FUZZ_CHECK(again->file.size() <= archive::stored_archive_size(out->size(), std::string("data").size()));
