@@ -34,4 +34,13 @@ Expected<std::vector<std::uint8_t>> sample_frames(std::span<const ImageView> ima
     return out;
 }
 
+std::vector<std::uint8_t> mirror_left_right(const ImageView& image) {
+    const std::size_t S = image.channels, row = image.cols * S;
+    std::vector<std::uint8_t> out(image.rows * row);
+    for (std::size_t r = 0; r < image.rows; ++r)
+        for (std::size_t c = 0; c < image.cols; ++c)
+            std::copy_n(image.pixels + r * row + c * S, S, out.data() + r * row + (image.cols - 1 - c) * S);
+    return out;
+}
+
 }  // namespace bbans::models

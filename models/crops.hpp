@@ -26,6 +26,10 @@ struct ImageView {
     std::size_t rows = 0, cols = 0, channels = 1;
 };
 
+// The image mirrored left to right (each pixel's samples kept in order): an augmentation for
+// photos, whose mirror images are photos too (not for digits or text).
+std::vector<std::uint8_t> mirror_left_right(const ImageView& image);
+
 // count frames of f.size() bytes each, one after another. An error if no image holds the tile
 // or an image's channel count differs from the frame's.
 Expected<std::vector<std::uint8_t>> sample_frames(std::span<const ImageView> images, const Frame& f, std::size_t count,

@@ -43,6 +43,7 @@ struct TrainFlags {
     std::uint64_t crops = 200000, test_crops = 4000;  // with --tile
     bool force = false, quiet = false;
     bool planes = false;  // --planes: a grey model trained on colour images' planes
+    bool mirror = false;  // --mirror: crops also from the training images mirrored left to right
     std::optional<std::uint32_t> epochs;  // not given: the default (or the checkpoint's)
     models::VaeConfig model;
     models::TrainConfig train;
@@ -112,6 +113,7 @@ std::string resume_command(const TrainFlags& f, const std::string& checkpoint) {
     if (!f.tile.empty())
         c += " --tile " + shell_word(f.tile) + " --crops " + std::to_string(f.crops) + " --test-crops " + std::to_string(f.test_crops);
     if (f.planes) c += " --planes";
+    if (f.mirror) c += " --mirror";
     if (!f.checkpoint.empty()) c += " --checkpoint " + shell_word(f.checkpoint);
     if (f.epochs) c += " --epochs " + std::to_string(*f.epochs);
     if (given("--threads")) c += " --threads " + std::to_string(f.train.threads);
@@ -272,6 +274,18 @@ Expected<TrainingData> load_training_data_unchecked(TrainFlags& f) {
             d.valid_crops = std::move(*valid);
             d.valid_view = d.valid_crops.view(fr);
         }
+        if (f.mirror) {  // after the validation split: only training images are mirrored
+            const std::size_t n = train_images->size();
+            for (std::size_t k = 0; k < n; ++k) {
+                io::ImageSet m = (*train_images)[k];
+                for (std::size_t i = 0; i < m.count; ++i) {
+                    const io::ImageSet& from = (*train_images)[k];
+                    const auto mirrored = models::mirror_left_right({from.image(i).data(), from.rows, from.cols, from.channels});
+                    std::copy(mirrored.begin(), mirrored.end(), m.pixels.begin() + static_cast<std::ptrdiff_t>(i * m.samples_per_image()));
+                }
+                train_images->push_back(std::move(m));
+            }
+        }
         auto train = load_crops(*train_images, fr, f.crops, models::mix_seed(f.train.seed, 0xC0), "training corpus");
         if (!train) return train.error();
         auto test = load_crops(*test_images, fr, f.test_crops, models::mix_seed(f.train.seed, 0xC1), "held-out corpus");
@@ -285,7 +299,8 @@ Expected<TrainingData> load_training_data_unchecked(TrainFlags& f) {
         f.model.cols = tile->cols;
         d.describe = std::to_string(d.train_crops.count) + " training crops of " + std::to_string(d.train_crops.images) + " images and " +
                      std::to_string(d.test_crops.count) + " held-out crops of " + std::to_string(d.test_crops.images) + " images, tiles of " +
-                     f.tile + (S == 1 ? std::string() : "x" + std::to_string(S)) + (f.planes ? " (colour images as their YCoCg-R planes)" : "");
+                     f.tile + (S == 1 ? std::string() : "x" + std::to_string(S)) + (f.planes ? " (colour images as their YCoCg-R planes)" : "") +
+                     (f.mirror ? " (the training images and their mirror images)" : "");
         return d;
     }
     auto train = load(f.corpus, f.shape, "training corpus");
@@ -335,6 +350,7 @@ Expected<TrainingData> load_training_data(TrainFlags& f) {
         return make_error("--validation must be a fraction between 0 and 1 (e.g. 0.1), got " + f.validation_text());
     if (f.patience > 0 && f.validation == 0) return make_error("--patience needs --validation (the split it watches)");
     if (f.planes && f.tile.empty()) return make_error("--planes needs --tile (a tile model codes the stacked planes of any size)");
+    if (f.mirror && f.tile.empty()) return make_error("--mirror needs --tile (it mirrors the photos crops are cut from)");
     if (f.train.shift > 0 && !f.tile.empty()) return make_error("--shift applies to whole images, not to --tile crops (which are already drawn at random places)");
     auto d = load_training_data_unchecked(f);
     if (!d) return d;
@@ -668,6 +684,9 @@ void add_train_command(CLI::App& app, RunState& state) {
     t->add_option("--colour-transform", f.colour_transform,
                   "with --tile on colour images: the colour space the model sees: none, subtract-green or ycocg-r (models/colour.hpp)")
         ->capture_default_str();
+    t->add_flag("--mirror", f.mirror,
+                "with --tile: also cut training crops from each training image mirrored left to right (photos; not the "
+                "held-out or validation images)");
     t->add_flag("--planes", f.planes,
                 "with --tile on colour images: train a grey model on each image's planes (YCoCg-R, stacked as compress codes "
                 "colour with a grey model)");

@@ -182,6 +182,14 @@ expect_error "$bbans" train --corpus rgb-train.ppm --test rgb-test.ppm -o w.bbm 
 [[ "$last_error" == *"--planes needs --tile"* ]] || bad "--planes without --tile: $last_error"
 expect_error "$bbans" train --corpus rgb-train.ppm --test rgb-test.ppm -o w.bbm --tile 8x8 --planes --colour-transform ycocg-r "${tiny[@]}"
 [[ "$last_error" == *"--planes has its own colour transform"* ]] || bad "--planes with --colour-transform: $last_error"
+# --mirror: crops also from the training images mirrored; the run says so and its resume
+# command keeps the flag; without --tile it is refused.
+"$bbans" train --corpus rgb-train.ppm --test rgb-test.ppm -o mi.bbm --epochs 1 --tile 8x8 --crops 200 --test-crops 20 --planes --mirror \
+  "${tiny[@]}" 2> mi.err || bad "train --mirror failed: $(tail -n 1 mi.err)"
+grep -q "training crops of 2 images .*(the training images and their mirror images)" mi.err || bad "the --mirror run does not say so: $(head -n 1 mi.err)"
+cmp -s mi.bbm pl.bbm && bad "--mirror trained the same model as without it"
+expect_error "$bbans" train --corpus rgb-train.ppm --test rgb-test.ppm -o w.bbm --mirror "${tiny[@]}"
+[[ "$last_error" == *"--mirror needs --tile"* ]] || bad "--mirror without --tile: $last_error"
 expect_error "$bbans" train --corpus train.idx --test test.idx -o w.bbm --validation 1.5 "${tiny[@]}"
 expect_error "$bbans" train --corpus train.idx --test test.idx -o w.bbm --patience 3 "${tiny[@]}"
 expect_error "$bbans" train --corpus train.idx --test test.idx -o w.bbm --free-bits -1 "${tiny[@]}"

@@ -52,3 +52,18 @@ TEST_CASE("Crops fail for images smaller than the tile or of another channel cou
     CHECK_FALSE(sample_frames(small, Frame{2, 2, 3}, 10, 1).has_value());
     CHECK(sample_frames(small, Frame{2, 2, 1}, 10, 1).has_value());
 }
+
+TEST_CASE("mirror_left_right mirrors each row and keeps each pixel's samples in order", "[crops]") {
+    // 2 rows x 3 pixels x 2 samples: pixel (r, c) holds {10 r + c, 100 + 10 r + c}.
+    std::vector<std::uint8_t> a;
+    for (std::uint8_t r = 0; r < 2; ++r)
+        for (std::uint8_t c = 0; c < 3; ++c) {
+            a.push_back(static_cast<std::uint8_t>(10 * r + c));
+            a.push_back(static_cast<std::uint8_t>(100 + 10 * r + c));
+        }
+    const auto m = mirror_left_right({a.data(), 2, 3, 2});
+    CHECK(m == std::vector<std::uint8_t>{2, 102, 1, 101, 0, 100, 12, 112, 11, 111, 10, 110});
+    CHECK(mirror_left_right({m.data(), 2, 3, 2}) == a);
+    const std::vector<std::uint8_t> one{7, 8, 9};
+    CHECK(mirror_left_right({one.data(), 3, 1, 1}) == one);  // one column: unchanged
+}
