@@ -145,9 +145,9 @@ def test_method():
 
 
 def test_a_named_model_must_code_the_images():
-    # The CLI's message: "model photo-rgb cannot code this input: no model codes 30x30 images (no model for images of 1 channel)"
+    # The CLI's message: "model photo-rgb cannot code this input: no model codes 30x30 images (photo-rgb codes images of 3 channels)"
     # (a colour model codes no grey image; a grey model codes colour images as planes, below)
-    with pytest.raises(ValueError, match=r"model photo-rgb cannot code this input: no model codes 30x30 images"):
+    with pytest.raises(ValueError, match=r"model photo-rgb cannot code this input: no model codes 30x30 images \(photo-rgb codes images of 3 channels\)"):
         bbans.compress(np.zeros((2, 30, 30), dtype=np.uint8), model="photo-rgb")
 
 

@@ -125,7 +125,7 @@ int run_report(const ReportFlags& f) {
     // compressor finds images (none for an input that is not images).
     std::size_t warned = catalog->warnings().size();
     const ArchiveWriter::ModelSource models = [&](std::size_t channels) -> Expected<std::span<const NamedModel>> {
-        if (f.model.empty()) catalog->candidates_for(channels);
+        if (f.model.empty() && channels > 0) catalog->candidates_for(channels);
         const auto& w = catalog->warnings();
         if (!f.quiet && w.size() > warned) warn(std::vector<std::string>(w.begin() + static_cast<std::ptrdiff_t>(warned), w.end()));
         warned = w.size();

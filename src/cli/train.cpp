@@ -597,6 +597,8 @@ int run_train(TrainFlags& f) {
 
     coding::TrainingRecord record{f.corpus, f.test, train_view.count, test_view.count, seconds, heldout.neg_elbo_bpd,
                                   report->neg_elbo_bpd, report->images};
+    if (f.planes) record.corpus_note = "colour images as their YCoCg-R planes";
+    if (f.mirror) record.corpus_note += std::string(record.corpus_note.empty() ? "" : "; ") + "crops also from each training image mirrored left to right";
     record.float_kl_bpd = heldout.kl_bpd;
     record.float_kl2_bpd = heldout.kl2_bpd;
     if (validating && best) {

@@ -70,7 +70,8 @@ std::string card_markdown(const CodingModel& model, const TrainingRecord& r) {
     s << "| | |\n| --- | --- |\n";
     s << "| identity (XXH3-128 of the payload) | `" << model.identity_hex() << "` |\n";
     s << "| description | " << info.description << " |\n";
-    s << "| training corpus | `" << r.corpus << "` (" << r.train_images << " images) |\n";
+    s << "| training corpus | `" << r.corpus << "` (" << r.train_images << " images" << (r.corpus_note.empty() ? "" : "; " + r.corpus_note)
+      << ") |\n";
     s << "| held-out corpus | `" << r.test << "` (" << r.test_images << " images, never trained on) |\n";
     s << "| image shape | " << c.rows << "x" << c.cols;
     if (c.image_channels != 1) s << "x" << c.image_channels;

@@ -54,6 +54,7 @@ struct TrainingRecord {
     std::size_t validation_images = 0;  // 0: no validation split (the model is the last epoch's)
     double validation_neg_elbo_bpd = 0;  // of the chosen epoch, float
     std::uint32_t epochs_run = 0;        // epochs trained before the choice (or the early stop)
+    std::string corpus_note = {};        // how the corpus was used beyond its images (--planes, --mirror)
 };
 
 std::string card_path(const std::string& model_path);  // MODEL.md beside MODEL

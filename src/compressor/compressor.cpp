@@ -618,7 +618,7 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
     std::optional<ChunkOut> first_chunk;   // coded while deciding; reused
     std::optional<ByteChoice> byte_choice; // the byte methods' trial on the first chunk, if made
     std::uint64_t per_chunk = 0;
-    // The candidates, from the source the first time they are needed.
+    // The candidates, from the source when they are needed (asked again below for an error).
     auto candidates = [&](std::size_t channels) { return model_source(channels); };
     if (found && !bytes_forced) {
         const ImageLayout& l = found->images;
@@ -629,9 +629,14 @@ Expected<CompressSummary> ArchiveWriter::add(const EntryMeta& meta, const archiv
         if (!choice) return choice.error();
         if (!choice->model) {
             const std::string known = model_names(models, l.channels);
+            const auto channels_text = [](std::size_t c) { return std::to_string(c) + (c == 1 ? " channel" : " channels"); };
+            std::string offered;  // the candidates none of which codes this channel count, and what they code
+            for (const NamedModel& m : models)
+                offered += (offered.empty() ? "" : ", ") + m.name + " codes images of " + channels_text(m.model->quantized().config().image_channels);
             why = "no model codes " + shape_text(l) + " images" +
-                  (known.empty() ? " (no model for images of " + std::to_string(l.channels) + (l.channels == 1 ? " channel)" : " channels)")
-                                 : " (models for " + std::to_string(l.channels) + (l.channels == 1 ? " channel: " : " channels: ") + known + ")");
+                  (!known.empty()          ? " (models for " + channels_text(l.channels) + ": " + known + ")"
+                   : options.require_model ? " (" + offered + ")"
+                                           : " (no model for images of " + channels_text(l.channels) + ")");
             if (!choice->refused.empty()) why += "; " + choice->refused;
         } else {
             s.model_name = choice->model->name;

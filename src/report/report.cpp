@@ -77,10 +77,11 @@ Expected<Figures> measure(std::span<const std::uint8_t> input, const CompressOpt
 Expected<Figures> measure(std::span<const std::uint8_t> input, const CompressOptions& options, const ArchiveWriter::ModelSource& source) {
     // The candidates compression was offered (none if it did not ask: the input is not images);
     // the -ELBO and the decompression below use the same.
-    std::span<const NamedModel> models;
+    // (A copy: the source promises its span only until compression returns.)
+    std::vector<NamedModel> offered;
     const ArchiveWriter::ModelSource offer = [&](std::size_t channels) -> Expected<std::span<const NamedModel>> {
         auto given = source(channels);
-        if (given) models = *given;
+        if (given) offered.assign(given->begin(), given->end());
         return given;
     };
     Figures f;
@@ -107,6 +108,7 @@ Expected<Figures> measure(std::span<const std::uint8_t> input, const CompressOpt
     auto c = compress(input, with_rate, offer);
     f.compress_s = since(t);
     if (!c) return c.error();
+    const std::span<const NamedModel> models(offered);  // (now that compression has filled it)
     const CompressSummary& s = c->summary;
     f.bbx_bytes = c->file.size();
     f.total_bpd = static_cast<double>(f.bbx_bytes) * bytes_bits;

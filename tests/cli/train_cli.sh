@@ -182,12 +182,27 @@ expect_error "$bbans" train --corpus rgb-train.ppm --test rgb-test.ppm -o w.bbm 
 [[ "$last_error" == *"--planes needs --tile"* ]] || bad "--planes without --tile: $last_error"
 expect_error "$bbans" train --corpus rgb-train.ppm --test rgb-test.ppm -o w.bbm --tile 8x8 --planes --colour-transform ycocg-r "${tiny[@]}"
 [[ "$last_error" == *"--planes has its own colour transform"* ]] || bad "--planes with --colour-transform: $last_error"
-# --mirror: crops also from the training images mirrored; the run says so and its resume
-# command keeps the flag; without --tile it is refused.
+# --mirror: crops also from the training images mirrored; the run and the card say so; without
+# --tile it is refused.
 "$bbans" train --corpus rgb-train.ppm --test rgb-test.ppm -o mi.bbm --epochs 1 --tile 8x8 --crops 200 --test-crops 20 --planes --mirror \
   "${tiny[@]}" 2> mi.err || bad "train --mirror failed: $(tail -n 1 mi.err)"
 grep -q "training crops of 2 images .*(the training images and their mirror images)" mi.err || bad "the --mirror run does not say so: $(head -n 1 mi.err)"
-cmp -s mi.bbm pl.bbm && bad "--mirror trained the same model as without it"
+grep -q "crops also from each training image mirrored left to right" mi.bbm.md || bad "the --mirror card does not say so: $(grep 'training corpus' mi.bbm.md)"
+# The same model as training, without --mirror, on a folder of the image and its mirror image
+# made here (a folder's images are read in name order: the image, then its mirror).
+mkdir mirrored && cp rgb-train.ppm mirrored/a.ppm && python3 - <<'PY'
+d = open("rgb-train.ppm", "rb").read()
+head, px = d[:len(b"P6\n48 40\n255\n")], d[len(b"P6\n48 40\n255\n"):]
+assert head == b"P6\n48 40\n255\n"
+rows = [px[r * 48 * 3:(r + 1) * 48 * 3] for r in range(40)]
+out = b"".join(b"".join(row[c * 3:c * 3 + 3] for c in reversed(range(48))) for row in rows)
+open("mirrored/b.ppm", "wb").write(head + out)
+PY
+"$bbans" train --corpus rgb-train.ppm --test rgb-test.ppm -o mi1.bbm --epochs 1 --tile 8x8 --crops 200 --test-crops 20 --planes --mirror \
+  --threads 1 --description same -q "${tiny[@]}" && "$bbans" train --corpus mirrored --test rgb-test.ppm -o mi2.bbm --epochs 1 --tile 8x8 \
+  --crops 200 --test-crops 20 --planes --threads 1 --description same -q "${tiny[@]}" || bad "training for the --mirror comparison failed"
+cmp -s mi1.bbm mi2.bbm || bad "--mirror does not train on the image's mirror image (the folder with it gives another model)"
+cmp -s mi1.bbm pl.bbm && bad "--mirror trained the same model as without it"
 expect_error "$bbans" train --corpus rgb-train.ppm --test rgb-test.ppm -o w.bbm --mirror "${tiny[@]}"
 [[ "$last_error" == *"--mirror needs --tile"* ]] || bad "--mirror without --tile: $last_error"
 expect_error "$bbans" train --corpus train.idx --test test.idx -o w.bbm --validation 1.5 "${tiny[@]}"
