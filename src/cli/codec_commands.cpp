@@ -88,26 +88,6 @@ EntryMeta meta_of(archive::Kind kind, const std::string& name, const struct stat
 
 // ---- compress -----------------------------------------------------------------------------------
 
-// The candidates: the model named with --model, or the search path's models that can code the
-// images' channels, each loaded when an input first needs it.
-struct Models {
-    const CodecFlags& flags;
-    std::optional<Catalog> catalog;
-    std::size_t warned = 0;  // catalog warnings printed so far
-    Expected<std::span<const NamedModel>> get(std::size_t channels) {
-        if (!catalog) {
-            auto c = Catalog::open(flags.model, ModelSearch::standard(flags.model_dirs), Load::on_demand);
-            if (!c) return c.error();
-            catalog = std::move(*c);
-        }
-        if (flags.model.empty() && channels > 0) catalog->candidates_for(channels);
-        const auto& w = catalog->warnings();
-        if (!flags.quiet && w.size() > warned) warn(std::vector<std::string>(w.begin() + static_cast<std::ptrdiff_t>(warned), w.end()));
-        warned = w.size();
-        return std::span<const NamedModel>(catalog->models());
-    }
-};
-
 // A folder's contents in archive order: each directory before its contents, names sorted.
 struct FolderItem {
     fs::path path;
@@ -156,7 +136,7 @@ void print_summary(const std::string& in, const CompressSummary& s, std::uint64_
     std::cerr << '\n';
 }
 
-Status compress_one(const CodecFlags& f, const CompressOptions& base, Models& models, const std::string& in, const std::string& out) {
+Status compress_one(const CodecFlags& f, const CompressOptions& base, CandidateModels& models, const std::string& in, const std::string& out) {
     // A folder is listed before the output (and its temporary file) exists, so the archive never
     // holds itself; an existing output inside the folder (-f) is left out too.
     std::error_code ec;
@@ -321,7 +301,7 @@ int run_compress(const CodecFlags& f) {
         std::error_code ec;
         if (f.rm && j.input != "-" && fs::is_directory(j.input, ec)) return fail(j.input + ": --rm does not remove folders");
     }
-    Models models{f, {}};
+    CandidateModels models(f.model, f.model_dirs, f.quiet);
     int rc = 0;
     for (const Job& j : *jobs) {
         if (auto ok = compress_one(f, *options, models, j.input, j.output); !ok) {
@@ -362,10 +342,7 @@ struct Resolver {
                 }
             }
             auto m = catalog->resolve(id);
-            // (Including those of opening the catalog: an unreadable --model-dir, a broken file.)
-            const auto& w = catalog->warnings();
-            if (!flags.quiet && w.size() > warned) warn(std::vector<std::string>(w.begin() + static_cast<std::ptrdiff_t>(warned), w.end()));
-            warned = w.size();
+            warn_new(*catalog, warned, flags.quiet);  // (those of opening the catalog too: an unreadable --model-dir)
             return m;
         };
     }

@@ -22,6 +22,23 @@ void warn(const std::vector<std::string>& messages) {
     for (const std::string& m : messages) std::cerr << "bbans: warning: " << m << '\n';
 }
 
+void warn_new(const Catalog& catalog, std::size_t& printed, bool quiet) {
+    const auto& w = catalog.warnings();
+    if (!quiet && w.size() > printed) warn(std::vector<std::string>(w.begin() + static_cast<std::ptrdiff_t>(printed), w.end()));
+    printed = w.size();
+}
+
+Expected<std::span<const NamedModel>> CandidateModels::get(std::size_t channels) {
+    if (!catalog_) {
+        auto c = Catalog::open(model_, ModelSearch::standard(model_dirs_), Load::on_demand);
+        if (!c) return c.error();
+        catalog_ = std::move(*c);
+    }
+    if (model_.empty() && channels > 0) catalog_->candidates_for(channels);
+    warn_new(*catalog_, warned_, quiet_);
+    return std::span<const NamedModel>(catalog_->models());
+}
+
 void add_model_dir_option(CLI::App& cmd, std::vector<std::string>& dirs) {
     cmd.add_option("--model-dir", dirs,
                    "also look for models (NAME.bbm) in DIR, before $BBANS_MODEL_DIR and the installed models; repeatable")

@@ -118,20 +118,11 @@ int run_report(const ReportFlags& f) {
 
     auto input = io::read_file(f.input == "-" ? std::string("/dev/stdin") : f.input);
     if (!input) return fail(f.input == "-" ? "standard input: " + input.error().message : input.error().message);
-    auto catalog = Catalog::open(f.model, ModelSearch::standard(f.model_dirs), Load::on_demand);
-    if (!catalog) return fail(catalog.error().message);
-    if (!f.quiet) warn(catalog->warnings());
     // As compress does: only the models that can code the input's channels are read, when the
     // compressor finds images (none for an input that is not images).
-    std::size_t warned = catalog->warnings().size();
-    const ArchiveWriter::ModelSource models = [&](std::size_t channels) -> Expected<std::span<const NamedModel>> {
-        if (f.model.empty() && channels > 0) catalog->candidates_for(channels);
-        const auto& w = catalog->warnings();
-        if (!f.quiet && w.size() > warned) warn(std::vector<std::string>(w.begin() + static_cast<std::ptrdiff_t>(warned), w.end()));
-        warned = w.size();
-        return std::span<const NamedModel>(catalog->models());
-    };
-    auto figures = report::measure(*input, options, models);
+    CandidateModels candidates(f.model, f.model_dirs, f.quiet);
+    if (auto named = candidates.get(0); !named) return fail(named.error().message);
+    auto figures = report::measure(*input, options, [&candidates](std::size_t channels) { return candidates.get(channels); });
     if (!figures) return fail(display_input(f.input) + ": " + figures.error().message);
     figures->input_name = f.input;
     if (!f.quiet) table_out << report::table(*figures) << std::flush;
