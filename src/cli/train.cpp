@@ -173,6 +173,13 @@ Expected<io::ImageSet> load(const std::string& path, const std::string& shape_te
     return images;
 }
 
+// How a --tile corpus is used beyond its images (the run's first line and the card say it).
+std::string corpus_note(const TrainFlags& f) {
+    std::string note = f.planes ? "colour images as their YCoCg-R planes" : "";
+    if (f.mirror) note += std::string(note.empty() ? "" : "; ") + "crops also from each training image mirrored left to right";
+    return note;
+}
+
 // Training samples from images of any size (--tile): random framed crops (models/crops.hpp).
 struct Crops {
     std::vector<std::uint8_t> frames;
@@ -277,11 +284,11 @@ Expected<TrainingData> load_training_data_unchecked(TrainFlags& f) {
         if (f.mirror) {  // after the validation split: only training images are mirrored
             const std::size_t n = train_images->size();
             for (std::size_t k = 0; k < n; ++k) {
-                io::ImageSet m = (*train_images)[k];
+                io::ImageSet m = (*train_images)[k];  // the same shape; each image replaced by its mirror image
+                m.pixels.clear();
                 for (std::size_t i = 0; i < m.count; ++i) {
-                    const io::ImageSet& from = (*train_images)[k];
-                    const auto mirrored = models::mirror_left_right({from.image(i).data(), from.rows, from.cols, from.channels});
-                    std::copy(mirrored.begin(), mirrored.end(), m.pixels.begin() + static_cast<std::ptrdiff_t>(i * m.samples_per_image()));
+                    const auto mirrored = models::mirror_left_right({(*train_images)[k].image(i).data(), m.rows, m.cols, m.channels});
+                    m.pixels.insert(m.pixels.end(), mirrored.begin(), mirrored.end());
                 }
                 train_images->push_back(std::move(m));
             }
@@ -299,8 +306,7 @@ Expected<TrainingData> load_training_data_unchecked(TrainFlags& f) {
         f.model.cols = tile->cols;
         d.describe = std::to_string(d.train_crops.count) + " training crops of " + std::to_string(d.train_crops.images) + " images and " +
                      std::to_string(d.test_crops.count) + " held-out crops of " + std::to_string(d.test_crops.images) + " images, tiles of " +
-                     f.tile + (S == 1 ? std::string() : "x" + std::to_string(S)) + (f.planes ? " (colour images as their YCoCg-R planes)" : "") +
-                     (f.mirror ? " (the training images and their mirror images)" : "");
+                     f.tile + (S == 1 ? std::string() : "x" + std::to_string(S)) + (f.planes || f.mirror ? " (" + corpus_note(f) + ")" : "");
         return d;
     }
     auto train = load(f.corpus, f.shape, "training corpus");
@@ -597,8 +603,7 @@ int run_train(TrainFlags& f) {
 
     coding::TrainingRecord record{f.corpus, f.test, train_view.count, test_view.count, seconds, heldout.neg_elbo_bpd,
                                   report->neg_elbo_bpd, report->images};
-    if (f.planes) record.corpus_note = "colour images as their YCoCg-R planes";
-    if (f.mirror) record.corpus_note += std::string(record.corpus_note.empty() ? "" : "; ") + "crops also from each training image mirrored left to right";
+    record.corpus_note = corpus_note(f);
     record.float_kl_bpd = heldout.kl_bpd;
     record.float_kl2_bpd = heldout.kl2_bpd;
     if (validating && best) {

@@ -186,7 +186,7 @@ expect_error "$bbans" train --corpus rgb-train.ppm --test rgb-test.ppm -o w.bbm 
 # --tile it is refused.
 "$bbans" train --corpus rgb-train.ppm --test rgb-test.ppm -o mi.bbm --epochs 1 --tile 8x8 --crops 200 --test-crops 20 --planes --mirror \
   "${tiny[@]}" 2> mi.err || bad "train --mirror failed: $(tail -n 1 mi.err)"
-grep -q "training crops of 2 images .*(the training images and their mirror images)" mi.err || bad "the --mirror run does not say so: $(head -n 1 mi.err)"
+grep -q "training crops of 2 images .*(colour images as their YCoCg-R planes; crops also from each training image mirrored left to right)" mi.err || bad "the --mirror run does not say so: $(head -n 1 mi.err)"
 grep -q "crops also from each training image mirrored left to right" mi.bbm.md || bad "the --mirror card does not say so: $(grep 'training corpus' mi.bbm.md)"
 # The same model as training, without --mirror, on a folder of the image and its mirror image
 # made here (a folder's images are read in name order: the image, then its mirror).
